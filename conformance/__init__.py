@@ -1,0 +1,1 @@
+"""ndpool.conformance: Hypothesis properties holding any target to the spec (see issue 4)."""

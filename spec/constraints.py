@@ -1,0 +1,60 @@
+"""The numbered constraints every pooling configuration must satisfy.
+
+Each constraint has a stable identifier (``C1``, ``C2``, ...). The code that
+enforces a constraint raises :class:`ConstraintError` (a ``ValueError``) whose
+message starts with the identifier and names the offending values, e.g.::
+
+    C6: padding (begin 3, end 3) on axis 0 exceeds half the effective kernel
+    (dilation*(kernel-1)+1 = 5, half = 2)
+
+The table :data:`CONSTRAINTS` is the single source for the documentation and
+for the one-negative-test-per-constraint meta-tests.
+"""
+
+from __future__ import annotations
+
+CONSTRAINTS: dict[str, str] = {
+    "C1": (
+        "The input has rank d+1 (unbatched [C, *S]) or d+2 (batched [N, C, *S]) with a "
+        "spatial rank d >= 1. d is the length of kernel_size / output_size when given as "
+        "a sequence, otherwise ndim - 2 (an integer kernel_size means a batched input)."
+    ),
+    "C2": "kernel_size is a positive integer or a sequence of d positive integers.",
+    "C3": (
+        "stride is a positive integer or a sequence of d positive integers "
+        "(default: kernel_size)."
+    ),
+    "C4": "dilation is a positive integer or a sequence of d positive integers.",
+    "C5": (
+        "padding is a non-negative integer, d non-negative integers, d (begin, end) pairs of "
+        'non-negative integers, or one of "valid", "same", "same_lower".'
+    ),
+    "C6": (
+        "Each padding amount (begin and end, every axis) is at most half the effective kernel, "
+        "floor((dilation*(kernel-1)+1)/2). PyTorch checks kernel/2 and ignores dilation; the "
+        "spec uses the effective kernel."
+    ),
+    "C7": "Every spatial extent of the input is at least 1 (N = 0 and C = 0 are allowed).",
+    "C8": "Every spatial extent of the output is at least 1.",
+    "C9": "output_size (adaptive pooling) is d entries, each a positive integer or None.",
+    "C10": "norm_type p is > 0 and not NaN; p = inf is allowed with sign='abs' only.",
+    "C11": "beta (smooth max) is finite and > 0.",
+    "C12": "A per-channel parameter is a scalar or has shape [C].",
+    "C13": "divisor_override, when given, is a non-zero integer.",
+    "C14": "An enumerated option (sign, padding_policy, ...) takes one of its documented values.",
+}
+
+
+class ConstraintError(ValueError):
+    """A configuration breaks a numbered constraint; ``.constraint`` holds its id."""
+
+    def __init__(self, constraint: str, message: str):
+        if constraint not in CONSTRAINTS:
+            raise KeyError(f"unknown constraint id {constraint!r}")
+        self.constraint = constraint
+        super().__init__(f"{constraint}: {message}")
+
+
+def fail(constraint: str, message: str) -> ConstraintError:
+    """Build the error for ``constraint`` (callers write ``raise fail(...)``)."""
+    return ConstraintError(constraint, message)

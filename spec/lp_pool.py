@@ -1,0 +1,170 @@
+"""Lp pooling: ``(sum_i t_i^p)^(1/p)`` over the real cells of every window.
+
+``sign`` is an explicit convention, since frameworks disagree:
+
+- ``"abs"`` (default; ONNX LpPool, the Lp norm): ``t_i = |x_i|``;
+- ``"signed"`` (PyTorch ``lp_pool``): ``t_i = x_i`` with IEEE ``pow``: a negative
+  cell with a non-integer p, or a negative sum with a non-integer 1/p, is NaN;
+  with p = 1 it is sum pooling.
+
+``norm_type`` p is a positional, differentiable input (a scalar or one value
+per channel, p > 0); ``p = inf`` (``"abs"`` only) is ``max_i |x_i|`` with the
+max-pool winner rule. Padded cells are absent, and a partial ceil_mode window
+sums its real cells only (PyTorch instead rescales a mean by the full kernel
+size). Computed stably as ``y = M * (sum (t_i/M)^p)^(1/p)`` with ``M = max |x_i|``.
+
+Derivatives (``y > 0``, ``s_i = sign(x_i)`` for "abs", 1 for "signed")::
+
+    dy/dx_i = s_i * (t_i / y)^(p-1)
+    dy/dp   = (y / p) * (sum_i t_i^p log t_i / sum_i t_i^p - log y)
+
+with ``0 * log 0 = 0``. Where ``x_i = 0`` or ``y = 0`` the derivative is taken
+as 0 (a subgradient for p >= 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import numeric as nm
+from .constraints import fail
+from .selection import first_maximizer
+from .window_op import WindowOp, one_hot, pick
+
+SIGNS = ("abs", "signed")
+
+
+def _t(w, call):
+    return np.abs(w) if call.options["sign"] == "abs" else w
+
+
+def _scaled(w, p, call):
+    """``(M, r, T)``: the scale, the scaled cells ``t/M`` (0 off the window) and ``sum r^p``."""
+    real = call.real
+    m = np.where(real, np.abs(w), 0 * w).max(axis=-1)
+    safe_m = np.where(m == 0, 1, m)
+    with np.errstate(invalid="ignore"):
+        r = np.where(real, _t(w, call) / safe_m[..., None], 0 * w)
+    rp = np.where(real, nm.power(r, p[..., None]), 0 * w)
+    return m, r, rp.sum(axis=-1)
+
+
+def _finite_p_value(w, p, call):
+    m, _, total = _scaled(w, p, call)
+    y = m * nm.power(total, 1 / p)
+    return np.where(m == 0, 0 * m, y)
+
+
+def _inf_select(w, call):
+    return first_maximizer(np.abs(w), call.real)
+
+
+def _split(p):
+    inf = np.isinf(p.astype(np.float64)) if p.dtype != object else np.isinf(p.astype(float))
+    return inf, np.where(inf, 2, p)
+
+
+def _value(w, params, call):
+    (p,) = params
+    inf, pf = _split(p)
+    y = _finite_p_value(w, pf, call)
+    if inf.any():
+        y = np.where(inf, pick(np.abs(w), _inf_select(w, call), 0), y)
+    return y
+
+
+def _partials(w, params, call):
+    """``(dy/dw [.., K], dy/dp [..])`` for finite p."""
+    (p,) = params
+    inf, pf = _split(p)
+    m, r, total = _scaled(w, pf, call)
+    y = _finite_p_value(w, pf, call)
+    pk = pf[..., None]
+    s = np.sign(w) if call.options["sign"] == "abs" else 1
+    # (t_i / y)^(p-1) = (r_i / total^(1/p))^(p-1) ; zero cells and zero windows give 0
+    norm = nm.power(total, 1 / pf)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(call.real & (r != 0), r / np.where(norm == 0, 1, norm)[..., None], 0 * w)
+        dw = np.where(call.real & (r != 0), s * nm.power(ratio, pk - 1), 0 * w)
+        rp = np.where(call.real, nm.power(r, pk), 0 * w)
+        rplog = np.where(call.real, nm.xlogx_safe(rp, nm.log(np.where(r == 0, 1, r))), 0 * w)
+        dp = (y / pf) * (
+            rplog.sum(axis=-1) / np.where(total == 0, 1, total)
+            - nm.log(np.where(total == 0, 1, total)) / pf
+        )
+    zero = (m == 0) | (total == 0)
+    dw = np.where(zero[..., None], 0 * w, dw)
+    dp = np.where(zero, 0 * y, dp)
+    if inf.any():
+        sel = _inf_select(w, call)
+        hot = one_hot(sel, w.shape[-1], pick(np.sign(w), sel, 0))
+        dw = np.where(inf[..., None], hot, dw)
+        dp = np.where(inf, 0 * dp, dp)
+    return dw, dp
+
+
+def _jvp(w, params, call, w_dot, param_dots):
+    dw, dp = _partials(w, params, call)
+    return (dw * w_dot).sum(axis=-1) + dp * param_dots[0]
+
+
+def _vjp(w, params, call, y_bar):
+    dw, dp = _partials(w, params, call)
+    return dw * y_bar[..., None], dp * y_bar
+
+
+def _check(params, options):
+    (p,) = params
+    if options["sign"] not in SIGNS:
+        raise fail("C14", f"sign={options['sign']!r} must be one of {SIGNS}")
+    pv = np.asarray(p, dtype=np.float64)
+    if np.isnan(pv).any() or (pv <= 0).any():
+        raise fail("C10", f"norm_type={p.ravel().tolist()} must be > 0 and not NaN")
+    if options["sign"] == "signed" and np.isinf(pv).any():
+        raise fail("C10", "norm_type=inf is allowed with sign='abs' only")
+
+
+LP_POOL = WindowOp(
+    name="lp_pool",
+    value=_value,
+    jvp_rule=_jvp,
+    vjp_rule=_vjp,
+    inputs=("x", "norm_type"),
+    options={"sign": "abs"},
+    check=_check,
+)
+
+
+@LP_POOL.defines
+def lp_pool(
+    x,
+    norm_type,
+    *,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    sign: str = "abs",
+):
+    """``(sum_i t_i^p)^(1/p)`` over the real cells of every window (see the module doc).
+
+    >>> import numpy as np
+    >>> x = np.array([[[3.0, -4.0, 1.0, 2.0, 2.0]]])
+    >>> lp_pool(x, 2.0, kernel_size=2, stride=2, ceil_mode=True)        # |3,-4| |1,2| |2|
+    array([[[5.        , 2.23606798, 2.        ]]])
+    >>> lp_pool(x, 1.0, kernel_size=2, stride=2, sign="signed")         # sum pooling
+    array([[[-1.,  3.]]])
+    >>> lp_pool(x, np.inf, kernel_size=2, stride=2)
+    array([[[4., 2.]]])
+    """
+    return LP_POOL.forward(
+        x,
+        norm_type,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        sign=sign,
+    )

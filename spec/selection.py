@@ -1,0 +1,40 @@
+"""Winner selection: the one rule behind max value, indices, JVP and VJP.
+
+The winner of a window is
+
+1. the first NaN among its real cells in row-major window order, if any;
+2. otherwise the first real cell holding the maximum (ties: smallest window
+   position wins, also when every real cell is -inf);
+3. ``-1`` when the window has no real cell (its value is then -inf).
+
+Padded cells are *absent*: they never win and are never compared, so a window
+of real ``-inf`` cells next to padding selects its first real cell, not a pad.
+
+>>> import numpy as np
+>>> real = np.array([True, True, True, True])
+>>> first_maximizer(np.array([[1.0, 3.0, 3.0, 2.0]]), real).tolist()
+[1]
+>>> first_maximizer(np.array([[1.0, np.nan, 3.0, np.nan]]), real).tolist()
+[1]
+>>> padded = np.array([False, True, True, False])        # cells 0 and 3 are padding
+>>> first_maximizer(np.array([[0.0, -np.inf, -np.inf, 0.0]]), padded).tolist()
+[1]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .numeric import isnan, neg_inf_like
+
+
+def first_maximizer(w: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """Window-local index of the winner, ``[..., K] -> [...]`` (-1: no real cell)."""
+    real = np.broadcast_to(real, w.shape)
+    nan = real & isnan(w)
+    any_nan = nan.any(axis=-1)
+    ninf = neg_inf_like(w)
+    candidates = np.where(real & ~nan, w, ninf)
+    m = candidates.max(axis=-1) if w.shape[-1] else np.full(w.shape[:-1], ninf)
+    hit = np.where(any_nan[..., None], nan, real & ~nan & (candidates == m[..., None]))
+    return np.where(hit.any(axis=-1), hit.argmax(axis=-1), -1)

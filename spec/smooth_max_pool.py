@@ -1,0 +1,133 @@
+"""Smooth max pooling: ``y = (1/beta) log sum_i exp(beta x_i)`` over every window.
+
+``beta > 0`` is a positional, differentiable input (a scalar or one per
+channel); as beta grows, y tends to the max, and y >= max. Which cells take part
+is an explicit policy:
+
+- ``padding_policy="ignore"`` (default): the real cells only; a window with no
+  real cell is -inf (the log of an empty sum), as for max;
+- ``padding_policy="zero"``: every cell inside the padded extent takes part,
+  padded ones with the value 0 (a ceil_mode overhang never does).
+
+Computed stably as ``y = m + (1/beta) log sum_i exp(beta (x_i - m))`` with ``m``
+the max of the taking-part cells. NaN propagates; +inf gives +inf.
+
+Derivatives, with the softmax weights ``p_i = exp(beta (x_i - y))``::
+
+    dy/dx_i  = p_i                                (real cells)
+    dy/dbeta = (sum_i p_i x_i - y) / beta         (all taking-part cells)
+
+Where y is infinite the derivatives are 0; where it is NaN they are NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import numeric as nm
+from .constraints import fail
+from .window_op import WindowOp
+
+POLICIES = ("ignore", "zero")
+
+
+def _present(call):
+    if call.options["padding_policy"] == "zero":
+        return call.in_extent
+    return call.real
+
+
+def _value_and_weights(w, beta, call):
+    """``(y, p, present)`` with the softmax weights ``p`` (0 where y is infinite)."""
+    present = np.broadcast_to(_present(call), w.shape)
+    cand = np.where(present, w, nm.neg_inf_like(w))
+    m = cand.max(axis=-1)
+    shift = np.where(nm.isfinite(m), m, 0 * m)
+    b = beta[..., None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = np.where(present, nm.exp(b * (cand - shift[..., None])), 0 * w).sum(axis=-1)
+        y = shift + nm.log(total) / beta
+        finite = nm.isfinite(y)
+        p = np.where(present, nm.exp(b * (cand - np.where(finite, y, 0 * y)[..., None])), 0 * w)
+    p = np.where(finite[..., None], p, (0 * y)[..., None])  # NaN stays NaN: 0 * NaN
+    return y, p, present
+
+
+def _value(w, params, call):
+    return _value_and_weights(w, params[0], call)[0]
+
+
+def _partials(w, params, call):
+    (beta,) = params
+    y, p, present = _value_and_weights(w, beta, call)
+    dw = np.where(call.real, p, 0 * w)
+    finite = nm.isfinite(y)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(present, p * w, 0 * w).sum(axis=-1)
+        dbeta = np.where(finite, (mean - np.where(finite, y, 0 * y)) / beta, 0 * y)
+    return dw, dbeta
+
+
+def _jvp(w, params, call, w_dot, param_dots):
+    dw, dbeta = _partials(w, params, call)
+    return (dw * w_dot).sum(axis=-1) + dbeta * param_dots[0]
+
+
+def _vjp(w, params, call, y_bar):
+    dw, dbeta = _partials(w, params, call)
+    return dw * y_bar[..., None], dbeta * y_bar
+
+
+def _check(params, options):
+    (beta,) = params
+    if options["padding_policy"] not in POLICIES:
+        raise fail("C14", f"padding_policy={options['padding_policy']!r} must be one of {POLICIES}")
+    b = np.asarray(beta, dtype=np.float64)
+    if not np.isfinite(b).all() or (b <= 0).any():
+        raise fail("C11", f"beta={beta.ravel().tolist()} must be finite and > 0")
+
+
+SMOOTH_MAX_POOL = WindowOp(
+    name="smooth_max_pool",
+    value=_value,
+    jvp_rule=_jvp,
+    vjp_rule=_vjp,
+    inputs=("x", "beta"),
+    options={"padding_policy": "ignore"},
+    check=_check,
+)
+
+
+@SMOOTH_MAX_POOL.defines
+def smooth_max_pool(
+    x,
+    beta,
+    *,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    padding_policy: str = "ignore",
+):
+    """``(1/beta) log sum exp(beta x)`` over every window (see the module doc).
+
+    >>> import numpy as np
+    >>> x = np.array([[[0.0, 0.0, 1.0, 1.0]]])
+    >>> y = smooth_max_pool(x, 1.0, kernel_size=2, stride=2)    # log 2, 1 + log 2
+    >>> np.allclose(y, [[[np.log(2), 1 + np.log(2)]]])
+    True
+    >>> z = smooth_max_pool(x, 1.0, kernel_size=2, padding=1, stride=4, padding_policy="zero")
+    >>> np.allclose(z, [[[np.log(2), np.log(np.e + 1)]]])          # [pad 0] [1 pad]
+    True
+    """
+    return SMOOTH_MAX_POOL.forward(
+        x,
+        beta,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        padding_policy=padding_policy,
+    )
