@@ -13,26 +13,49 @@ a JVP and a VJP::
 
 from .avg_pool import adaptive_avg_pool, avg_pool
 from .constraints import CONSTRAINTS, ConstraintError
+from .gem_pool import gem_pool
 from .geometry import Geometry, adaptive_geometry, sliding_geometry
+from .gumbel_pool import gumbel_pool
 from .lp_pool import lp_pool
 from .max_pool import adaptive_max_pool, max_pool
+from .median_pool import median_pool
+from .mixed_pool import gated_pool, mixed_pool, tree_pool
+from .quantile_pool import quantile_pool
 from .registry import OPS, jvp, output_shape, vjp
+from .s3_pool import s3_layout, s3_pool, s3_sample_indices
 from .smooth_max_pool import smooth_max_pool
+from .soft_pool import soft_pool
+from .stochastic_pool import stochastic_pool
+from .window_op import INPUT_KINDS, InputSpec
 
 __all__ = [
     "CONSTRAINTS",
+    "INPUT_KINDS",
     "OPS",
     "ConstraintError",
     "Geometry",
+    "InputSpec",
     "adaptive_avg_pool",
     "adaptive_geometry",
     "adaptive_max_pool",
     "avg_pool",
+    "gated_pool",
+    "gem_pool",
+    "gumbel_pool",
     "jvp",
     "lp_pool",
     "max_pool",
+    "median_pool",
+    "mixed_pool",
     "output_shape",
+    "quantile_pool",
+    "s3_layout",
+    "s3_pool",
+    "s3_sample_indices",
     "sliding_geometry",
     "smooth_max_pool",
+    "soft_pool",
+    "stochastic_pool",
+    "tree_pool",
     "vjp",
 ]

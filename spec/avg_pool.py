@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import numeric as nm
 from .window_op import WindowOp
 
 
@@ -35,14 +36,15 @@ def _divisor(call) -> np.ndarray:
 def _weights(w, call) -> np.ndarray:
     """``a_i``: 1/divisor on real cells, 0 elsewhere (and 0 for empty windows)."""
     div = _divisor(call)
-    inv = np.divide(1.0, div, out=np.zeros_like(div), where=div != 0)
-    return np.where(call.real, inv[..., None], 0.0).astype(w.dtype)
+    one = nm.one_like(w)
+    inv = np.where(div != 0, one / np.where(div != 0, div, 1).astype(w.dtype), 0 * one)
+    return np.where(call.real, inv[..., None], 0 * one).astype(w.dtype)
 
 
 def _value(w, params, call):
-    total = np.where(call.real, w, 0 * w).sum(axis=-1)
     div = _divisor(call)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # inf - inf and 0/0 are NaN
+        total = np.where(call.real, w, nm.zeros_like(w)).sum(axis=-1)
         return np.where(div != 0, total / np.where(div != 0, div, 1).astype(w.dtype), np.nan)
 
 

@@ -21,8 +21,7 @@ CONSTRAINTS: dict[str, str] = {
     ),
     "C2": "kernel_size is a positive integer or a sequence of d positive integers.",
     "C3": (
-        "stride is a positive integer or a sequence of d positive integers "
-        "(default: kernel_size)."
+        "stride is a positive integer or a sequence of d positive integers (default: kernel_size)."
     ),
     "C4": "dilation is a positive integer or a sequence of d positive integers.",
     "C5": (
@@ -42,6 +41,30 @@ CONSTRAINTS: dict[str, str] = {
     "C12": "A per-channel parameter is a scalar or has shape [C].",
     "C13": "divisor_override, when given, is a non-zero integer.",
     "C14": "An enumerated option (sign, padding_policy, ...) takes one of its documented values.",
+    "C15": (
+        "A window-shaped parameter (gate mask, tree leaf filters) has shape [K] (per layer) or "
+        "[C, K] (per channel), K the number of window cells in row-major order."
+    ),
+    "C16": (
+        "An explicit random draw has its documented shape: one per output position "
+        "[N, C, *O], or one per window cell [N, C, *O, K] (no N when unbatched); it is "
+        'required with mode="train".'
+    ),
+    "C17": "quantile_pool: q is in the open interval (0, 1) and alpha is finite and > 0.",
+    "C18": (
+        "stochastic_pool: x is finite and >= 0 (the cell probabilities are x_i / sum x); "
+        "the uniform draw u is in [0, 1)."
+    ),
+    "C19": (
+        "gumbel_pool: the temperature is finite and > 0; the Gumbel noise g is finite "
+        "(soft_pool has no parameter)."
+    ),
+    "C20": "gem_pool: p is finite and > 0; eps is finite and >= 0.",
+    "C21": (
+        "s3_pool: stride divides grid_size on every axis, every grid keeps at least "
+        "grid_size/stride cells of the stride-1 max-pooled map, and the sampled indices "
+        "lie in their grids, strictly increasing within each grid."
+    ),
 }
 
 

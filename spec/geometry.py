@@ -131,7 +131,7 @@ class Geometry:
         """``[N, C, *S] -> [N, C, *O, K]``; cells that are not real hold ``fill``."""
         n, c = x.shape[:2]
         index, real = self.index, self.real
-        flat = x.reshape(n, c, -1)
+        flat = x.reshape(n, c, math.prod(self.spatial_in))  # explicit: N or C may be 0
         w = np.take(flat, np.where(real, index, 0), axis=2)
         return np.where(real, w, np.asarray(fill, dtype=x.dtype))
 
@@ -142,7 +142,7 @@ class Geometry:
         plane = math.prod(self.spatial_in)
         real = self.real.reshape(-1)
         index = self.index.reshape(-1)[real]
-        contrib = w_bar.reshape(n * c, -1)[:, real]
+        contrib = w_bar.reshape(n * c, real.size)[:, real]
         if is_object(w_bar):
             out = np.zeros((n * c, plane), dtype=object)
             rows = np.arange(n * c)[:, None]

@@ -11,7 +11,9 @@
 per channel, p > 0); ``p = inf`` (``"abs"`` only) is ``max_i |x_i|`` with the
 max-pool winner rule. Padded cells are absent, and a partial ceil_mode window
 sums its real cells only (PyTorch instead rescales a mean by the full kernel
-size). Computed stably as ``y = M * (sum (t_i/M)^p)^(1/p)`` with ``M = max |x_i|``.
+size). Computed stably as ``y = M * (sum (t_i/M)^p)^(1/p)`` with ``M = max |x_i|``;
+a window holding an infinite cell is evaluated unscaled, with IEEE arithmetic
+(``+inf`` for "abs").
 
 Derivatives (``y > 0``, ``s_i = sign(x_i)`` for "abs", 1 for "signed")::
 
@@ -19,7 +21,9 @@ Derivatives (``y > 0``, ``s_i = sign(x_i)`` for "abs", 1 for "signed")::
     dy/dp   = (y / p) * (sum_i t_i^p log t_i / sum_i t_i^p - log y)
 
 with ``0 * log 0 = 0``. Where ``x_i = 0`` or ``y = 0`` the derivative is taken
-as 0 (a subgradient for p >= 1).
+as 0 (a subgradient for p >= 1). dy/dp is NaN where it is undefined (a negative
+cell with ``sign="signed"``); a zero p tangent then still contributes nothing
+to the JVP.
 """
 
 from __future__ import annotations
@@ -41,18 +45,24 @@ def _t(w, call):
 def _scaled(w, p, call):
     """``(M, r, T)``: the scale, the scaled cells ``t/M`` (0 off the window) and ``sum r^p``."""
     real = call.real
-    m = np.where(real, np.abs(w), 0 * w).max(axis=-1)
+    m = np.where(real, np.abs(w), nm.zeros_like(w)).max(axis=-1)
     safe_m = np.where(m == 0, 1, m)
     with np.errstate(invalid="ignore"):
-        r = np.where(real, _t(w, call) / safe_m[..., None], 0 * w)
-    rp = np.where(real, nm.power(r, p[..., None]), 0 * w)
+        r = np.where(real, _t(w, call) / safe_m[..., None], nm.zeros_like(w))
+    rp = np.where(real, nm.power(r, p[..., None]), nm.zeros_like(w))
     return m, r, rp.sum(axis=-1)
 
 
 def _finite_p_value(w, p, call):
     m, _, total = _scaled(w, p, call)
-    y = m * nm.power(total, 1 / p)
-    return np.where(m == 0, 0 * m, y)
+    y = np.where(m == 0, nm.zeros_like(m), m * nm.power(total, 1 / p))
+    infinite = m == np.inf
+    if infinite.any():  # t/M is inf/inf there: use the unscaled sum (IEEE inf arithmetic)
+        plain = np.where(call.real, nm.power(_t(w, call), p[..., None]), nm.zeros_like(w)).sum(
+            axis=-1
+        )
+        y = np.where(infinite, nm.power(plain, 1 / p), y)
+    return y
 
 
 def _inf_select(w, call):
@@ -84,16 +94,20 @@ def _partials(w, params, call):
     # (t_i / y)^(p-1) = (r_i / total^(1/p))^(p-1) ; zero cells and zero windows give 0
     norm = nm.power(total, 1 / pf)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(call.real & (r != 0), r / np.where(norm == 0, 1, norm)[..., None], 0 * w)
-        dw = np.where(call.real & (r != 0), s * nm.power(ratio, pk - 1), 0 * w)
-        rp = np.where(call.real, nm.power(r, pk), 0 * w)
-        rplog = np.where(call.real, nm.xlogx_safe(rp, nm.log(np.where(r == 0, 1, r))), 0 * w)
+        ratio = np.where(
+            call.real & (r != 0), r / np.where(norm == 0, 1, norm)[..., None], nm.zeros_like(w)
+        )
+        dw = np.where(call.real & (r != 0), s * nm.power(ratio, pk - 1), nm.zeros_like(w))
+        rp = np.where(call.real, nm.power(r, pk), nm.zeros_like(w))
+        rplog = np.where(
+            call.real, nm.xlogx_safe(rp, nm.log(np.where(r == 0, 1, r))), nm.zeros_like(w)
+        )
         dp = (y / pf) * (
             rplog.sum(axis=-1) / np.where(total == 0, 1, total)
             - nm.log(np.where(total == 0, 1, total)) / pf
         )
     zero = (m == 0) | (total == 0)
-    dw = np.where(zero[..., None], 0 * w, dw)
+    dw = np.where(zero[..., None], nm.zeros_like(w), dw)
     dp = np.where(zero, 0 * y, dp)
     if inf.any():
         sel = _inf_select(w, call)
@@ -105,7 +119,8 @@ def _partials(w, params, call):
 
 def _jvp(w, params, call, w_dot, param_dots):
     dw, dp = _partials(w, params, call)
-    return (dw * w_dot).sum(axis=-1) + dp * param_dots[0]
+    (p_dot,) = param_dots
+    return (dw * w_dot).sum(axis=-1) + np.where(p_dot == 0, 0 * p_dot, dp * p_dot)
 
 
 def _vjp(w, params, call, y_bar):

@@ -66,9 +66,13 @@ def exp(a: np.ndarray) -> np.ndarray:
 def log(a: np.ndarray) -> np.ndarray:
     if is_object(a):
         mp = _mp()
-        return np.frompyfunc(lambda v: mp.log(v) if v != 0 else mp.mpf("-inf"), 1, 1)(a).astype(
-            object
-        )
+
+        def _log(v):
+            if v > 0:
+                return mp.log(v)
+            return mp.mpf("-inf") if v == 0 else mp.mpf("nan")  # as np.log: no complex results
+
+        return np.frompyfunc(_log, 1, 1)(a).astype(object)
     with np.errstate(divide="ignore"):
         return np.log(a)
 
@@ -109,6 +113,20 @@ def xlogx_safe(a: np.ndarray, logs: np.ndarray) -> np.ndarray:
     """``a * logs`` with the convention 0 * (-inf) = 0 (the limit of t^p log t)."""
     with np.errstate(invalid="ignore"):
         return np.where(a == 0, 0 * a, a * np.where(a == 0, 0 * a, logs))
+
+
+def zeros_like(a: np.ndarray) -> np.ndarray:
+    """Zeros of ``a``'s shape and number type (unlike ``0 * a``, also where ``a`` is inf)."""
+    if is_object(a):
+        return np.full(np.shape(a), _mp().mpf(0), dtype=object)
+    return np.zeros_like(a)
+
+
+def one_like(a: np.ndarray):
+    """1 in the array's own number type (an ``mpf`` for object arrays)."""
+    if is_object(a):
+        return _mp().mpf(1)
+    return 1.0
 
 
 def neg_inf_like(a: np.ndarray):

@@ -6,6 +6,19 @@ record: ``inputs`` (the positional, differentiable arrays), ``config_defaults``
 ``returns_indices``, ``output_shape(x_shape, **cfg)`` and ``function`` (the
 documented public function). Later parts of ndpool (the impl, the conformance
 suite, the docs) iterate over it.
+
+Every record also has ``input_specs`` (one :class:`~ndpool.spec.window_op.InputSpec`
+per positional input: ``name``, ``kind`` -- x, channel, window, output, cell or
+index --, ``differentiable``, ``domain``, ``optional``, and ``sampler`` for the
+random draws), ``differentiable`` (a tuple of bools, one per input) and
+``exact_for(**cfg)`` (exactness under a configuration, e.g. ``mode``).
+
+Non-differentiable inputs (the explicit random draws of the stochastic poolers,
+the sampled indices of ``s3_pool``): ``jvp`` accepts ``None`` or any array as
+their tangent and ignores it; ``vjp`` returns ``None`` as their cotangent. For
+the ops with declared input kinds a ``None`` tangent of a differentiable input
+means zero, and optional trailing inputs (noise in ``mode="eval"``) may be
+``None`` or left out.
 """
 
 from __future__ import annotations
@@ -13,9 +26,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .avg_pool import ADAPTIVE_AVG_POOL, AVG_POOL
+from .gem_pool import GEM_POOL
+from .gumbel_pool import GUMBEL_POOL
 from .lp_pool import LP_POOL
 from .max_pool import ADAPTIVE_MAX_POOL, MAX_POOL
+from .median_pool import MEDIAN_POOL
+from .mixed_pool import GATED_POOL, MIXED_POOL, TREE_POOL
+from .quantile_pool import QUANTILE_POOL
+from .s3_pool import S3_POOL
 from .smooth_max_pool import SMOOTH_MAX_POOL
+from .soft_pool import SOFT_POOL
+from .stochastic_pool import STOCHASTIC_POOL
 from .window_op import WindowOp
 
 OPS: dict[str, WindowOp] = {
@@ -27,6 +48,17 @@ OPS: dict[str, WindowOp] = {
         SMOOTH_MAX_POOL,
         ADAPTIVE_MAX_POOL,
         ADAPTIVE_AVG_POOL,
+        # the learnable and stochastic poolers (issue 6)
+        QUANTILE_POOL,
+        MEDIAN_POOL,
+        MIXED_POOL,
+        GATED_POOL,
+        TREE_POOL,
+        STOCHASTIC_POOL,
+        S3_POOL,
+        GUMBEL_POOL,
+        SOFT_POOL,
+        GEM_POOL,
     )
 }
 

@@ -42,15 +42,26 @@ def _value_and_weights(w, beta, call):
     present = np.broadcast_to(_present(call), w.shape)
     cand = np.where(present, w, nm.neg_inf_like(w))
     m = cand.max(axis=-1)
-    shift = np.where(nm.isfinite(m), m, 0 * m)
+    shift = np.where(nm.isfinite(m), m, nm.zeros_like(m))
     b = beta[..., None]
     with np.errstate(invalid="ignore", over="ignore"):
-        total = np.where(present, nm.exp(b * (cand - shift[..., None])), 0 * w).sum(axis=-1)
+        total = np.where(present, nm.exp(b * (cand - shift[..., None])), nm.zeros_like(w)).sum(
+            axis=-1
+        )
         y = shift + nm.log(total) / beta
         finite = nm.isfinite(y)
-        p = np.where(present, nm.exp(b * (cand - np.where(finite, y, 0 * y)[..., None])), 0 * w)
-    p = np.where(finite[..., None], p, (0 * y)[..., None])  # NaN stays NaN: 0 * NaN
+        p = np.where(
+            present,
+            nm.exp(b * (cand - np.where(finite, y, nm.zeros_like(y))[..., None])),
+            nm.zeros_like(w),
+        )
+    p = np.where(finite[..., None], p, _nan_or_zero(y)[..., None])
     return y, p, present
+
+
+def _nan_or_zero(y):
+    """NaN where ``y`` is NaN, else 0: the derivative where y is not finite."""
+    return np.where(nm.isnan(y), y, nm.zeros_like(y))
 
 
 def _value(w, params, call):
@@ -60,11 +71,13 @@ def _value(w, params, call):
 def _partials(w, params, call):
     (beta,) = params
     y, p, present = _value_and_weights(w, beta, call)
-    dw = np.where(call.real, p, 0 * w)
+    dw = np.where(call.real, p, nm.zeros_like(w))
     finite = nm.isfinite(y)
     with np.errstate(invalid="ignore"):
-        mean = np.where(present, p * w, 0 * w).sum(axis=-1)
-        dbeta = np.where(finite, (mean - np.where(finite, y, 0 * y)) / beta, 0 * y)
+        mean = np.where(present & (p != 0), p * w, nm.zeros_like(w)).sum(axis=-1)  # 0 * (-inf) = 0
+        dbeta = np.where(
+            finite, (mean - np.where(finite, y, nm.zeros_like(y))) / beta, _nan_or_zero(y)
+        )
     return dw, dbeta
 
 
