@@ -51,6 +51,7 @@ def _parts(w, params, call):
     rho = nm.power(total / nsafe, 1 / np.broadcast_to(p, n.shape))  # y / T
     with np.errstate(invalid="ignore", over="ignore"):
         y = np.where(ok, top * rho, np.where(n > 0, pm.zeros_like(top), pm.const("nan", top)))
+    y = np.where((real & pm.isnan(w)).any(axis=-1), pm.const("nan", y), y)  # NaN propagates
     return real, n, t, r, rp, total, rho, y, ok, pk
 
 

@@ -20,10 +20,21 @@ Derivatives (``y > 0``, ``s_i = sign(x_i)`` for "abs", 1 for "signed")::
     dy/dx_i = s_i * (t_i / y)^(p-1)
     dy/dp   = (y / p) * (sum_i t_i^p log t_i / sum_i t_i^p - log y)
 
-with ``0 * log 0 = 0``. Where ``x_i = 0`` or ``y = 0`` the derivative is taken
-as 0 (a subgradient for p >= 1). dy/dp is NaN where it is undefined (a negative
-cell with ``sign="signed"``); a zero p tangent then still contributes nothing
-to the JVP.
+with ``0 * log 0 = 0``. Where the formula is undefined the spec decides, in
+this order of precedence (later rules win):
+
+1. a cell with ``x_i = 0``, or a window with ``y = 0``: ``dy/dx_i = 0`` and
+   ``dy/dp = 0`` (a subgradient for p >= 1);
+2. ``p = 1``: y is linear in t, so ``dy/dx_i = s_i`` exactly (also at zero
+   cells and at ``y = 0``: sum pooling has derivative 1 everywhere);
+3. a window whose value is infinite (it holds ±inf and no NaN): every
+   derivative is 0;
+4. a window whose value is NaN: ``dy/dx_i`` is NaN at its non-zero real cells
+   and ``dy/dp`` is NaN;
+5. ``p = inf``: the derivative of ``max |x_i|``, ``s_i`` at the max-pool winner.
+
+dy/dp is NaN where it is undefined (a negative cell with ``sign="signed"``); a
+zero p tangent then still contributes nothing to the JVP.
 """
 
 from __future__ import annotations
@@ -95,9 +106,9 @@ def _partials(w, params, call):
     norm = nm.power(total, 1 / pf)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(
-            call.real & (r != 0), r / np.where(norm == 0, 1, norm)[..., None], nm.zeros_like(w)
+            call.real & (w != 0), r / np.where(norm == 0, 1, norm)[..., None], nm.zeros_like(w)
         )
-        dw = np.where(call.real & (r != 0), s * nm.power(ratio, pk - 1), nm.zeros_like(w))
+        dw = np.where(call.real & (w != 0), s * nm.power(ratio, pk - 1), nm.zeros_like(w))
         rp = np.where(call.real, nm.power(r, pk), nm.zeros_like(w))
         rplog = np.where(
             call.real, nm.xlogx_safe(rp, nm.log(np.where(r == 0, 1, r))), nm.zeros_like(w)
@@ -108,7 +119,17 @@ def _partials(w, params, call):
         )
     zero = (m == 0) | (total == 0)
     dw = np.where(zero[..., None], nm.zeros_like(w), dw)
-    dp = np.where(zero, 0 * y, dp)
+    dp = np.where(zero, nm.zeros_like(y), dp)
+    real = np.broadcast_to(call.real, w.shape)
+    linear = np.broadcast_to(pf == 1, y.shape)[..., None] & real
+    dw = np.where(linear, s * nm.one_like(w), dw)
+    infinite = (y == np.inf) | (y == -np.inf)
+    dw = np.where(infinite[..., None], nm.zeros_like(w), dw)
+    dp = np.where(infinite, nm.zeros_like(dp), dp)
+    undefined = nm.isnan(y)
+    nan = np.full(np.shape(y), nm.nan_like(y), dtype=np.asarray(y).dtype)
+    dw = np.where(undefined[..., None] & real & (w != 0), nan[..., None], dw)
+    dp = np.where(undefined, nan, dp)
     if inf.any():
         sel = _inf_select(w, call)
         hot = one_hot(sel, w.shape[-1], pick(np.sign(w), sel, 0))

@@ -115,6 +115,13 @@ def xlogx_safe(a: np.ndarray, logs: np.ndarray) -> np.ndarray:
         return np.where(a == 0, 0 * a, a * np.where(a == 0, 0 * a, logs))
 
 
+def nan_like(a: np.ndarray):
+    """NaN in the array's own number type."""
+    if is_object(a):
+        return _mp().mpf("nan")
+    return np.nan
+
+
 def zeros_like(a: np.ndarray) -> np.ndarray:
     """Zeros of ``a``'s shape and number type (unlike ``0 * a``, also where ``a`` is inf)."""
     if is_object(a):

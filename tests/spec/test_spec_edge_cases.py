@@ -75,3 +75,12 @@ def test_mpmath_vjp_of_a_scalar_parameter():
             (9 * mpmath.log(3) + 16 * mpmath.log(4)) / 25 - mpmath.log(5)
         )
         assert abs(p_bar.item() - expect) < mpmath.mpf("1e-28")
+
+
+def test_gem_pool_nan_propagates():
+    """A NaN cell makes the GeM window NaN (found by the docs' conventions probe)."""
+    x = np.array([[[1.0, np.nan, 3.0, 2.0]]])
+    y = spec.gem_pool(x, 3.0, kernel_size=4)
+    assert np.isnan(y).all(), f"expected NaN, got {y}"
+    clean = spec.gem_pool(np.array([[[1.0, 4.0, 3.0, 2.0]]]), 3.0, kernel_size=4)
+    assert np.isfinite(clean).all()

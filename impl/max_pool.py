@@ -1,0 +1,109 @@
+"""Max pooling and adaptive max pooling (the spec's first-maximizer / first-NaN rule).
+
+The value is ``x`` at the selected cell, so every derivative (backward,
+forward mode, vmap, double backward) is that of a gather and goes to exactly
+the cell the spec selects; the selection itself is computed without autograd
+by :func:`ndpool.impl.selection.first_maximizer_index`, or by PyTorch's kernel
+where that provably selects the same cell (:mod:`ndpool.impl.native`). When no
+derivative and no index is asked for, only the value is computed (``amax``
+per axis, padding as -inf).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from . import native
+from .geometry import Plan, adaptive_plan, sliding_plan
+from .layout import as_batched, check_dtype, unbatch
+from .selection import first_maximizer_index, take
+from .separable import box_max
+
+
+def select_max(
+    xb: torch.Tensor,
+    plan: Plan,
+    return_indices: bool,
+    native_applies: bool,
+    native_call: Callable[[bool], tuple] | None,
+):
+    """``(y, index or None)`` for a batched input; shared by every max-like op.
+
+    PyTorch's kernel selects the spec's cell unless a window holds a NaN (it takes the
+    last NaN), and a window holds a NaN iff its value is NaN: so its indices are kept
+    when its output has no NaN (a check on the output, smaller than the input), and
+    the separable selection runs otherwise.
+    """
+    need_index = return_indices or native.tracks_derivatives(xb)
+    if native_applies and not (need_index and native.is_traced(xb)):
+        y, index = native_call(need_index)
+        if not need_index or not bool(torch.isnan(y).any()):
+            return y, index
+    if not need_index:
+        return box_max(xb, plan), None
+    index = first_maximizer_index(xb, plan)
+    return take(xb, index, plan), index
+
+
+def _finish(y, index, plan: Plan, return_indices: bool):
+    y = unbatch(y, plan)
+    return (y, unbatch(index, plan)) if return_indices else y
+
+
+def max_pool(
+    x: torch.Tensor,
+    *,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
+    """Max over every window; padded cells are ignored; ties and NaN: first in row-major order.
+
+    >>> import torch
+    >>> x = torch.tensor([[[1.0, 5.0, 5.0, 2.0, 7.0]]])
+    >>> max_pool(x, kernel_size=(3,), stride=2, padding=1, return_indices=True)
+    (tensor([[[5., 5., 7.]]]), tensor([[[1, 1, 4]]]))
+    """
+    check_dtype(x)
+    plan = sliding_plan(
+        x.shape,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+    )
+    xb = as_batched(x, plan)
+    y, index = select_max(
+        xb,
+        plan,
+        return_indices,
+        native.max_pool_applies(plan, xb),
+        lambda need_index: native.max_pool(xb, plan, ceil_mode, need_index),
+    )
+    return _finish(y, index, plan, return_indices)
+
+
+def adaptive_max_pool(x: torch.Tensor, *, output_size, return_indices: bool = False):
+    """Max over adaptive bins ``[floor(i*L/n), ceil((i+1)*L/n))`` on every axis.
+
+    >>> import torch
+    >>> adaptive_max_pool(torch.tensor([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), output_size=(3,))
+    tensor([[[3., 4., 5.]]])
+    """
+    check_dtype(x)
+    plan = adaptive_plan(x.shape, output_size=output_size)
+    xb = as_batched(x, plan)
+    y, index = select_max(
+        xb,
+        plan,
+        return_indices,
+        native.adaptive_applies(plan, xb),
+        lambda need_index: native.adaptive_max_pool(xb, plan, need_index),
+    )
+    return _finish(y, index, plan, return_indices)

@@ -1,0 +1,154 @@
+"""Separable window reductions: reduce a box window one spatial axis at a time.
+
+A box window is the product of its axes' taps, so any reduction that is
+associative over a window (sum, max, log-sum-exp) can be done axis by axis:
+reduce the taps of the innermost axis for every output position of that axis,
+then the next axis over those partial results, and so on. Each output costs
+``sum_a K_a`` instead of ``prod_a K_a`` operations.
+
+Per axis the windows are a *view*: the (padded) tensor is ``unfold``-ed along
+that axis, which adds a trailing window dimension without copying; dilation is
+a strided slice of that view. Only the padding (when the axis has any) copies,
+so peak extra memory is a small multiple of input + output, never a K-fold
+expansion. Adaptive axes are read with ``index_select`` (one axis at a time,
+a K_a-fold copy of that axis only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .geometry import AdaptiveAxis, Plan, SlidingAxis
+
+Fill = float | torch.Tensor
+
+
+def pad_axis(t: torch.Tensor, dim: int, before: int, after: int, fill: Fill) -> torch.Tensor:
+    """Pad (``after < 0``: trim) dimension ``dim``; ``fill`` is a scalar or a tensor
+    broadcastable to the padding block (used for per-position fills)."""
+    if after < 0:
+        t = t.narrow(dim, 0, t.shape[dim] + after)
+        after = 0
+    if before == 0 and after == 0:
+        return t
+    if not isinstance(fill, torch.Tensor):
+        pads = [0, 0] * (t.ndim - 1 - dim) + [before, after]
+        return F.pad(t, pads, value=fill)
+    parts = []
+    for size in (before, None, after):
+        if size is None:
+            parts.append(t)
+        elif size:
+            shape = list(t.shape)
+            shape[dim] = size
+            parts.append(fill.to(t.dtype).expand(shape))
+    return torch.cat(parts, dim=dim)
+
+
+def sliding_windows(
+    t: torch.Tensor, dim: int, ax: SlidingAxis, fill: Fill, overhang: Fill | None = None
+) -> torch.Tensor:
+    """``[..., L, ...] -> [..., out, ..., K]``: the taps of every window along ``dim``.
+
+    Padded extent cells hold ``fill``, ceil_mode overhang cells ``overhang``
+    (default: ``fill``).
+    """
+    after = ax.pad_after
+    if overhang is None or after <= ax.pad_end:
+        t = pad_axis(t, dim, ax.pad_begin, after, fill)
+    else:
+        t = pad_axis(t, dim, ax.pad_begin, ax.pad_end, fill)
+        t = pad_axis(t, dim, 0, after - ax.pad_end, overhang)
+    w = t.unfold(dim, ax.eff, ax.stride)
+    if ax.dilation > 1:
+        w = w[..., :: ax.dilation]
+    return w
+
+
+def adaptive_windows(t: torch.Tensor, dim: int, ax: AdaptiveAxis) -> torch.Tensor:
+    """``[..., L, ...] -> [..., out, ..., K]``; a short bin repeats its last cell."""
+    index = torch.tensor(ax.index, device=t.device)
+    w = t.index_select(dim, index).unflatten(dim, (ax.out, ax.taps))
+    return w.movedim(dim + 1, -1)
+
+
+def tap_mask(ax: AdaptiveAxis, ndim: int, dim: int, device) -> torch.Tensor:
+    """``[out, 1, ..., 1, K]`` bool: which taps of an adaptive bin are real."""
+    real = torch.tensor(ax.real, device=device).reshape(ax.out, ax.taps)
+    return real.reshape((ax.out,) + (1,) * (ndim - 2 - dim) + (ax.taps,))
+
+
+def windows(t: torch.Tensor, dim: int, ax, fill: Fill, overhang: Fill | None = None):
+    """The windows of ``t`` along ``dim`` for either axis kind (adaptive: no padding)."""
+    if isinstance(ax, AdaptiveAxis):
+        return adaptive_windows(t, dim, ax)
+    return sliding_windows(t, dim, ax, fill, overhang)
+
+
+def reduce_axes(
+    x: torch.Tensor, plan: Plan, stage: Callable[[torch.Tensor, int, int], torch.Tensor]
+) -> torch.Tensor:
+    """Apply ``stage(t, dim, axis_number)`` to every spatial axis, innermost first."""
+    for a in reversed(range(plan.d)):
+        x = stage(x, x.ndim - plan.d + a, a)
+    return x
+
+
+def box_sum(x: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """Sum of the real cells of every window (padding and repeats add nothing)."""
+
+    def stage(t, dim, a):
+        ax = plan.axes[a]
+        w = windows(t, dim, ax, 0.0)
+        if isinstance(ax, AdaptiveAxis) and ax.has_repeats:
+            w = w * tap_mask(ax, w.ndim, dim, w.device)
+        return w.sum(-1)
+
+    return reduce_axes(x, plan, stage)
+
+
+def box_max(x: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """Max of the real cells of every window (NaN propagates; empty window: -inf)."""
+    return reduce_axes(
+        x, plan, lambda t, dim, a: windows(t, dim, plan.axes[a], float("-inf")).amax(-1)
+    )
+
+
+def logsumexp_taps(w: torch.Tensor) -> torch.Tensor:
+    """``log sum exp`` over the last axis, stable, one tap at a time (no K-fold copy).
+
+    A window whose max is ``+-inf`` returns that max with a zero derivative; a
+    window holding NaN returns NaN with NaN derivatives (as the spec says).
+    """
+    m = w.detach().amax(-1)
+    infinite = m.isinf()
+    shift = torch.where(infinite | m.isnan(), 0.0, m)
+    total = None
+    carrier = None  # 0 in value; passes a NaN cotangent on to every cell (0 * NaN = NaN)
+    for j in range(w.shape[-1]):
+        z = torch.where(infinite, 0.0, w[..., j] - shift)
+        total = z.exp() if total is None else total + z.exp()
+        zero = torch.nan_to_num(w[..., j], nan=0.0, posinf=0.0, neginf=0.0) * 0.0
+        carrier = zero if carrier is None else carrier + zero
+    return torch.where(infinite, m + carrier, shift + total.log())
+
+
+def mask_unread(x: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """Zero the cells no window reads (floor-mode tails, gaps of stride > kernel).
+
+    Their values cannot change any output, but a NaN there would otherwise meet a zero
+    cotangent inside a partial (inner-axis) window and turn it into NaN (0 * NaN); so
+    this matters for derivatives only. One pass, with the per-axis masks combined.
+    """
+    d = plan.d
+    keep = None
+    for a, ax in enumerate(plan.axes):
+        if isinstance(ax, SlidingAxis) and ax.unread:
+            axis_keep = torch.ones(ax.length, dtype=torch.bool, device=x.device)
+            axis_keep[list(ax.unread)] = False
+            axis_keep = axis_keep.reshape((ax.length,) + (1,) * (d - 1 - a))
+            keep = axis_keep if keep is None else keep & axis_keep
+    return x if keep is None else torch.where(keep, x, 0.0)
