@@ -27,13 +27,16 @@ from .windows import first_maximizer, gather, pick, real_mask
 
 
 class StraightThrough(torch.autograd.Function):
-    """``0`` in value (an exact zero, whatever the input), the identity in derivatives."""
+    """``-0`` in value (an exact zero, whatever the input), the identity in derivatives.
+
+    Negative zero, because ``v + (-0) == v`` for every ``v`` including ``-0``, while
+    ``-0 + 0 == +0`` would flip the sign of a selected ``-0`` cell."""
 
     generate_vmap_rule = True
 
     @staticmethod
     def forward(soft):
-        return torch.zeros_like(soft)
+        return torch.full_like(soft, -0.0)
 
     @staticmethod
     def setup_context(ctx, inputs, output):

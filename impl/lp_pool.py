@@ -6,14 +6,21 @@ convention, IEEE pow). The sum of ``t^p`` is a window sum
 ceil_mode window's overhang add nothing, as the spec says. ``p = inf`` is max
 pooling of ``|x|`` with the spec's winner rule.
 
-The zero conventions of the spec's derivatives (a zero cell or a zero window
-has derivative 0, except for p = 1, which is linear in t) come from evaluating
-``pow`` only where its base is non-zero (``torch.where`` on both sides), so
-autograd never sees ``0 * inf``.
+Computed in the input precision (float32 for 16-bit inputs) the way the spec
+computes it, rescaled by the window's ``M = max |x|``: ``y = M (sum (t/M)^p)^(1/p)``,
+so a p-th power that overflows (or underflows) the compute dtype does not make
+the window inf (or 0). ``M`` is a separable max, carried per stage of a
+separable sum (:func:`_scaled_pow_sum`), never a K-fold window expansion. Where
+no ``|x|^p`` of the whole input leaves the normal range (an eager check,
+:func:`_in_range`) the unscaled sum is the same number with one rounding less per
+power, and a native window sum: it is used there (:func:`_direct_pow_sum`).
 
-Computed in the input precision (float32 for 16-bit inputs) directly as
-``t^p``, without the spec's per-window rescaling by ``max |x|``: values whose
-p-th power overflows the compute dtype give inf where the spec is finite.
+The spec's derivative rules, in its order of precedence: a zero cell or a zero
+window has derivative 0 (``pow`` is evaluated only where its base is non-zero,
+``torch.where`` on both sides, so autograd never sees ``0 * inf``); p = 1 is
+linear in t (derivative ``s_i`` everywhere); a window holding +-inf takes its
+IEEE value with zero derivatives; a NaN window has NaN derivatives at its
+non-zero real cells (:func:`_exceptional`); p = inf selects the winner.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from .geometry import Plan, sliding_plan
 from .layout import as_batched, check_dtype, compute_dtype, unbatch
 from .max_pool import select_max
 from .parameters import channel_param
-from .separable import mask_unread
+from .separable import box_max, mask_unread, windows
 
 
 def _safe_pow(base: torch.Tensor, exponent) -> torch.Tensor:
@@ -37,35 +44,185 @@ def _safe_pow(base: torch.Tensor, exponent) -> torch.Tensor:
     return torch.where(nonzero, torch.where(nonzero, base, 1.0) ** exponent, 0.0)
 
 
-def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str) -> torch.Tensor:
+class _CellPow(torch.autograd.Function):
+    """``base ** p`` for a tensor ``p``, whose p-derivative ``base^p log base`` is NaN at a
+    negative base (signed Lp): the spec lets a zero p tangent (JVP) or a zero cotangent
+    (VJP) contribute 0 there, not ``0 * NaN``. The same for the base (a negative signed
+    sum's root has a NaN derivative): where the spec's derivative is NaN, the NaN comes
+    from :func:`_exceptional`'s carrier, which follows the spec's own zero rule."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(base, p):
+        return base**p
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        base, p = inputs
+        ctx.save_for_backward(base, p, output)
+        ctx.save_for_forward(base, p, output)
+
+    @staticmethod
+    def backward(ctx, g):
+        base, p, out = ctx.saved_tensors
+        g_base = torch.where(g == 0, 0.0, g * p * base ** (p - 1))
+        g_p = torch.where(g == 0, 0.0, g * out * torch.log(base)).sum_to_size(p.shape)
+        return g_base, g_p
+
+    @staticmethod
+    def jvp(ctx, base_dot, p_dot):
+        base, p, out = ctx.saved_tensors
+        y_dot = torch.zeros_like(out)
+        if base_dot is not None:
+            y_dot = y_dot + torch.where(base_dot == 0, 0.0, base_dot * p * base ** (p - 1))
+        if p_dot is not None:
+            y_dot = y_dot + torch.where(p_dot == 0, 0.0, p_dot * out * torch.log(base))
+        return y_dot
+
+
+def _cell_pow(base: torch.Tensor, p) -> torch.Tensor:
+    """``_safe_pow`` where the base may be negative (signed t, a signed window sum): see
+    :class:`_CellPow`."""
+    if not isinstance(p, torch.Tensor):
+        return _safe_pow(base, p)
+    nonzero = base != 0
+    return torch.where(nonzero, _CellPow.apply(torch.where(nonzero, base, 1.0), p), 0.0)
+
+
+def _root(total: torch.Tensor, p, skip) -> torch.Tensor:
+    """``total^(1/p)``; ``skip`` (windows the caller replaces) reads 1, so a NaN partial
+    there (a negative signed sum) cannot meet their zero cotangent (0 * NaN)."""
+    if skip is not None:
+        total = torch.where(skip, 1.0, total)
+    return _cell_pow(total, 1 / p)  # a negative signed sum: NaN, and so is its p-derivative
+
+
+def _scaled_pow_sum(t: torch.Tensor, p, plan: Plan, skip=None) -> torch.Tensor:
+    """``(sum t^p)^(1/p)`` as the spec computes it, ``M * (sum (t/M)^p)^(1/p)`` with
+    ``M = max |t|`` per window, so no ``t^p`` overflows or underflows on its own.
+
+    Separable, one axis at a time (innermost first), over pairs ``(m, s)`` standing
+    for the partial sum ``m^p * s`` (``m`` a detached scale, the max ``|t|`` of the
+    partial window): a stage takes ``M = max_j m_j`` over the taps and
+    ``S = sum_j s_j * (m_j / M)^p``, tap by tap (no K-fold copy). Every ratio is in
+    [0, 1]. The scales are constants, so the derivatives are those of ``(sum t^p)^(1/p)``
+    (the spec's formulas); zero cells and zero windows get 0 through ``_safe_pow``.
+    Infinite cells are read as 0 here (their windows are replaced by the caller);
+    NaN cells make their windows NaN.
+    """
+    t = torch.where(torch.isinf(t), 0.0, t)
+    m = t.detach().abs()
+    s = _cell_pow(t / torch.where(m > 0, m, 1.0), p)  # +-1 (signed: (-1)^p) or 0
+    for a in reversed(range(plan.d)):
+        ax = plan.axes[a]
+        dim = t.ndim - plan.d + a
+        mw = windows(m, dim, ax, 0.0)
+        sw = windows(s, dim, ax, 0.0)
+        m = mw.amax(-1)  # NaN propagates
+        safe = torch.where(m > 0, m, 1.0)
+        total = None
+        for j in range(ax.taps):
+            term = sw[..., j] * _safe_pow(mw[..., j] / safe, p)
+            total = term if total is None else total + term
+        s = total
+    return m * _root(s, p, skip)
+
+
+def _direct_pow_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip=None):
+    """``(sum t^p)^(1/p)`` unscaled (a native window sum of ``t^p`` where one applies): as
+    the scaled form where no ``t^p`` leaves the normal range (:func:`_in_range`), and a
+    little more accurate (one rounding per power). Infinite cells read as 0, as there."""
+    t = torch.where(torch.isinf(t), 0.0, t)
+    # |x|^p has derivative 0 at x = 0 for a constant p >= 1 (abs'(0) = 0): no guard
+    tp = t**p if isinstance(p, float) and p >= 1 and bool((t >= 0).all()) else _cell_pow(t, p)
+    return _root(window_sum(tp, plan, ceil_mode), p, skip)
+
+
+def _in_range(t: torch.Tensor, p, plan: Plan) -> bool:
+    """Whether every ``|t|^p`` of the finite non-zero cells, and every window sum of them,
+    stays in the normal range of the compute dtype (eager only: a data-dependent check)."""
+    if native.is_traced(t) or (isinstance(p, torch.Tensor) and native.is_traced(p)):
+        return False
+    a = t.detach().abs()
+    a = a[torch.isfinite(a) & (a > 0)]
+    if a.numel() == 0:
+        return True
+    info = torch.finfo(t.dtype)
+    top, bottom = math.log2(info.max) - 1, math.log2(info.tiny) + 1
+    hi, lo = math.log2(float(a.max())), math.log2(float(a.min()))
+    extra = math.log2(plan.window_size)
+    powers = [p] if isinstance(p, float) else [float(p.min()), float(p.max())]
+    return all(hi * q + extra < top and lo * q > bottom for q in powers)
+
+
+def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=None):
+    """Finite p, with the spec's derivative rules in its order of precedence: the power
+    form (zero cells / zero windows: 0), p = 1 linear, then :func:`_exceptional`."""
     t = xb.abs() if sign == "abs" else xb
-    if native.tracks_derivatives(xb) or (
-        isinstance(p, torch.Tensor) and native.tracks_derivatives(p)
-    ):
-        if isinstance(p, float) and p == 1:
-            return window_sum(t, plan, ceil_mode)  # linear in t: dy/dx_i = s_i everywhere
-        y = _pow_sum(t, p, plan, ceil_mode, sign)
-        if isinstance(p, float):
-            return y
-        # p = 1 entries: the x-derivative of the plain sum (also at zero cells and y = 0),
-        # the p-derivative of the power form (its x-dependence detached)
-        y_p = _pow_sum(t.detach(), p, plan, ceil_mode, sign)
-        linear = window_sum(t, plan, ceil_mode) + (y_p - y_p.detach())
-        return torch.where(p == 1, linear, y)
-    return window_sum(t**p, plan, ceil_mode) ** (1 / p)  # values only: 0^p = 0 for p > 0
+    traced = native.is_traced(t)
+    with torch.no_grad():
+        big = box_max(t.detach().abs(), plan)  # NaN propagates, so a NaN window is not inf
+        infinite = big == float("inf")
+    skip = infinite if traced or bool(infinite.any()) else None
+    if isinstance(p, float) and p == 1:
+        y = window_sum(t, plan, ceil_mode)  # linear in t: dy/dx_i = s_i everywhere
+    else:
+        direct = _in_range(t, p, plan)
+
+        def power_form(u):
+            if direct:
+                return _direct_pow_sum(u, p, plan, ceil_mode, skip)
+            return _scaled_pow_sum(u, p, plan, skip)
+
+        y = power_form(t)
+        if isinstance(p, torch.Tensor):
+            one = p == 1
+            if native.is_traced(p) or bool(one.any()):
+                # p = 1 entries: the x-derivative of the plain sum (also at zero cells and
+                # y = 0), the p-derivative of the power form (its x-dependence detached)
+                y_p = power_form(t.detach())
+                linear = window_sum(t, plan, ceil_mode) + (y_p - y_p.detach())
+                y = torch.where(one, linear, y)
+    return _exceptional(t, p, y, plan, ceil_mode, skip, active)
 
 
-def _pow_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str) -> torch.Tensor:
-    """``(sum t^p)^(1/p)`` whose derivatives follow the spec's zero-cell / zero-window rule."""
-    # |x|^p has derivative 0 at x = 0 for a constant p >= 1 (abs' (0) = 0): no guard
-    plain = sign == "abs" and isinstance(p, float) and p >= 1
-    tp = t**p if plain else _safe_pow(t, p)
-    return _safe_pow(window_sum(tp, plan, ceil_mode), 1 / p)
+def _exceptional(t, p, y, plan: Plan, ceil_mode: bool, infinite, active) -> torch.Tensor:
+    """Rules 3 and 4 on top of ``y``: a window holding +-inf and no NaN (``infinite``, None
+    if there is none) takes its IEEE value, with zero derivatives where that is +-inf;
+    a NaN window gets NaN derivatives at its non-zero real cells and for p (its zero
+    cells keep rule 1 or 2: 0, or 1 for p = 1)."""
+    value = y.detach()
+    if infinite is not None:
+        with torch.no_grad():
+            tp = t.detach() ** p
+            # infinite cells decide; a finite cell adds 0, or NaN (negative base, IEEE pow),
+            # never an overflowed inf of its own
+            contrib = torch.where(
+                torch.isinf(t), tp, torch.where(torch.isnan(tp), float("nan"), 0.0)
+            )
+            plain = window_sum(contrib, plan, ceil_mode) ** (1 / p)
+        value = torch.where(infinite, plain, value)
+        y = torch.where(infinite & torch.isinf(plain), plain, y)
+    nan = torch.isnan(value)
+    if active is not None:
+        nan = nan & active
+    if native.is_traced(t) or bool(nan.any()):
+        q = torch.where(nan, float("nan"), 0.0).to(y.dtype)
+        carrier = window_sum(torch.where(t != 0, t, 0.0), plan, ceil_mode) * q
+        if isinstance(p, torch.Tensor):  # a NaN p-derivative, yet 0 for a zero (co)tangent
+            carrier = carrier + _CellPow.apply(torch.full_like(q, -1.0), p)
+        y = torch.where(nan, y + carrier, y)
+    return y
 
 
 def _infinite(xb: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """``max |x|`` with the winner rule; a window without real cells (dilation, all
+    padding) is 0 here, the spec's empty norm, not max pooling's -inf."""
     a = xb.abs()
     y, _ = select_max(a, plan, False, False, None)
+    if any(ax.has_empty for ax in plan.axes):
+        y = torch.where(y == float("-inf"), 0.0, y)
     return y
 
 
@@ -115,6 +272,6 @@ def lp_pool(
         if native.is_traced(p) or not bool(inf.any()):
             y = _finite(xb, p, plan, ceil_mode, sign)
         else:  # a per-channel p with some infinite entries
-            finite = _finite(xb, torch.where(inf, 2.0, p), plan, ceil_mode, sign)
+            finite = _finite(xb, torch.where(inf, 2.0, p), plan, ceil_mode, sign, ~inf)
             y = torch.where(inf, _infinite(xb, plan), finite)
     return unbatch(y, plan).to(x.dtype)

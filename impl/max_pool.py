@@ -32,14 +32,16 @@ def select_max(
     """``(y, index or None)`` for a batched input; shared by every max-like op.
 
     PyTorch's kernel selects the spec's cell unless a window holds a NaN (it takes the
-    last NaN), and a window holds a NaN iff its value is NaN: so its indices are kept
-    when its output has no NaN (a check on the output, smaller than the input), and
-    the separable selection runs otherwise.
+    last NaN) or its maximum is -inf (its channels-last 3-D kernel, for one, then keeps
+    an initial index that may lie outside the window, where the spec selects the first
+    real cell). A window holds a NaN iff its value is NaN: so its indices are kept when
+    every output is > -inf (a check on the output, smaller than the input), and the
+    separable selection runs otherwise.
     """
     need_index = return_indices or native.tracks_derivatives(xb)
     if native_applies and not (need_index and native.is_traced(xb)):
         y, index = native_call(need_index)
-        if not need_index or not bool(torch.isnan(y).any()):
+        if not need_index or bool((y > float("-inf")).all()):
             return y, index
     if not need_index:
         return box_max(xb, plan), None

@@ -15,6 +15,8 @@ divisor rules, but differ where the spec is stricter:
   kernel); with dilation a window may hold padding only, which PyTorch does
   not represent, so max takes the native path with dilation only unpadded;
 - avg pooling has no dilation in PyTorch, and avg_pool1d no divisor_override;
+  avg_pool3d also rejects an input shorter than the kernel on an axis, even when
+  the padding makes the window fit;
 - d > 3 has no native kernel.
 
 A native kernel costs ``prod(kernel)`` per output, i.e. ``prod(kernel) /
@@ -88,9 +90,12 @@ def max_pool(x: torch.Tensor, plan: Plan, ceil_mode: bool, need_index: bool):
 
 
 def avg_pool_applies(plan: Plan, x: torch.Tensor, divisor_override) -> bool:
+    # avg_pool3d (unlike 1-D/2-D and max_pool3d) rejects an input shorter than the kernel
+    # on any axis, padding notwithstanding ("input image smaller than kernel size")
     return (
         _sliding_ok(plan, x)
         and all(a.dilation == 1 for a in plan.axes)
+        and (plan.d < 3 or all(a.length >= a.kernel for a in plan.axes))
         and (divisor_override is None or plan.d >= 2)
         and x.dtype in (torch.float32, torch.float64)
     )

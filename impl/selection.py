@@ -69,8 +69,10 @@ def first_maximizer_index(x: torch.Tensor, plan: Plan) -> torch.Tensor:
 def take(x: torch.Tensor, index: torch.Tensor, plan: Plan, empty: float = NEG_INF):
     """``x`` at the selected cells (differentiable in ``x``); ``empty`` where index is -1."""
     n, c = x.shape[:2]
-    flat = x.reshape(n, c, -1)
-    got = flat.gather(2, index.clamp(min=0).reshape(n, c, -1)).reshape(index.shape)
+    # explicit plane sizes: a -1 is ambiguous for an empty batch (N = 0 or C = 0)
+    flat = x.reshape(n, c, math.prod(plan.spatial_in))
+    out = math.prod(plan.spatial_out)
+    got = flat.gather(2, index.clamp(min=0).reshape(n, c, out)).reshape(index.shape)
     if any(ax.has_empty for ax in plan.axes):
         got = torch.where(index >= 0, got, empty)
     return got

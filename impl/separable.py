@@ -104,7 +104,8 @@ def box_sum(x: torch.Tensor, plan: Plan) -> torch.Tensor:
         ax = plan.axes[a]
         w = windows(t, dim, ax, 0.0)
         if isinstance(ax, AdaptiveAxis) and ax.has_repeats:
-            w = w * tap_mask(ax, w.ndim, dim, w.device)
+            # where, not a product: a repeated +-inf or NaN cell times 0 would be NaN
+            w = torch.where(tap_mask(ax, w.ndim, dim, w.device), w, 0.0)
         return w.sum(-1)
 
     return reduce_axes(x, plan, stage)

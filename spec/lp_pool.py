@@ -34,7 +34,8 @@ this order of precedence (later rules win):
 5. ``p = inf``: the derivative of ``max |x_i|``, ``s_i`` at the max-pool winner.
 
 dy/dp is NaN where it is undefined (a negative cell with ``sign="signed"``); a
-zero p tangent then still contributes nothing to the JVP.
+zero p tangent then still contributes nothing to the JVP, and a zero output
+cotangent nothing to the p cotangent of the VJP.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def _jvp(w, params, call, w_dot, param_dots):
 
 def _vjp(w, params, call, y_bar):
     dw, dp = _partials(w, params, call)
-    return dw * y_bar[..., None], dp * y_bar
+    return dw * y_bar[..., None], np.where(y_bar == 0, 0 * y_bar, dp * y_bar)
 
 
 def _check(params, options):

@@ -1,0 +1,185 @@
+"""One drawn test case: the op, its arrays, its configuration, dtype and layout.
+
+Arrays in a :class:`Case` are float64 NumPy arrays whose values are exactly
+representable in ``case.dtype`` (they were rounded to it when drawn), so the spec,
+evaluated in float64 on them, is the exact reference for the target's dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ndpool import spec
+
+#: Unit roundoff u (half an ulp of 1), smallest normal, largest finite, of each dtype.
+UNIT_ROUNDOFF = {"float16": 2.0**-11, "bfloat16": 2.0**-8, "float32": 2.0**-24, "float64": 2.0**-53}
+SMALLEST_NORMAL = {
+    "float16": 2.0**-14,
+    "bfloat16": 2.0**-126,
+    "float32": 2.0**-126,
+    "float64": 2.0**-1022,
+}
+SMALLEST_SUBNORMAL = {
+    "float16": 2.0**-24,
+    "bfloat16": 2.0**-133,
+    "float32": 2.0**-149,
+    "float64": 5e-324,
+}
+LARGEST = {
+    "float16": 65504.0,
+    "bfloat16": 3.3895313892515355e38,
+    "float32": float(np.finfo(np.float32).max),
+    "float64": float(np.finfo(np.float64).max),
+}
+
+
+def _round_bfloat16(a: np.ndarray) -> np.ndarray:
+    """Round float64 values to bfloat16 (round to nearest even), returned as float64."""
+    f = np.asarray(a, dtype=np.float64).astype(np.float32)
+    bits = f.view(np.uint32).astype(np.uint64)
+    nan = np.isnan(f)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    out = rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+    return np.where(nan, np.nan, out)
+
+
+def to_dtype(a, dtype: str) -> np.ndarray:
+    """Round to ``dtype`` and return the values as float64 (exactly)."""
+    a = np.asarray(a, dtype=np.float64)
+    if dtype == "bfloat16":
+        # (via float32: a double rounding, harmless here since drawn values only need to
+        # be representable; the suite never uses this to round a reference result)
+        return _round_bfloat16(a)
+    with np.errstate(over="ignore"):
+        return a.astype(np.dtype(dtype)).astype(np.float64)
+
+
+def from_dtype(a: Any) -> np.ndarray:
+    """Any array (NumPy, torch, or anything with ``__array__``) as a float64 NumPy array."""
+    if a is None:
+        return None
+    mod = type(a).__module__
+    if mod.startswith("torch"):
+        a = a.detach()
+        if a.is_floating_point():
+            a = a.to("cpu").double()
+        else:
+            a = a.to("cpu")
+        return a.resolve_conj().resolve_neg().numpy().astype(np.float64)
+    return np.asarray(a).astype(np.float64)
+
+
+@dataclass
+class Case:
+    """``op(x, *params, **cfg)`` evaluated in ``dtype`` and ``layout``."""
+
+    op: str
+    x: np.ndarray
+    params: tuple[np.ndarray, ...] = ()
+    cfg: dict[str, Any] = field(default_factory=dict)
+    dtype: str = "float64"
+    layout: str = "contiguous"
+    batched: bool = True
+    return_indices: bool = False
+    #: facts the strategy knows about the draw (not needed to rebuild the case)
+    meta: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def primals(self) -> tuple[np.ndarray, ...]:
+        return (self.x, *self.params)
+
+    @property
+    def record(self):
+        return spec.OPS[self.op]
+
+    @property
+    def d(self) -> int:
+        return self.x.ndim - (2 if self.batched else 1)
+
+    def spec_forward(self):
+        """The spec's float64 result on the case's (dtype-exact) values."""
+        kw = dict(self.cfg)
+        if self.return_indices:
+            kw["return_indices"] = True
+        with np.errstate(all="ignore"):
+            return self.record.function(*self.primals, **kw)
+
+    def with_x(self, x: np.ndarray, **changes: Any) -> Case:
+        data = dict(self.__dict__)
+        data.update(x=x, meta=dict(self.meta))
+        data.update(changes)
+        return Case(**data)
+
+    def describe(self) -> str:
+        params = ", ".join(f"{n}={_short(p)}" for n, p in zip(self.record.inputs[1:], self.params))
+        cfg = ", ".join(f"{k}={v!r}" for k, v in self.cfg.items())
+        parts = [f"{self.op}(x: shape {self.x.shape}"]
+        if params:
+            parts.append(params)
+        if cfg:
+            parts.append(cfg)
+        if self.return_indices:
+            parts.append("return_indices=True")
+        return (
+            ", ".join(parts) + f") dtype={self.dtype} layout={self.layout} batched={self.batched}"
+        )
+
+    def code(self) -> str:
+        """Python source that rebuilds this case."""
+        params = ", ".join(array_code(p) for p in self.params)
+        return (
+            "case = Case(\n"
+            f"    op={self.op!r},\n"
+            f"    x={array_code(self.x)},\n"
+            f"    params=({params}{',' if len(self.params) == 1 else ''}),\n"
+            f"    cfg={self.cfg!r},\n"
+            f"    dtype={self.dtype!r}, layout={self.layout!r}, batched={self.batched!r},\n"
+            f"    return_indices={self.return_indices!r},\n"
+            ")"
+        )
+
+
+def _short(a: np.ndarray) -> str:
+    if a is None:
+        return "None"
+    a = np.asarray(a)
+    if a.ndim >= 2 and a.size > 8:  # a random draw [N, C, *O(, K)]: its shape is enough here
+        return f"<{a.dtype.name} array of shape {a.shape}>"
+    return repr(a.item()) if a.ndim == 0 else repr(a.tolist())
+
+
+def array_code(a: np.ndarray) -> str:
+    """``np.array(...)`` source that rebuilds ``a`` exactly (float64 reprs round-trip)."""
+    if a is None:
+        return "None"
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        flat = ", ".join(_float_code(v) for v in a.reshape(-1).tolist())
+        body = f"np.array([{flat}], dtype=np.float64)"
+    else:
+        body = f"np.array({a.reshape(-1).tolist()!r}, dtype=np.{a.dtype.name})"
+    return f"{body}.reshape({a.shape!r})"
+
+
+def _float_code(v: float) -> str:
+    if v != v:
+        return "np.nan"
+    if v in (float("inf"), float("-inf")):
+        return "np.inf" if v > 0 else "-np.inf"
+    return repr(v)
+
+
+def reproducer(case: Case, target_construct: str, call: str) -> str:
+    """A runnable snippet: build the target and the case, run target and spec side by side."""
+    return "\n".join(
+        [
+            "import numpy as np",
+            "from ndpool.conformance.cases import Case",
+            target_construct,
+            case.code(),
+            call,
+        ]
+    )

@@ -1,0 +1,845 @@
+"""The properties: each a named check of one target on one op, for one drawn example.
+
+``PROPERTIES`` maps a property name to a :class:`Property`. ``availability`` says
+whether a property can run at all (the op has a strategy, the target provides the
+op and, where needed, its gradients, the property applies to the op);
+``run_example`` draws one example with Hypothesis' ``data`` and checks it, raising
+:class:`PropertyFailure` (an ``AssertionError``) whose message shows the
+configuration, the first mismatches with their window cells, an ULP error
+histogram where relevant, and a runnable reproducer. A failure inside the scope of
+a registered known deviation is recorded as a hit instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ndpool import spec
+
+from . import deviations as devs
+from .cases import Case, array_code, reproducer, to_dtype
+from .opinfo import OP_INFO, Invalid, model
+from .strategies import cases, rng_of, tangent_like
+from .targets import NotProvided, Target
+from .tolerances import (
+    Allowed,
+    Windows,
+    adjoint_bound,
+    forward_allowed,
+    jvp_allowed,
+    mismatches,
+    ulp_histogram,
+    vjp_allowed,
+)
+
+MAX_LISTED = 5
+
+
+class PropertyFailure(AssertionError):
+    """A target broke a property; ``case`` is the configuration it broke it on."""
+
+    def __init__(self, message: str, case: Case | None = None):
+        super().__init__(message)
+        self.case = case
+
+
+class DeviationSkip(Exception):
+    """The case lies in a ``skip = true`` known deviation: the target is not called."""
+
+    def __init__(self, entry):
+        super().__init__(entry.id)
+        self.entry = entry
+
+
+#: (target, property, registry) of the example being checked, for the skip guard
+_CURRENT: list = []
+
+
+def _guard(case: Case) -> None:
+    if not _CURRENT:
+        return
+    _, prop, registry = _CURRENT[-1]
+    entry = registry.match(prop, case.op, case, skip_only=True)
+    if entry is not None:
+        raise DeviationSkip(entry)
+
+
+class SuiteError(RuntimeError):
+    """The suite itself is wrong (e.g. a drawn 'invalid' configuration the spec accepts)."""
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    description: str
+    check: Callable[[Target, str, st.DataObject], None]
+    gradients: tuple[str, ...] = ()
+    applies: Callable[[str, Target], str | None] = lambda op, target: None
+
+
+# -- helpers -----------------------------------------------------------------------------
+def _invoke(case: Case, what: str, fn, *args):
+    _guard(case)
+    try:
+        return fn(*args)
+    except NotProvided:
+        raise
+    except Exception as exc:
+        construct = _CURRENT[-1][0].construct if _CURRENT else "target = ..."
+        raise PropertyFailure(
+            f"{what}: the target raised {type(exc).__name__}: {exc}\n"
+            f"on a configuration the spec accepts: {case.describe()}\n"
+            "reproducer:\n" + _indent(reproducer(case, construct, _call_code(what, args))),
+            case,
+        ) from exc
+
+
+def _call_code(what: str, args) -> str:
+    if what.startswith("jvp") and len(args) > 1:
+        tangents = ", ".join(array_code(t) for t in args[1])
+        return f"tangents = ({tangents},)\nprint(target.jvp(case, tangents))"
+    if what.startswith("vjp") and len(args) > 1:
+        return f"cotangent = {array_code(args[1])}\nprint(target.vjp(case, cotangent))"
+    return "print(target.forward(case))"
+
+
+def _fail(title: str, case: Case, target: Target, body: list[str], call: str):
+    text = "\n".join(
+        [
+            title,
+            f"configuration: {case.describe()}",
+            *body,
+            "reproducer:",
+            _indent(reproducer(case, target.construct, call)),
+        ]
+    )
+    raise PropertyFailure(text, case)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def _mismatch_lines(
+    case, got, ref, allowed: Allowed, bad, windows: Windows | None, ref_name: str = "spec"
+) -> list[str]:
+    lines = []
+    idxs = np.argwhere(bad)
+    for idx in idxs[:MAX_LISTED]:
+        t = tuple(int(i) for i in idx)
+        lo, hi = allowed.lo[t], allowed.hi[t]
+        rng = "exactly" if allowed.exact else f"allowed [{lo!r}, {hi!r}]"
+        line = f"  at {t}: {ref_name} {ref[t]!r}, target {got[t]!r} ({rng})"
+        if windows is not None and got.shape == ref.shape:
+            bt = t if case.batched else (0, *t)
+            if len(bt) == windows.w.ndim - 1:
+                cells = windows.w[bt]
+                real = windows.real[bt[2:]]
+                shown = ["pad" if not r else repr(float(v)) for v, r in zip(cells, real)]
+                line += f"; window cells [{', '.join(shown)}]"
+        lines.append(line)
+    if len(idxs) > MAX_LISTED:
+        lines.append(f"  ... and {len(idxs) - MAX_LISTED} more")
+    return lines
+
+
+def _compare(title, case, target, got, ref, allowed, call, windows=None, ulps=True, against="spec"):
+    """Fail unless ``got`` lies within ``allowed`` around ``ref`` (``against`` names where
+    ``ref`` came from: the spec, or the target's own output for a metamorphic relation)."""
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    if got.shape != ref.shape:
+        _fail(
+            f"{title}: shape {got.shape} from the target, {ref.shape} expected ({against})",
+            case,
+            target,
+            [],
+            call,
+        )
+    bad = mismatches(got, ref, allowed, case.dtype)
+    if bad.any():
+        ref_name = "spec" if against == "spec" else "expected"
+        body = _mismatch_lines(case, got, ref, allowed, bad, windows, ref_name)
+        if ulps and not allowed.exact:
+            body.append(ulp_histogram(got, ref, case.dtype))
+        _fail(
+            f"{title}: {int(bad.sum())} of {bad.size} elements differ from the "
+            + ("spec" if against == "spec" else f"expected value ({against})"),
+            case,
+            target,
+            body,
+            call,
+        )
+
+
+FORWARD_CALL = "print('target:', target.forward(case))\nprint('spec:  ', case.spec_forward())"
+
+
+def _draw_case(data, target: Target, op: str, ctx: dict) -> Case:
+    return data.draw(cases(op, target.capabilities(op), ctx), label="case")
+
+
+# -- forward and indices ------------------------------------------------------------------
+def _windows(case: Case) -> Windows | None:
+    """The case's windows for failure messages (None for a composition such as s3_pool)."""
+    return Windows(case) if OP_INFO[case.op].sliding_windows else None
+
+
+def _selects(case: Case) -> bool:
+    """The forward value is a selection of an input cell (compared exactly with itself)."""
+    return model(case) in ("exact", "gumbel_select")
+
+
+def check_forward(target: Target, op: str, data) -> None:
+    case = _draw_case(data, target, op, {"property": "forward"})
+    ref = case.spec_forward()
+    got = _invoke(case, "forward", target.forward, case)
+    allowed = forward_allowed(case, ref)
+    _compare("forward value", case, target, got, ref, allowed, FORWARD_CALL, _windows(case))
+
+
+def check_indices(target: Target, op: str, data) -> None:
+    case = _draw_case(data, target, op, {"property": "indices", "return_indices": True})
+    ref_y, ref_i = case.spec_forward()
+    got = _invoke(case, "forward with return_indices", target.forward, case)
+    if not isinstance(got, tuple) or len(got) != 2:
+        _fail("indices: the target did not return (values, indices)", case, target, [], "")
+    got_y, got_i = got
+    win = Windows(case)
+    _compare(
+        "indices (values)",
+        case,
+        target,
+        got_y,
+        ref_y,
+        Allowed.radius(ref_y, 0, True),
+        FORWARD_CALL,
+        win,
+    )
+    got_i = np.asarray(got_i)
+    exact = Allowed.radius(ref_i.astype(np.float64), 0, True)
+    _compare(
+        "indices",
+        case,
+        target,
+        got_i.astype(np.float64),
+        ref_i,
+        exact,
+        FORWARD_CALL,
+        win,
+        ulps=False,
+    )
+
+
+# -- derivatives ---------------------------------------------------------------------------
+def _differentiable(target: Target, op: str) -> tuple[str, ...]:
+    return target.capabilities(op).inputs_with_derivatives(op)
+
+
+def _tangents(data, case: Case, diff) -> tuple[np.ndarray, ...]:
+    """A tangent per differentiable input; zeros for the others (``None`` where the input
+    itself is absent)."""
+    return tuple(
+        None
+        if p is None
+        else tangent_like(data.draw, p, case.dtype)
+        if name in diff
+        else np.zeros(np.shape(p))
+        for name, p in zip(case.record.inputs, case.primals)
+    )
+
+
+def _grad_case(data, target, op, prop):
+    info = OP_INFO[op]
+    return _draw_case(
+        data, target, op, {"property": prop, "regimes": info.gradient_regimes, "finite_p": True}
+    )
+
+
+def _exact_jvp(case: Case) -> bool:
+    return model(case, gradient=True) == "exact"
+
+
+def check_jvp(target: Target, op: str, data) -> None:
+    case = _grad_case(data, target, op, "jvp")
+    diff = _differentiable(target, op)
+    tangents = _tangents(data, case, diff)
+    with np.errstate(all="ignore"):
+        ref_y, ref_dot = spec.jvp(op, case.primals, tangents, **case.cfg)
+    got_y, got_dot = _invoke(case, "jvp", target.jvp, case, tangents)
+    call = (
+        f"tangents = ({', '.join(array_code(t) for t in tangents)},)\n"
+        "from ndpool import spec\n"
+        "print('target:', target.jvp(case, tangents)[1])\n"
+        "print('spec:  ', spec.jvp(case.op, case.primals, tangents, **case.cfg)[1])"
+    )
+    win = _windows(case)
+    _compare(
+        "jvp (primal output)", case, target, got_y, ref_y, forward_allowed(case, ref_y), call, win
+    )
+    if _exact_jvp(case):
+        allowed = Allowed.radius(ref_dot, 0, True)
+    else:
+        allowed = jvp_allowed(case, tangents, ref_dot, diff)
+    _compare("jvp (tangent output)", case, target, got_dot, ref_dot, allowed, call, win)
+
+
+def check_vjp(target: Target, op: str, data) -> None:
+    case = _grad_case(data, target, op, "vjp")
+    diff = _differentiable(target, op)
+    ref_y = np.asarray(case.spec_forward())
+    cot = tangent_like(data.draw, ref_y, case.dtype)
+    with np.errstate(all="ignore"):
+        ref_bars = spec.vjp(op, case.primals, cot, **case.cfg)
+    got_bars = _invoke(case, "vjp", target.vjp, case, cot)
+    got_bars = tuple(got_bars) + (None,) * (len(case.primals) - len(tuple(got_bars)))
+    call = (
+        f"cotangent = {array_code(cot)}\n"
+        "from ndpool import spec\n"
+        "print('target:', target.vjp(case, cotangent))\n"
+        "print('spec:  ', spec.vjp(case.op, case.primals, cotangent, **case.cfg))"
+    )
+    allowed = vjp_allowed(case, cot, ref_bars, diff)
+    for name, got, ref, a in zip(case.record.inputs, got_bars, ref_bars, allowed):
+        if a is None:
+            continue
+        if got is None:
+            _fail(f"vjp: no cotangent for {name}", case, target, [], call)
+        _compare(f"vjp (cotangent of {name})", case, target, got, ref, a, call)
+
+
+def _dot0(t, b) -> np.ndarray:
+    """``t * b`` with ``0 * anything = 0``."""
+    t = np.asarray(t, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.where(t == 0, 0.0, t * b)
+
+
+def check_adjoint(target: Target, op: str, data) -> None:
+    case = _grad_case(data, target, op, "adjoint")
+    diff = _differentiable(target, op)
+    tangents = _tangents(data, case, diff)
+    ref_y = np.asarray(case.spec_forward())
+    cot = tangent_like(data.draw, ref_y, case.dtype)
+    _, got_dot = _invoke(case, "jvp", target.jvp, case, tangents)
+    got_bars = _invoke(case, "vjp", target.vjp, case, cot)
+    with np.errstate(all="ignore"):
+        _, ref_dot = spec.jvp(op, case.primals, tangents, **case.cfg)
+        ref_bars = spec.vjp(op, case.primals, cot, **case.cfg)
+        # the spec's convention: a zero tangent contributes 0 even against a NaN partial
+        lhs = float(np.sum(_dot0(cot, got_dot)))
+        rhs = 0.0
+        for name, t, b in zip(case.record.inputs, tangents, got_bars):
+            if name in diff and b is not None and t is not None:
+                rhs += float(np.sum(_dot0(t, b)))
+        bound = adjoint_bound(case, tangents, cot, diff, ref_dot, ref_bars)
+    # the spec's derivatives in the target's dtype: NaN (undefined), or overflowing it
+    spec_finite = np.isfinite(to_dtype(ref_dot, case.dtype)).all() and all(
+        np.isfinite(to_dtype(b, case.dtype)).all()
+        for name, b in zip(case.record.inputs, ref_bars)
+        if name in diff and b is not None
+    )
+    if not spec_finite:
+        return  # no identity to check where the derivative itself is not finite
+    if not abs(lhs - rhs) <= bound:
+        call = (
+            f"tangents = ({', '.join(array_code(t) for t in tangents)},)\n"
+            f"cotangent = {array_code(cot)}\n"
+            "_, y_dot = target.jvp(case, tangents)\n"
+            "bars = target.vjp(case, cotangent)\n"
+            "print(np.sum(y_dot * cotangent), sum(np.sum(t * b) for t, b in zip(tangents, bars)"
+            " if b is not None))"
+        )
+        _fail(
+            f"adjoint identity: <JVP(v), u> = {lhs!r} but <v, VJP(u)> = {rhs!r} "
+            f"(difference {abs(lhs - rhs)!r}, allowed {bound!r})",
+            case,
+            target,
+            [],
+            call,
+        )
+
+
+# -- shapes and invalid configurations -----------------------------------------------------
+def check_output_shape(target: Target, op: str, data) -> None:
+    caps = target.capabilities(op)
+    ret = spec.OPS[op].returns_indices and caps.return_indices
+    ctx = {
+        "property": "output_shape",
+        "regimes": ("grid",),
+        "return_indices": ret,
+        "batch": (0, 2) if caps.empty_batch else (1, 2),
+    }
+    case = _draw_case(data, target, op, ctx)
+    expected = spec.output_shape(op, case.x.shape, **case.cfg)
+    got = _invoke(case, "forward", target.forward, case)
+    shapes = [np.shape(g) for g in got] if isinstance(got, tuple) else [np.shape(got)]
+    for what, shape in zip(("values", "indices"), shapes):
+        if tuple(shape) != tuple(expected):
+            _fail(
+                f"output shape ({what}): target {tuple(shape)}, spec.output_shape {expected}",
+                case,
+                target,
+                [],
+                "print(np.shape(target.forward(case)))\n"
+                "from ndpool import spec\n"
+                "print(spec.output_shape(case.op, case.x.shape, **case.cfg))",
+            )
+
+
+def _geometry_breakers(op: str, keys, caps) -> list[Invalid]:
+    adaptive = spec.OPS[op].adaptive
+    out = [Invalid("C1", "input rank below d + 1", "x", _break_rank)]
+    out.append(Invalid("C7", "a spatial extent of 0", "x", _break_extent))
+    if adaptive:
+        out.append(Invalid("C9", "output_size with 0", "output_size", _break_output_size))
+        return out
+    out.append(
+        Invalid("C2", "kernel_size with 0 or < 0", "kernel_size", _break_positive("kernel_size"))
+    )
+    if "stride" in keys:
+        out.append(Invalid("C3", "stride with 0 or < 0", "stride", _break_positive("stride")))
+    if "dilation" in keys:
+        out.append(Invalid("C4", "dilation 0", "dilation", _break_positive("dilation")))
+    if "padding" in keys and "ints" in caps.padding_forms:
+        out.append(Invalid("C5", "negative padding", "padding", _break_negative_padding))
+        out.append(
+            Invalid("C6", "padding above half the effective kernel", "padding", _break_big_padding)
+        )
+    out.append(Invalid("C8", "input shorter than the kernel", "kernel_size", _break_short))
+    return out
+
+
+def _spatial(case: Case) -> tuple[int, ...]:
+    return case.x.shape[-case.d :]
+
+
+def _size_tuple(case: Case, key: str) -> list:
+    v = case.cfg.get(key)
+    return list(v) if isinstance(v, (tuple, list)) else [v] * case.d
+
+
+def _break_rank(data, case: Case) -> Case:
+    key = "output_size" if case.record.adaptive else "kernel_size"
+    cfg = dict(case.cfg, **{key: tuple(_size_tuple(case, key))})
+    x = case.x.reshape(-1)[: int(np.prod(_spatial(case)))].reshape(_spatial(case))
+    return case.with_x(x, cfg=cfg, batched=False, meta={"rank_broken": True})
+
+
+def _break_extent(data, case: Case) -> Case:
+    a = data.draw(st.integers(0, case.d - 1), label="axis")
+    shape = list(case.x.shape)
+    shape[len(shape) - case.d + a] = 0
+    return case.with_x(np.zeros(shape))
+
+
+def _break_output_size(data, case: Case) -> Case:
+    sizes = _size_tuple(case, "output_size")
+    a = data.draw(st.integers(0, case.d - 1), label="axis")
+    sizes[a] = data.draw(st.sampled_from((0, -1)), label="bad size")
+    return case.with_x(case.x, cfg=dict(case.cfg, output_size=tuple(sizes)))
+
+
+def _break_positive(key: str):
+    def make(data, case: Case) -> Case:
+        vals = (
+            _size_tuple(case, key)
+            if case.cfg.get(key) is not None
+            else _size_tuple(case, "kernel_size")
+        )
+        if key == "dilation" and case.cfg.get(key) is None:
+            vals = [1] * case.d
+        a = data.draw(st.integers(0, case.d - 1), label="axis")
+        vals[a] = data.draw(st.sampled_from((0, -1)), label="bad value")
+        return case.with_x(case.x, cfg=dict(case.cfg, **{key: tuple(vals)}))
+
+    return make
+
+
+def _pads(case: Case) -> list[int]:
+    p = case.cfg.get("padding", 0)
+    if isinstance(p, int):
+        return [p] * case.d
+    if isinstance(p, str) or any(isinstance(v, (tuple, list)) for v in p):
+        return [0] * case.d
+    return list(p)
+
+
+def _break_negative_padding(data, case: Case) -> Case:
+    pads = _pads(case)
+    a = data.draw(st.integers(0, case.d - 1), label="axis")
+    pads[a] = -1
+    return case.with_x(case.x, cfg=dict(case.cfg, padding=tuple(pads)))
+
+
+def _eff(case: Case) -> list[int]:
+    k = _size_tuple(case, "kernel_size")
+    dl = _size_tuple(case, "dilation") if case.cfg.get("dilation") is not None else [1] * case.d
+    return [d_ * (k_ - 1) + 1 for k_, d_ in zip(k, dl)]
+
+
+def _break_big_padding(data, case: Case) -> Case:
+    pads = _pads(case)
+    a = data.draw(st.integers(0, case.d - 1), label="axis")
+    pads[a] = _eff(case)[a] // 2 + 1
+    return case.with_x(case.x, cfg=dict(case.cfg, padding=tuple(pads)))
+
+
+def _break_short(data, case: Case) -> Case:
+    a = data.draw(st.integers(0, case.d - 1), label="axis")
+    kernel = _size_tuple(case, "kernel_size")
+    kernel[a] = 3
+    cfg = dict(case.cfg, kernel_size=tuple(kernel), ceil_mode=False)
+    if "padding" in cfg:
+        cfg["padding"] = 0
+    if "stride" in cfg:
+        cfg["stride"] = 1
+    if "dilation" in cfg:
+        cfg["dilation"] = 1
+    shape = list(case.x.shape)
+    shape[len(shape) - case.d + a] = 1
+    cfg = {k: v for k, v in cfg.items() if k in case.cfg or k == "kernel_size"}
+    return case.with_x(np.zeros(shape), cfg=cfg)
+
+
+def _apply_op_breaker(inv: Invalid, data, case: Case) -> Case:
+    """Apply an op's breaker: ``paramN`` replaces input ``N`` after x, ``x`` the input,
+    anything else a config key; a callable value is applied to the current one."""
+    changes = inv.make(data.draw, None, case.x.shape[1 if case.batched else 0])
+    params = list(case.params)
+    cfg = dict(case.cfg)
+    x = case.x
+    for key, value in changes.items():
+        if key.startswith("param"):
+            i = int(key[5:])
+            params[i] = value(params[i]) if callable(value) else value
+        elif key == "x":
+            x = value(x) if callable(value) else value
+        else:
+            cfg[key] = value
+    return case.with_x(x, params=tuple(params), cfg=cfg)
+
+
+def invalid_breakers(op: str, target: Target) -> list[Invalid]:
+    caps = target.capabilities(op)
+    keys = caps.keys(op)
+    out = _geometry_breakers(op, keys, caps)
+    inputs = spec.OPS[op].inputs
+    for inv in OP_INFO[op].invalid:
+        if inv.key == "per_channel":
+            ok = "per_channel" in caps.param_forms
+        elif inv.key == "values":  # the input's values (e.g. a negative cell): always
+            ok = True
+        else:
+            ok = inv.key in keys or inv.key in inputs
+        if ok:
+            out.append(inv)
+    return out
+
+
+def check_invalid_config(target: Target, op: str, data) -> None:
+    caps = target.capabilities(op)
+    breakers = invalid_breakers(op, target)
+    inv = data.draw(st.sampled_from(breakers), label="constraint to break")
+    ctx = {"property": "invalid_config", "regimes": ("grid",), "batch": (1, 2), "batched": (True,)}
+    base = _draw_case(data, target, op, ctx)
+    if inv.key in ("x", "output_size", "kernel_size", "stride", "dilation", "padding"):
+        case = inv.make(data, base)
+    else:
+        case = _apply_op_breaker(inv, data, base)
+    case.meta["broken_constraint"] = inv.constraint
+    _guard(case)
+    try:
+        with np.errstate(all="ignore"):
+            spec.OPS[op].function(*case.primals, **case.cfg)
+    except spec.ConstraintError as exc:
+        spec_error = exc
+    else:
+        raise SuiteError(
+            f"the suite drew {inv.constraint} ({inv.what}) but the spec accepts {case.describe()}"
+        )
+    try:
+        got = target.forward(case)
+    except NotProvided:
+        raise
+    except Exception as exc:
+        if caps.error_ids and not str(exc).startswith(spec_error.constraint):
+            _fail(
+                f"invalid configuration: rejected, but the message does not start with "
+                f"{spec_error.constraint}: {type(exc).__name__}: {exc}",
+                case,
+                target,
+                [f"spec: {spec_error}"],
+                "target.forward(case)",
+            )
+        return
+    shapes = [np.shape(g) for g in got] if isinstance(got, tuple) else [np.shape(got)]
+    _fail(
+        f"invalid configuration accepted ({inv.constraint}: {inv.what}): the spec raises "
+        f"'{spec_error}', the target returned an array of shape {shapes[0]}",
+        case,
+        target,
+        [f"target output: {np.asarray(got[0] if isinstance(got, tuple) else got).ravel()[:8]}"],
+        "target.forward(case)  # the spec raises ValueError",
+    )
+
+
+# -- metamorphic -----------------------------------------------------------------------------
+def _values(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+def check_permutation(target: Target, op: str, data) -> None:
+    ctx = {"property": "permutation", "batch": (2, 3), "channels": (2, 3), "batched": (True,)}
+    case = _draw_case(data, target, op, ctx)
+    rng = rng_of(data.draw)
+    pn = rng.permutation(case.x.shape[0])
+    pc = rng.permutation(case.x.shape[1])
+    params = tuple(
+        _permute_input(p, s.kind, pn, pc) for p, s in zip(case.params, case.record.input_specs[1:])
+    )
+    moved = case.with_x(case.x[pn][:, pc], params=params)
+    y = _values(_invoke(case, "forward", target.forward, case))
+    y2 = _values(_invoke(moved, "forward", target.forward, moved))
+    expected = np.asarray(y)[pn][:, pc]
+    call = (
+        f"pn, pc = {pn.tolist()!r}, {pc.tolist()!r}\n"
+        "moved = Case(**{**case.__dict__, 'x': case.x[pn][:, pc]})\n"
+        "print(np.asarray(target.forward(case))[pn][:, pc] - target.forward(moved))"
+    )
+    if _selects(case):
+        allowed = Allowed.radius(expected, 0, True)
+    else:  # each plane within its bound: positions may take different (vectorized) paths
+        bound = forward_allowed(moved, moved.spec_forward()).radius_of
+        allowed = Allowed.radius(expected, 2 * bound)
+    _compare(
+        f"permutation equivariance (batch order {pn.tolist()}, channel order {pc.tolist()})",
+        case,
+        target,
+        y2,
+        expected,
+        allowed,
+        call,
+        against="the target's own output, permuted",
+    )
+
+
+def _permute_input(p, kind: str, pn, pc):
+    """An input after x under the batch / channel permutation: per-channel parameters
+    follow the channels, draws (``[N, C, *O(, K)]``) follow both, per-layer parameters
+    (``()``, ``[K]``) and index inputs (shared by every plane) stay."""
+    if p is None or kind == "index":
+        return p
+    if kind in ("output", "cell"):
+        return p[pn][:, pc]
+    if kind == "window":
+        return p[pc] if np.ndim(p) == 2 else p
+    return p[pc] if np.ndim(p) else p
+
+
+def check_translation(target: Target, op: str, data) -> None:
+    ctx = {"property": "translation", "no_padding": True, "no_ceil": True, "translate": True}
+    case = _draw_case(data, target, op, ctx)
+    a, t, s = case.meta["translate_axis"], case.meta["translate_by"], case.meta["stride"]
+    ax = case.x.ndim - case.d + a
+    # draws per output position shift with the outputs (the first t are dropped)
+    params = tuple(
+        np.take(p, np.arange(t, p.shape[ax]), axis=ax)
+        if p is not None and spec_.kind in ("output", "cell")
+        else p
+        for p, spec_ in zip(case.params, case.record.input_specs[1:])
+    )
+    shifted = case.with_x(
+        np.take(case.x, np.arange(t * s, case.x.shape[ax]), axis=ax), params=params
+    )
+    y = np.asarray(_values(_invoke(case, "forward", target.forward, case)))
+    y2 = np.asarray(_values(_invoke(shifted, "forward", target.forward, shifted)))
+    expected = np.take(y, np.arange(t, y.shape[ax]), axis=ax)
+    exact = _selects(case)
+    if exact:
+        allowed = Allowed.radius(expected, 0, True)
+    else:
+        b1 = forward_allowed(shifted, shifted.spec_forward()).radius_of
+        allowed = Allowed.radius(expected, 2 * b1)
+    call = (
+        f"shifted = Case(**{{**case.__dict__, 'x': np.take(case.x, np.arange({t * s}, "
+        f"case.x.shape[{ax}]), axis={ax})}})\n"
+        "y = target.forward(case)\n"
+        f"print(np.take(y, range({t}, y.shape[{ax}]), axis={ax}) - target.forward(shifted))"
+    )
+    _compare(
+        f"translation equivariance (shift by {t} stride(s) of {s} on spatial axis {a})",
+        case,
+        target,
+        y2,
+        expected,
+        allowed,
+        call,
+        against="the target's own output, shifted",
+    )
+
+
+def check_monotonicity(target: Target, op: str, data) -> None:
+    ctx = {"property": "monotone", "regimes": ("grid", "floats", "neg_inf", "zeros")}
+    case = _draw_case(data, target, op, ctx)
+    rng = rng_of(data.draw)
+    delta = rng.integers(0, 3, size=case.x.shape).astype(np.float64)
+    bigger = case.with_x(to_dtype(case.x + delta, case.dtype))
+    y = np.asarray(_values(_invoke(case, "forward", target.forward, case)), dtype=np.float64)
+    y2 = np.asarray(_values(_invoke(bigger, "forward", target.forward, bigger)), dtype=np.float64)
+    slack = 0.0
+    if OP_INFO[op].monotone_slack and not _selects(case):
+        # monotone in exact arithmetic; each evaluation may round by its forward bound
+        slack = (
+            forward_allowed(case, case.spec_forward()).radius_of
+            + forward_allowed(bigger, bigger.spec_forward()).radius_of
+        )
+    with np.errstate(invalid="ignore"):
+        bad = ~((y2 >= y - slack) | (np.isnan(y) & np.isnan(y2)))
+    if bad.any():
+        idx = [tuple(int(i) for i in j) for j in np.argwhere(bad)[:MAX_LISTED]]
+        _fail(
+            f"monotonicity: x <= x' elementwise but f(x') < f(x) at {len(np.argwhere(bad))} "
+            "elements",
+            case,
+            target,
+            [f"  at {i}: f(x) = {y[i]!r}, f(x') = {y2[i]!r}" for i in idx],
+            f"delta = {array_code(delta)}\n"
+            "bigger = Case(**{**case.__dict__, 'x': case.x + delta})\n"
+            "print(target.forward(bigger) - target.forward(case))",
+        )
+
+
+def check_scaling(target: Target, op: str, data) -> None:
+    ctx = {"property": "scaling", "regimes": ("grid", "floats")}
+    case = _draw_case(data, target, op, ctx)
+    alpha = data.draw(st.sampled_from((2.0, 4.0)), label="alpha")
+    info = OP_INFO[op]
+    scaled = case.with_x(case.x * alpha, params=tuple(info.scale_params(case.params, alpha)))
+    y = np.asarray(_values(_invoke(case, "forward", target.forward, case)), dtype=np.float64)
+    y2 = np.asarray(_values(_invoke(scaled, "forward", target.forward, scaled)), dtype=np.float64)
+    expected = alpha * y
+    if _selects(case):
+        allowed = Allowed.radius(expected, 0, True)
+    else:
+        b = forward_allowed(case, case.spec_forward()).radius_of
+        b2 = forward_allowed(scaled, scaled.spec_forward()).radius_of
+        allowed = Allowed.radius(expected, alpha * b + b2)
+    params = ", ".join(array_code(p) for p in scaled.params)
+    call = (
+        f"scaled = Case(**{{**case.__dict__, 'x': case.x * {alpha}, "
+        f"'params': ({params}{',' if len(scaled.params) == 1 else ''})}})\n"
+        f"print(target.forward(scaled) - {alpha} * target.forward(case))"
+    )
+    _compare(
+        f"positive scaling (alpha = {alpha})",
+        case,
+        target,
+        y2,
+        expected,
+        allowed,
+        call,
+        against=f"{alpha} x the target's own output",
+    )
+
+
+# -- the registry ---------------------------------------------------------------------------------
+def _needs_indices(op: str, target: Target) -> str | None:
+    if not spec.OPS[op].returns_indices:
+        return "the op has no indices"
+    if not target.capabilities(op).return_indices:
+        return "not provided: the target declares no return_indices"
+    return None
+
+
+def _sliding(op: str, target: Target) -> str | None:
+    if spec.OPS[op].adaptive or not OP_INFO[op].translation:
+        return "translation equivariance holds for sliding windows only"
+    return None
+
+
+def _monotone(op: str, target: Target) -> str | None:
+    return None if OP_INFO[op].monotone else "the op is not monotone"
+
+
+def _scales(op: str, target: Target) -> str | None:
+    return None if OP_INFO[op].scale_params is not None else "no scaling relation"
+
+
+PROPERTIES: dict[str, Property] = {
+    p.name: p
+    for p in (
+        Property("forward", "forward value against the spec", check_forward),
+        Property(
+            "indices", "values and indices against the spec", check_indices, applies=_needs_indices
+        ),
+        Property("jvp", "JVP against the spec's", check_jvp, gradients=("jvp",)),
+        Property("vjp", "VJP against the spec's", check_vjp, gradients=("vjp",)),
+        Property(
+            "adjoint",
+            "<JVP(v), u> = <v, VJP(u)> on the target alone",
+            check_adjoint,
+            gradients=("jvp", "vjp"),
+        ),
+        Property("output_shape", "output shape against spec.output_shape", check_output_shape),
+        Property("invalid_config", "rejects what the spec rejects", check_invalid_config),
+        Property(
+            "permutation_equivariance", "batch/channel permutations commute", check_permutation
+        ),
+        Property(
+            "translation_equivariance",
+            "interior windows shift with the input",
+            check_translation,
+            applies=_sliding,
+        ),
+        Property(
+            "monotonicity", "x <= x' implies f(x) <= f(x')", check_monotonicity, applies=_monotone
+        ),
+        Property(
+            "positive_scaling",
+            "f(alpha x) = alpha f(x) for alpha > 0",
+            check_scaling,
+            applies=_scales,
+        ),
+    )
+}
+
+
+def availability(target: Target, op: str, prop: str) -> tuple[str, str] | None:
+    """``None`` if the property can run, else ``(status, reason)``; status is one of
+    ``"no strategy"``, ``"not provided"``, ``"n/a"``."""
+    if op not in OP_INFO:
+        return "no strategy", f"no strategy for op {op!r} (add an entry to conformance/opinfo.py)"
+    if not target.provides(op):
+        return "not provided", f"not provided: target {target.name!r} has no {op}"
+    p = PROPERTIES[prop]
+    for kind in p.gradients:
+        if not target.provides_gradient(op, kind):
+            return "not provided", f"not provided: target {target.name!r} has no {kind} for {op}"
+    reason = p.applies(op, target)
+    if reason:
+        status = "not provided" if reason.startswith("not provided") else "n/a"
+        return status, reason
+    return None
+
+
+def run_example(target: Target, op: str, prop: str, data, registry=None) -> None:
+    """Draw and check one example; failures inside a known deviation are recorded."""
+    registry = registry if registry is not None else devs.registry_for(target)
+    _CURRENT.append((target, prop, registry))
+    try:
+        PROPERTIES[prop].check(target, op, data)
+    except DeviationSkip as skipped:
+        registry.hit(skipped.entry)
+    except PropertyFailure as failure:
+        entry = registry.match(prop, op, failure.case) if failure.case is not None else None
+        if entry is None:
+            raise
+        registry.hit(entry)
+    finally:
+        _CURRENT.pop()

@@ -1,0 +1,231 @@
+"""The summary matrix (op x property) and the Markdown / HTML / JSON reports."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STATUSES = ("pass", "fail", "known deviation", "not provided", "n/a", "no strategy", "error")
+SHORT = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "known deviation": "dev",
+    "not provided": "--",
+    "n/a": "n/a",
+    "no strategy": "none",
+    "error": "ERR",
+}
+LEGEND = (
+    "pass = conforms; FAIL = does not; dev = known deviation (registered); "
+    "-- = not provided by the target; n/a = property does not apply; "
+    "none = no strategy for the op yet"
+)
+
+
+@dataclass
+class Matrix:
+    cells: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    messages: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    hit_counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    durations: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    stale: dict[str, list[str]] = field(default_factory=dict)
+
+    def set(self, target: str, op: str, prop: str, status: str, message: str = "") -> None:
+        key = (target, op, prop)
+        # a failure in any phase wins over a pass
+        if self.cells.get(key) in ("fail", "error") and status == "pass":
+            return
+        self.cells[key] = status
+        if message:
+            self.messages[key] = message
+
+    def add_report(self, report) -> None:
+        meta = None
+        hits: dict[str, int] = {}
+        for key, value in getattr(report, "user_properties", ()):
+            if key == "ndpool":
+                meta = json.loads(value)
+            elif key == "ndpool_hits":
+                hits.update(json.loads(value))
+        if meta is None:
+            return
+        target, op, prop = meta["target"], meta["op"], meta["property"]
+        for k, v in hits.items():
+            self.hit_counts[target][k] += v
+        key = (target, op, prop)
+        self.durations[key] = self.durations.get(key, 0.0) + getattr(report, "duration", 0.0)
+        if report.when == "call":
+            if hasattr(report, "wasxfail") and report.skipped:
+                self.set(target, op, prop, "known deviation", report.wasxfail)
+            elif report.passed:
+                self.set(target, op, prop, "pass")
+            elif report.failed:
+                self.set(target, op, prop, "fail", report.longreprtext)
+        elif report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+            reason = reason.removeprefix("Skipped: ")
+            status = reason.split(":", 1)[0]
+            self.set(target, op, prop, status if status in STATUSES else "n/a", reason)
+        elif report.failed:
+            self.set(target, op, prop, "error", report.longreprtext)
+
+    # -- queries ----------------------------------------------------------------------------------
+    def targets(self) -> list[str]:
+        return sorted({t for t, _, _ in self.cells})
+
+    def ops(self, target: str) -> list[str]:
+        from ndpool import spec
+
+        order = {op: i for i, op in enumerate(spec.OPS)}
+        seen = {op for t, op, _ in self.cells if t == target}
+        return sorted(seen, key=lambda op: (order.get(op, len(order)), op))
+
+    def props(self, target: str) -> list[str]:
+        from .properties import PROPERTIES
+
+        order = {p: i for i, p in enumerate(PROPERTIES)}
+        seen = {p for t, _, p in self.cells if t == target}
+        return sorted(seen, key=lambda p: (order.get(p, len(order)), p))
+
+    def exercised(self, target: str) -> set[tuple[str, str]]:
+        ran = ("pass", "fail", "known deviation")
+        return {(op, p) for (t, op, p), s in self.cells.items() if t == target and s in ran}
+
+    def hits(self, target: str) -> dict[str, int]:
+        return dict(self.hit_counts.get(target, {}))
+
+    def counts(self, target: str) -> Counter:
+        return Counter(s for (t, _, _), s in self.cells.items() if t == target)
+
+    def conformant(self, target: str) -> bool:
+        c = self.counts(target)
+        return not c["fail"] and not c["error"]
+
+    # -- rendering --
+    def rows(self, target: str) -> tuple[list[str], list[list[str]]]:
+        props = self.props(target)
+        rows = []
+        for op in self.ops(target):
+            rows.append([op] + [SHORT[self.cells.get((target, op, p), "n/a")] for p in props])
+        return props, rows
+
+    def render_text(self, target: str) -> str:
+        props, rows = self.rows(target)
+        head = ["op"] + [_abbrev(p) for p in props]
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        lines = [f"target: {target}"]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+        for r in rows:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        c = self.counts(target)
+        lines.append(", ".join(f"{s}: {c[s]}" for s in STATUSES if c[s]))
+        lines.append(LEGEND)
+        lines.append(
+            "CONFORMANT (apart from known deviations)"
+            if self.conformant(target)
+            else "NOT CONFORMANT"
+        )
+        return "\n".join(lines)
+
+
+def _abbrev(prop: str) -> str:
+    return {
+        "permutation_equivariance": "permute",
+        "translation_equivariance": "translate",
+        "positive_scaling": "scaling",
+        "invalid_config": "invalid",
+        "output_shape": "shape",
+        "monotonicity": "monotone",
+    }.get(prop, prop)
+
+
+def to_json(matrix: Matrix, **extra) -> dict:
+    out = {"meta": extra, "targets": {}}
+    for t in matrix.targets():
+        props, _ = matrix.rows(t)
+        out["targets"][t] = {
+            "conformant": matrix.conformant(t),
+            "counts": dict(matrix.counts(t)),
+            "deviation_hits": matrix.hits(t),
+            "stale_deviations": matrix.stale.get(t, []),
+            "cells": {
+                op: {p: matrix.cells.get((t, op, p), "n/a") for p in props} for op in matrix.ops(t)
+            },
+            "failures": {
+                f"{op}/{p}": matrix.messages[(t, op, p)]
+                for (tt, op, p), s in matrix.cells.items()
+                if tt == t and s in ("fail", "error") and (t, op, p) in matrix.messages
+            },
+        }
+    return out
+
+
+def to_markdown(matrix: Matrix, **extra) -> str:
+    lines = ["# ndpool conformance report", ""]
+    if extra:
+        lines += [", ".join(f"{k}: {v}" for k, v in extra.items()), ""]
+    for t in matrix.targets():
+        props, rows = matrix.rows(t)
+        verdict = "conformant" if matrix.conformant(t) else "**not conformant**"
+        lines += [f"## {t} — {verdict}", ""]
+        lines.append("| op | " + " | ".join(props) + " |")
+        lines.append("|---|" + "---|" * len(props))
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines += ["", LEGEND, ""]
+        hits = matrix.hits(t)
+        if hits:
+            lines += [
+                "Known deviations hit: "
+                + ", ".join(f"`{k}` ({v}x)" for k, v in sorted(hits.items())),
+                "",
+            ]
+        if matrix.stale.get(t):
+            lines += ["Stale deviations: " + ", ".join(f"`{s}`" for s in matrix.stale[t]), ""]
+        fails = to_json(matrix)["targets"][t]["failures"]
+        for name, msg in fails.items():
+            lines += [f"### {name}", "", "```", msg.strip()[:6000], "```", ""]
+    return "\n".join(lines)
+
+
+def to_html(matrix: Matrix, **extra) -> str:
+    colors = {
+        "pass": "#cfc",
+        "FAIL": "#f99",
+        "dev": "#ffc",
+        "--": "#eee",
+        "n/a": "#fff",
+        "none": "#ddd",
+        "ERR": "#f66",
+    }
+    parts = [
+        "<!doctype html><meta charset=utf-8><title>ndpool conformance</title>",
+        "<h1>ndpool conformance report</h1>",
+    ]
+    for t in matrix.targets():
+        props, rows = matrix.rows(t)
+        parts.append(f"<h2>{html.escape(t)}</h2><table border=1 cellpadding=4>")
+        parts.append(
+            "<tr><th>op</th>" + "".join(f"<th>{html.escape(p)}</th>" for p in props) + "</tr>"
+        )
+        for r in rows:
+            cells = "".join(
+                f"<td style='background:{colors.get(c, '#fff')}'>{c}</td>" for c in r[1:]
+            )
+            parts.append(f"<tr><th>{html.escape(r[0])}</th>{cells}</tr>")
+        parts.append(f"</table><p>{html.escape(LEGEND)}</p>")
+        for name, msg in to_json(matrix)["targets"][t]["failures"].items():
+            parts.append(f"<h3>{html.escape(name)}</h3><pre>{html.escape(msg[:6000])}</pre>")
+    return "\n".join(parts)
+
+
+def write_report(matrix: Matrix, path: str, **extra) -> None:
+    p = Path(path)
+    if p.suffix == ".json":
+        p.write_text(json.dumps(to_json(matrix, **extra), indent=2))
+    elif p.suffix in (".html", ".htm"):
+        p.write_text(to_html(matrix, **extra))
+    else:
+        p.write_text(to_markdown(matrix, **extra))

@@ -1,0 +1,296 @@
+"""Hypothesis strategies that draw valid configurations directly (never by filtering).
+
+Geometry is drawn axis by axis so that every constraint holds by construction:
+kernel, dilation and stride first, then padding within half the effective kernel
+(C6), then an input extent long enough for one window (C8). Ranks 1..5 (within what
+the target declares), batched and unbatched, N = 0 included. Values come from
+*regimes* that make edges happen: small integer grids (ties), NaN, +-inf, +-0,
+huge and tiny magnitudes, windows entirely of -inf.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ndpool import spec
+
+from .cases import LARGEST, SMALLEST_NORMAL, SMALLEST_SUBNORMAL, UNIT_ROUNDOFF, Case, to_dtype
+from .opinfo import OP_INFO, OpInfo
+from .targets import Capabilities
+
+#: cells per spatial axis and kernel taps per axis, by spatial rank (keeps arrays small)
+MAX_EXTRA = {1: 6, 2: 4, 3: 2, 4: 1, 5: 1}
+MAX_KERNEL = {1: 4, 2: 3, 3: 3, 4: 2, 5: 2}
+MAX_ADAPTIVE_LEN = {1: 9, 2: 6, 3: 4, 4: 3, 5: 3}
+
+
+def _form(draw, values: tuple[int, ...], batched: bool, allow_int: bool = True):
+    """An int when every axis agrees (and the int form is unambiguous), else a tuple."""
+    if allow_int and batched and len(set(values)) == 1 and draw(st.booleans()):
+        return values[0]
+    return tuple(values)
+
+
+def sliding_geometry(draw, caps: Capabilities, op: str, d: int, batched: bool, ctx: dict):
+    """``(spatial, cfg)`` for a sliding-window op, valid by construction."""
+    keys = caps.keys(op)
+    kmax = MAX_KERNEL[d]
+    kernel = tuple(draw(st.integers(1, kmax)) for _ in range(d))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(d)) if "dilation" in keys else (1,) * d
+    use_stride = "stride" in keys and draw(st.booleans())
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(d)) if use_stride else kernel
+    eff = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
+    half = tuple(e // 2 for e in eff)
+    no_pad = ctx.get("no_padding", False)
+    forms = [f for f in caps.padding_forms if not no_pad or f in ("int", "valid")]
+    form = draw(st.sampled_from(forms)) if "padding" in keys and forms else None
+    if no_pad:
+        pads = ((0, 0),) * d
+        padding: Any = None if form is None else (0 if form == "int" else "valid")
+    elif form == "int":
+        p = draw(st.integers(0, min(half)))
+        pads, padding = ((p, p),) * d, p
+    elif form == "ints":
+        ps = tuple(draw(st.integers(0, h)) for h in half)
+        pads, padding = tuple((p, p) for p in ps), ps
+    elif form == "pairs":
+        pads = tuple((draw(st.integers(0, h)), draw(st.integers(0, h))) for h in half)
+        padding = pads
+    elif form in ("valid", "same", "same_lower"):
+        pads, padding = ((0, 0),) * d, form
+    else:
+        pads, padding = ((0, 0),) * d, None
+    extra = MAX_EXTRA[d] if ctx.get("long") is None else ctx["long"]
+    spatial = []
+    for e, (pb, pe) in zip(eff, pads):
+        lo = 1 if form in ("same", "same_lower") else max(1, e - pb - pe)
+        spatial.append(lo + draw(st.integers(0, extra)))
+    if ctx.get("translate"):
+        a = ctx["meta"]["translate_axis"] = draw(st.integers(0, d - 1))
+        t = ctx["meta"]["translate_by"] = draw(st.integers(1, 2))
+        ctx["meta"]["stride"] = stride[a]
+        spatial[a] = max(spatial[a], eff[a] + t * stride[a]) + draw(st.integers(0, 1))
+    ceil = "ceil_mode" in keys and not ctx.get("no_ceil") and draw(st.booleans())
+    cfg: dict[str, Any] = {"kernel_size": _form(draw, kernel, batched)}
+    if use_stride:
+        cfg["stride"] = _form(draw, stride, batched)
+    if padding is not None:
+        cfg["padding"] = padding
+    if "dilation" in keys and (any(v != 1 for v in dilation) or draw(st.booleans())):
+        cfg["dilation"] = _form(draw, dilation, batched, allow_int=True)
+    if "ceil_mode" in keys:
+        cfg["ceil_mode"] = ceil
+    return tuple(spatial), cfg
+
+
+def adaptive_geometry(draw, caps: Capabilities, op: str, d: int, batched: bool, ctx: dict):
+    lmax = MAX_ADAPTIVE_LEN[d]
+    spatial = tuple(draw(st.integers(1, lmax)) for _ in range(d))
+    sizes = tuple(
+        None
+        if ctx.get("allow_none", True) and draw(st.integers(0, 5)) == 0
+        else draw(st.integers(1, length + 2))
+        for length in spatial
+    )
+    if batched and len(set(sizes)) == 1 and sizes[0] is not None and draw(st.booleans()):
+        output_size: Any = sizes[0]
+    else:
+        output_size = sizes
+    return spatial, {"output_size": output_size}
+
+
+def s3_geometry(draw, caps: Capabilities, op: str, d: int, batched: bool, ctx: dict):
+    """``(spatial, cfg)`` for ``s3_pool``: kernel, stride (the downsampling factor), a grid
+    that is a multiple of it, padding within half the kernel, and per axis the shortest
+    input of ``n`` grids whose last grid holds enough rows (C21), found by a
+    deterministic search from the drawn values (never a filter)."""
+    keys = caps.keys(op)
+    small = d >= 3  # keep high ranks small: stride = kernel, no dilation, one grid
+    kernel = tuple(draw(st.integers(1, min(3, MAX_KERNEL[d]))) for _ in range(d))
+    use_stride = "stride" in keys and not small and draw(st.booleans())
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(d)) if use_stride else kernel
+    use_dil = "dilation" in keys and not small
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(d)) if use_dil else (1,) * d
+    eff = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
+    use_grid = "grid_size" in keys and not small and draw(st.booleans())
+    mult = tuple(draw(st.integers(1, 2)) for _ in range(d)) if use_grid else (1,) * d
+    # a grid of at least the effective kernel always leaves its last grid enough rows
+    mult = tuple(max(m, -(-e // s)) for m, e, s in zip(mult, eff, stride))
+    use_grid = use_grid or any(m > 1 for m in mult)
+    grid = tuple(s * m for s, m in zip(stride, mult))
+    half = tuple(e // 2 for e in eff)
+    forms = [f for f in caps.padding_forms if f in ("int", "ints", "pairs", "valid")]
+    form = draw(st.sampled_from(forms)) if "padding" in keys and forms else None
+    if form == "int":
+        p = draw(st.integers(0, min(half)))
+        pads, padding = ((p, p),) * d, p
+    elif form == "ints":
+        ps = tuple(draw(st.integers(0, h)) for h in half)
+        pads, padding = tuple((p, p) for p in ps), ps
+    elif form == "pairs":
+        pads = tuple((draw(st.integers(0, h)), draw(st.integers(0, h))) for h in half)
+        padding = pads
+    else:
+        pads, padding = ((0, 0),) * d, ("valid" if form == "valid" else None)
+    max_grids = 3 if d == 1 else (2 if d == 2 else 1)
+    spatial = []
+    for e, (pb, pe), g, s in zip(eff, pads, grid, stride):
+        n = draw(st.integers(1, max_grids))
+        length = n * g + draw(st.integers(0, g - 1))
+        # the stride-1 max map has L + pads - (e - 1) rows; the last grid needs g // s
+        while length + pb + pe - (e - 1) - (length // g - 1) * g < g // s:
+            length += 1
+        spatial.append(length)
+    cfg: dict[str, Any] = {"kernel_size": _form(draw, kernel, batched)}
+    if use_stride:
+        cfg["stride"] = _form(draw, stride, batched)
+    if use_grid:
+        cfg["grid_size"] = _form(draw, grid, batched)
+    if padding is not None:
+        cfg["padding"] = padding
+    if use_dil and (any(v != 1 for v in dilation) or draw(st.booleans())):
+        cfg["dilation"] = _form(draw, dilation, batched)
+    if "ceil_mode" in keys:
+        cfg["ceil_mode"] = draw(st.booleans())
+    return tuple(spatial), cfg
+
+
+def _window_cells(op: str, shape, cfg) -> int:
+    """Cells per window (``K``) of a sliding-window op (0 where it has no such windows)."""
+    record = spec.OPS[op]
+    if record.adaptive or not OP_INFO[op].sliding_windows:
+        return 0
+    geometry_cfg = {k: v for k, v in cfg.items() if k in record.geometry_keys}
+    return record._geometry(tuple(shape), record._config(geometry_cfg))[0].window_size
+
+
+def off_boundaries(x: np.ndarray, u: np.ndarray, cfg: dict, dtype: str) -> np.ndarray:
+    """``u`` with every draw within ``(K + 2)`` units of ``dtype``'s roundoff of a CDF
+    boundary ``c_k / S`` moved to the middle of the cell it picks in the spec: a target
+    that forms the running sums in its own order or precision may pick either neighbour
+    of a boundary draw, so the exact comparison is only meaningful away from them
+    (``ndpool.spec.stochastic_pool.selection_margin``)."""
+    from ndpool.spec.stochastic_pool import STOCHASTIC_POOL, selection_margin
+
+    cfg = {k: v for k, v in cfg.items() if k != "mode"}
+    margin = selection_margin(x, u, **cfg)
+    call, w, _ = STOCHASTIC_POOL._setup((x, u), {**cfg, "mode": "train"})
+    k = max(w.shape[-1], 1)
+    near = STOCHASTIC_POOL._batch(margin, call) < (k + 2) * UNIT_ROUNDOFF[dtype] * 4
+    if not near.any():
+        return u
+    cells = np.where(np.broadcast_to(call.real, w.shape), w, 0.0)
+    c = np.cumsum(cells, axis=-1)
+    total = c[..., -1:]
+    ub = STOCHASTIC_POOL._batch(u, call)
+    safe = np.where(total > 0, total, 1.0)
+    hit = c > ub[..., None] * total
+    sel = np.where(hit.any(-1), hit.argmax(-1), k - 1)
+    hi = np.take_along_axis(c, sel[..., None], -1)[..., 0]
+    lo = np.take_along_axis(np.concatenate([np.zeros_like(total), c], -1), sel[..., None], -1)
+    mid = (lo[..., 0] + hi) / 2 / safe[..., 0]
+    out = np.where(near & (hi > lo[..., 0]), np.minimum(mid, np.nextafter(1.0, 0.0)), ub)
+    return out if call.batched else out[0]
+
+
+# -- values ---------------------------------------------------------------------------
+def specials(dtype: str, fraction: float) -> np.ndarray:
+    huge = LARGEST[dtype] * fraction
+    tiny = SMALLEST_NORMAL[dtype]
+    sub = SMALLEST_SUBNORMAL[dtype] * 3
+    return np.array(
+        [np.nan, np.inf, -np.inf, 0.0, -0.0, huge, -huge, tiny, -tiny, sub, -sub, 1.0, -1.0]
+    )
+
+
+def values(rng: np.random.Generator, shape, dtype: str, regime: str, fraction: float):
+    """An array of ``shape`` in ``regime``, rounded to ``dtype`` (float64 values)."""
+    n = math.prod(shape)
+    grid = rng.integers(-3, 4, size=n).astype(np.float64)
+    if regime == "grid":
+        out = grid
+    elif regime == "floats":
+        scale = 10.0 ** rng.uniform(-2, 2)
+        out = rng.standard_normal(n) * scale
+    elif regime == "specials":
+        pick = rng.random(n) < 0.3
+        out = np.where(pick, rng.choice(specials(dtype, fraction), size=n), grid)
+    elif regime == "nan":
+        u = rng.random(n)
+        out = np.where(u < 0.15, np.nan, np.where(u < 0.25, rng.choice([np.inf, -np.inf], n), grid))
+    elif regime == "neg_inf":
+        out = np.where(rng.random(n) < 0.75, -np.inf, grid)
+    elif regime == "magnitudes":
+        sp = specials(dtype, fraction)
+        finite = sp[np.isfinite(sp)]
+        out = rng.choice(finite, size=n)
+    elif regime == "zeros":
+        out = np.where(rng.random(n) < 0.7, rng.choice([0.0, -0.0], size=n), grid)
+    else:
+        raise ValueError(f"unknown value regime {regime!r}")
+    return to_dtype(out.reshape(shape), dtype)
+
+
+def rng_of(draw) -> np.random.Generator:
+    return np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+
+
+# -- whole cases -------------------------------------------------------------------------
+@st.composite
+def cases(draw, op: str, caps: Capabilities, ctx: dict | None = None) -> Case:
+    """A valid case of ``op`` within ``caps``. ``ctx`` steers it: ``regimes``,
+    ``batch`` (range of N), ``channels``, ``return_indices``, ``no_padding``, ..."""
+    ctx = dict(ctx or {})
+    ctx["meta"] = {}
+    record = spec.OPS[op]
+    info: OpInfo = OP_INFO[op]
+    d = draw(st.sampled_from(caps.ranks))
+    batched = draw(st.sampled_from(ctx.get("batched", caps.batched)))
+    n_lo, n_hi = ctx.get("batch", (0 if caps.empty_batch else 1, 2))
+    # N = 0 is drawn, but rarely outside the shape property (it checks nothing else)
+    nonzero = tuple(range(max(n_lo, 1), n_hi + 1))
+    n = draw(st.sampled_from(((n_lo,) if n_lo == 0 else ()) + nonzero * 3))
+    c = draw(st.integers(*ctx.get("channels", (1, 3))))
+    if record.adaptive:
+        spatial, cfg = adaptive_geometry(draw, caps, op, d, batched, ctx)
+    elif not info.sliding_windows:
+        spatial, cfg = s3_geometry(draw, caps, op, d, batched, ctx)
+    else:
+        spatial, cfg = sliding_geometry(draw, caps, op, d, batched, ctx)
+    options = info.draw_options(draw, caps, ctx.get("property", ""))
+    cfg.update(options)
+    dtype = draw(st.sampled_from(ctx.get("dtypes", caps.dtypes)))
+    layout = draw(st.sampled_from(caps.layouts))
+    shape = ((n,) if batched else ()) + (c, *spatial)
+    regime = draw(st.sampled_from(ctx.get("regimes", info.forward_regimes)))
+    rng = rng_of(draw)
+    x = values(rng, shape, dtype, regime, info.magnitude_fraction)
+    if info.prepare_x is not None:
+        x = to_dtype(info.prepare_x(x, rng), dtype)
+    pctx = {**ctx, **options, "x_shape": shape, "cfg": cfg, "k": _window_cells(op, shape, cfg)}
+    params = info.draw_params(draw, caps, c, dtype, pctx)
+    if op == "stochastic_pool" and params[0] is not None:
+        params = (off_boundaries(x, params[0], cfg, dtype),)
+    case = Case(
+        op=op,
+        x=x,
+        params=tuple(params),
+        cfg=cfg,
+        dtype=dtype,
+        layout=layout,
+        batched=batched,
+        return_indices=bool(ctx.get("return_indices")) and record.returns_indices,
+        meta=dict(ctx["meta"], regime=regime),
+    )
+    return case
+
+
+def tangent_like(draw, a: np.ndarray, dtype: str) -> np.ndarray:
+    """A tangent / cotangent: small integers or floats, rounded to ``dtype``."""
+    rng = rng_of(draw)
+    regime = draw(st.sampled_from(("grid", "floats")))
+    return values(rng, np.shape(a), dtype, regime, 1.0)

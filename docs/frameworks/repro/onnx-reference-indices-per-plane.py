@@ -1,0 +1,37 @@
+"""onnx-reference / indices-per-plane:
+MaxPool Indices are per plane, not flat over [N, C, *S] as the ONNX operator says.
+
+Registered in conformance/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper
+from onnx.reference import ReferenceEvaluator
+
+from ndpool import spec
+
+
+def onnx_run(op, x, n_out=1, dtype=TensorProto.FLOAT, **attrs):
+    outs = [helper.make_tensor_value_info("Y", dtype, None)]
+    if n_out == 2:
+        outs.append(helper.make_tensor_value_info("I", TensorProto.INT64, None))
+    node = helper.make_node(op, ["X"], [o.name for o in outs], **attrs)
+    x_info = helper.make_tensor_value_info("X", dtype, list(x.shape))
+    model = helper.make_model(
+        helper.make_graph([node], "g", [x_info], outs),
+        opset_imports=[helper.make_opsetid("", 22)],
+    )
+    model.ir_version = 10
+    return ReferenceEvaluator(model).run(None, {"X": x})
+
+
+x = np.array([[[1.0, 2.0], [4.0, 3.0]]], dtype=np.float32)  # N=1, C=2, L=2
+got = onnx_run("MaxPool", x, n_out=2, kernel_shape=[2])[1]
+plane = spec.max_pool(x.astype(np.float64), kernel_size=2, return_indices=True)[1]
+want = plane + np.array([0, 2]).reshape(1, 2, 1)  # ONNX's flat layout: + (n*C + c) * L
+same = np.array_equal(got, want)
+
+print("target:", got)
+print("spec:  ", want)
+sys.exit(0 if same else 1)

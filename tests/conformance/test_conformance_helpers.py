@@ -1,0 +1,169 @@
+"""Meta-tests of the suite's helpers: strategies, tolerances, deviations, targets, reports."""
+
+import sys
+import types
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ndpool import spec
+from ndpool.conformance import deviations as devs
+from ndpool.conformance.cases import Case, to_dtype
+from ndpool.conformance.cli import build_parser, main, pytest_args
+from ndpool.conformance.opinfo import OP_INFO
+from ndpool.conformance.properties import PROPERTIES, availability
+from ndpool.conformance.reporting import Matrix, to_html, to_json, to_markdown
+from ndpool.conformance.runner import run_property
+from ndpool.conformance.strategies import cases
+from ndpool.conformance.targets import Capabilities, NumpyTarget, load_target
+from ndpool.conformance.tolerances import Allowed, mismatches, ulp_histogram
+
+CAPS = Capabilities(dtypes=("float16", "float32", "float64"))
+
+
+@pytest.mark.parametrize("op", sorted(OP_INFO))
+@settings(max_examples=40, deadline=None, database=None, derandomize=True)
+@given(data=st.data())
+def test_drawn_cases_are_valid(op, data):
+    case = data.draw(cases(op, CAPS, {"property": "forward"}))
+    case.spec_forward()  # the spec accepts every drawn case (no filtering needed)
+    assert case.d in CAPS.ranks
+    assert np.array_equal(to_dtype(case.x, case.dtype), case.x, equal_nan=True)
+
+
+def test_strategies_cover_ranks_1_to_5():
+    seen = set()
+
+    @settings(max_examples=200, deadline=None, database=None, derandomize=True)
+    @given(cases("max_pool", CAPS, {"property": "forward"}))
+    def collect(case):
+        seen.add(case.d)
+
+    collect()
+    assert seen == {1, 2, 3, 4, 5}
+
+
+def test_op_without_entry_is_no_strategy():
+    missing = [op for op in spec.OPS if op not in OP_INFO]
+    target = load_target("ndpool.spec")
+    for op in missing:
+        assert availability(target, op, "forward")[0] == "no strategy"
+    out = run_property(target, "not-an-op-in-opinfo", "forward")
+    assert out.status == "no strategy"
+
+
+def test_missing_op_is_not_provided():
+    target = NumpyTarget(types.SimpleNamespace(max_pool=spec.max_pool), name="only-max")
+    assert availability(target, "avg_pool", "forward")[0] == "not provided"
+    assert availability(target, "max_pool", "jvp")[0] == "not provided"  # no gradients
+    assert availability(target, "max_pool", "forward") is None
+    assert run_property(target, "max_pool", "forward", 5).status == "pass"
+
+
+def test_module_attribute_target():
+    module = types.ModuleType("user_pooling_target")
+    module.ops = types.SimpleNamespace(avg_pool=spec.avg_pool)
+    sys.modules["user_pooling_target"] = module
+    try:
+        target = load_target("user_pooling_target:ops")
+    finally:
+        del sys.modules["user_pooling_target"]
+    assert target.provides("avg_pool") and not target.provides("max_pool")
+
+
+def test_bfloat16_rounding_is_to_nearest_even():
+    vals = np.array([1.0, 1.00390625, 1.005859375, 1 + 2**-8 + 2**-20, -3.0e38, np.nan])
+    got = to_dtype(vals, "bfloat16")
+    assert got[0] == 1.0 and got[1] == 1.0  # tie -> even
+    assert got[2] == 1.0078125 and got[3] == 1.0078125
+    assert np.isnan(got[5])
+
+
+def test_mismatch_semantics():
+    ref = np.array([1.0, np.nan, np.inf, 0.0, -0.0])
+    exact = Allowed.radius(ref, 0, exact=True)
+    got = np.array([1.0, np.nan, np.inf, 0.0, 0.0])
+    assert mismatches(got, ref, exact, "float32").tolist() == [False] * 4 + [True]
+    loose = Allowed.radius(ref, 0.5)
+    got = np.array([1.4, 2.0, -np.inf, 0.6, -0.0])
+    assert mismatches(got, ref, loose, "float32").tolist() == [False, True, True, True, False]
+    assert "(1,2]" in ulp_histogram(np.float32([1 + 2**-22]), np.float32([1.0]), "float32")
+
+
+def test_deviation_scope_and_staleness(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text(
+        '[[deviation]]\nid = "a"\nproperty = "forward"\nop = "max_pool"\n'
+        'scope = { dtype = ["float16"], d = 2 }\nreason = "r"\n'
+        '[[deviation]]\nid = "b"\nproperty = ["vjp"]\nop = "*"\nreason = "r"\n'
+    )
+    reg = devs.Registry.load("t", path)
+    x2 = np.zeros((1, 1, 2, 2))
+    case = Case("max_pool", x2, cfg={"kernel_size": 2}, dtype="float16")
+    assert reg.match("forward", "max_pool", case).id == "a"
+    assert reg.match("forward", "max_pool", Case("max_pool", x2, cfg={"kernel_size": 2})) is None
+    assert reg.match("vjp", "avg_pool", case).id == "b"
+    reg.hit(reg.entries[0])
+    stale = reg.stale({("avg_pool", "vjp"), ("max_pool", "forward")})
+    assert [e.id for e in stale] == ["b"]
+    bad = devs.Deviation("c", ("forward",), ("max_pool",), {"no_such_fact": 1}, "r")
+    with pytest.raises(KeyError, match="unknown scope key"):
+        bad.matches("forward", "max_pool", case)
+
+
+def test_torch_registry_parses_and_uses_known_facts():
+    reg = devs.Registry.load("torch")
+    assert reg.entries
+    for entry in reg.entries:
+        assert set(entry.scope) <= set(devs.FACTS), entry.id
+        assert set(entry.properties) <= set(PROPERTIES) | {"*"}, entry.id
+        assert set(entry.ops) <= set(spec.OPS) | {"*"}, entry.id
+        assert entry.reason.strip()
+
+
+def test_matrix_and_reports():
+    m = Matrix()
+    m.set("t", "max_pool", "forward", "pass")
+    m.set("t", "max_pool", "jvp", "fail", "boom")
+    m.set("t", "avg_pool", "forward", "not provided", "not provided: ...")
+    text = m.render_text("t")
+    assert "FAIL" in text and "NOT CONFORMANT" in text
+    assert to_json(m)["targets"]["t"]["failures"] == {"max_pool/jvp": "boom"}
+    assert "| max_pool |" in to_markdown(m)
+    assert "<table" in to_html(m)
+
+
+def test_cli_arguments():
+    ns = build_parser().parse_args(
+        [
+            "check",
+            "--target",
+            "torch",
+            "--op",
+            "max_pool",
+            "avg_pool",
+            "--seed",
+            "3",
+            "--profile",
+            "ci",
+            "--report",
+            "r.json",
+            "--junit-xml",
+            "j.xml",
+        ]
+    )
+    args = pytest_args(ns)
+    assert args[:2] == ["--pyargs", "ndpool.conformance"]
+    assert ["--ndpool-op", "max_pool"] == args[args.index("--ndpool-op") :][:2]
+    assert "--hypothesis-seed" in args and "--junit-xml" in args and "--ndpool-report" in args
+    assert main(["check", "--op", "no_such_op"]) == 2
+
+
+def test_torch_deviations_are_documented():
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "conformance" / "deviations.md").read_text()
+    for entry in devs.Registry.load("torch").entries:
+        assert f"`{entry.id}`" in page, f"deviation {entry.id!r} missing from deviations.md"

@@ -1,0 +1,27 @@
+"""The suite against torch.nn.functional through torch.compile (Inductor, CPU): passes apart
+from the deviations registered in conformance/deviations/torch-compile.toml.
+
+Reduced to keep CI time in check (every new configuration is a compilation, ~1 s once
+Inductor is warm): max_pool and avg_pool only (the target below provides no other op, so
+the rest report "not provided"), and the forward and indices properties (the quick
+profile's 12 examples each). `ndpool check --target torch-compile` runs everything (VJP
+included)."""
+
+import pytest
+
+from ndpool.conformance.test_suite import (  # noqa: F401  (the suite's tests)
+    test_forward,
+    test_indices,
+)
+
+CI_OPS = ("max_pool", "avg_pool")
+
+
+@pytest.fixture(scope="module")
+def ndpool_target():
+    pytest.importorskip("torch")
+    from ndpool.conformance.target_compile import make_target
+
+    target = make_target()
+    target.ops = {op: fn for op, fn in target.ops.items() if op in CI_OPS}
+    return target
