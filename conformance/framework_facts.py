@@ -68,6 +68,18 @@ def subnormal_input(case: Case) -> bool:
     return bool(((a > 0) & (a < SMALLEST_NORMAL[case.dtype])).any())
 
 
+def subnormal_in_or_out(case: Case) -> bool:
+    """The input, or the spec's result, holds a subnormal number of the case's dtype."""
+    from .cases import SMALLEST_NORMAL
+
+    if subnormal_input(case):
+        return True
+    with np.errstate(all="ignore"):
+        y = case.with_x(case.x, return_indices=False).spec_forward()
+    a = np.abs(np.asarray(y, dtype=np.float64))
+    return bool(((a > 0) & (a < SMALLEST_NORMAL[case.dtype])).any())
+
+
 def neg_inf_window(case: Case) -> bool:
     """Some window's largest real cell is -inf (its max is -inf)."""
     from .tolerances import Windows
@@ -114,6 +126,7 @@ NEW_FACTS.update(
         "padded": padded,
         "signed_zero_tie": signed_zero_tie,
         "subnormal_input": subnormal_input,
+        "subnormal_in_or_out": subnormal_in_or_out,
         "neg_inf_window": neg_inf_window,
         "several_planes": several_planes,
     }
