@@ -24,7 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--target",
         default="ndpool.impl",
-        help="ndpool.impl (default), torch, ndpool.spec, or module:attribute",
+        help=(
+            "ndpool.impl (default), torch, torch-compile, onnxruntime[@OPSET], "
+            "onnx-reference[@OPSET], jax, ndpool.spec, or module:attribute"
+        ),
     )
     check.add_argument(
         "--op",

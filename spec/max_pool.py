@@ -18,8 +18,8 @@ Derivatives: ``y_dot = x_dot[winner]``; ``x_bar[winner] += y_bar``.
 from __future__ import annotations
 
 from .numeric import neg_inf_like
-from .selection import first_maximizer
-from .window_op import WindowOp, one_hot, pick
+from .selection import first_maximizer, selection_rules
+from .window_op import WindowOp, pick
 
 
 def _select(w, params, call):
@@ -30,12 +30,7 @@ def _value(w, params, call):
     return pick(w, _select(w, params, call), neg_inf_like(w))
 
 
-def _jvp(w, params, call, w_dot, param_dots):
-    return pick(w_dot, _select(w, params, call), 0)
-
-
-def _vjp(w, params, call, y_bar):
-    return (one_hot(_select(w, params, call), w.shape[-1], y_bar),)
+_jvp, _vjp = selection_rules(_select)
 
 
 MAX_POOL = WindowOp(

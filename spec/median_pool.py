@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import pooler_math as pm
-from .window_op import PoolerOp, one_hot, pick
+from .selection import selection_rules
+from .window_op import PoolerOp, pick
 
 
 def _select(w, params, call):
@@ -49,12 +50,7 @@ def _value(w, params, call):
     return pick(w, _select(w, params, call), pm.const("nan", w))
 
 
-def _jvp(w, params, call, w_dot, param_dots):
-    return pick(w_dot, _select(w, params, call), 0)
-
-
-def _vjp(w, params, call, y_bar):
-    return (one_hot(_select(w, params, call), w.shape[-1], y_bar),)
+_jvp, _vjp = selection_rules(_select)
 
 
 MEDIAN_POOL = PoolerOp(

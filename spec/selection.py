@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .numeric import isnan, neg_inf_like
+from .window_op import one_hot, pick
 
 
 def first_maximizer(w: np.ndarray, real: np.ndarray) -> np.ndarray:
@@ -38,3 +39,18 @@ def first_maximizer(w: np.ndarray, real: np.ndarray) -> np.ndarray:
     m = candidates.max(axis=-1) if w.shape[-1] else np.full(w.shape[:-1], ninf)
     hit = np.where(any_nan[..., None], nan, real & ~nan & (candidates == m[..., None]))
     return np.where(hit.any(axis=-1), hit.argmax(axis=-1), -1)
+
+
+def selection_rules(select):
+    """The JVP and VJP rules of an op whose value is the window cell ``select`` picks:
+    the tangent of the selected cell, and the cotangent sent back to it (nothing for an
+    empty window). Max, median and the other selection ops share them, so value,
+    index, JVP and VJP always agree on the cell."""
+
+    def jvp(w, params, call, w_dot, param_dots):
+        return pick(w_dot, select(w, params, call), 0)
+
+    def vjp(w, params, call, y_bar):
+        return (one_hot(select(w, params, call), w.shape[-1], y_bar),)
+
+    return jvp, vjp
