@@ -31,11 +31,11 @@ import torch
 
 from . import native
 from .avg_pool import window_sum
-from .geometry import Plan, sliding_plan
-from .layout import as_batched, check_dtype, compute_dtype, unbatch
+from .geometry import Plan
+from .layout import unbatch
 from .max_pool import select_max
 from .parameters import channel_param
-from .separable import box_max, mask_unread, windows
+from .separable import box_max, sliding_input, windows
 
 
 def _safe_pow(base: torch.Tensor, exponent) -> torch.Tensor:
@@ -244,18 +244,14 @@ def lp_pool(
     >>> lp_pool(x, 2.0, kernel_size=2, stride=2, ceil_mode=True)
     tensor([[[5.0000, 2.2361, 2.0000]]])
     """
-    check_dtype(x)
-    plan = sliding_plan(
-        x.shape,
+    plan, xb = sliding_input(
+        x,
         kernel_size=kernel_size,
         stride=stride,
         padding=padding,
         dilation=dilation,
         ceil_mode=ceil_mode,
     )
-    xb = as_batched(x, plan).to(compute_dtype(x.dtype))
-    if native.tracks_derivatives(xb):
-        xb = mask_unread(xb, plan)
     p = channel_param(
         norm_type,
         xb,

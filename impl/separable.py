@@ -21,7 +21,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .geometry import AdaptiveAxis, Plan, SlidingAxis
+from . import native
+from .geometry import AdaptiveAxis, Plan, SlidingAxis, sliding_plan
+from .layout import as_batched, check_dtype, compute_dtype
 
 Fill = float | torch.Tensor
 
@@ -153,3 +155,24 @@ def mask_unread(x: torch.Tensor, plan: Plan) -> torch.Tensor:
             axis_keep = axis_keep.reshape((ax.length,) + (1,) * (d - 1 - a))
             keep = axis_keep if keep is None else keep & axis_keep
     return x if keep is None else torch.where(keep, x, 0.0)
+
+
+def sliding_input(
+    x: torch.Tensor, *, kernel_size, stride, padding, dilation, ceil_mode
+) -> tuple[Plan, torch.Tensor]:
+    """The preamble of a sliding-window reduction: check ``x`` and the configuration
+    (the spec's constraints), resolve the plan, and return it with the batched input in
+    the compute dtype, its unread cells masked when derivatives are tracked."""
+    check_dtype(x)
+    plan = sliding_plan(
+        x.shape,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+    )
+    xb = as_batched(x, plan).to(compute_dtype(x.dtype))
+    if native.tracks_derivatives(xb):
+        xb = mask_unread(xb, plan)
+    return plan, xb

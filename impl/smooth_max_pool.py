@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import torch
 
-from . import native
-from .geometry import Plan, sliding_plan
-from .layout import as_batched, check_dtype, compute_dtype, per_output, unbatch
+from .geometry import Plan
+from .layout import per_output, unbatch
 from .parameters import channel_param
-from .separable import logsumexp_taps, mask_unread, reduce_axes, windows
+from .separable import logsumexp_taps, reduce_axes, sliding_input, windows
 
 NEG_INF = float("-inf")
 
@@ -62,18 +61,14 @@ def smooth_max_pool(
     >>> torch.allclose(y, torch.tensor([[[0.6931, 1.6931]]]), atol=1e-4)
     True
     """
-    check_dtype(x)
-    plan = sliding_plan(
-        x.shape,
+    plan, xb = sliding_input(
+        x,
         kernel_size=kernel_size,
         stride=stride,
         padding=padding,
         dilation=dilation,
         ceil_mode=ceil_mode,
     )
-    xb = as_batched(x, plan).to(compute_dtype(x.dtype))
-    if native.tracks_derivatives(xb):
-        xb = mask_unread(xb, plan)
     b = channel_param(
         beta,
         xb,
