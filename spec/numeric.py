@@ -58,12 +58,15 @@ def _mp():
 
 
 def exp(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
     if is_object(a):
         return np.frompyfunc(_mp().exp, 1, 1)(a).astype(object)
-    return np.exp(a)
+    with np.errstate(over="ignore"):
+        return np.exp(a)
 
 
 def log(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
     if is_object(a):
         mp = _mp()
 
@@ -73,11 +76,12 @@ def log(a: np.ndarray) -> np.ndarray:
             return mp.mpf("-inf") if v == 0 else mp.mpf("nan")  # as np.log: no complex results
 
         return np.frompyfunc(_log, 1, 1)(a).astype(object)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(a)
 
 
 def isnan(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
     if is_object(a):
         mp = _mp()
         return np.frompyfunc(lambda v: bool(mp.isnan(v)), 1, 1)(a).astype(bool)
@@ -85,6 +89,7 @@ def isnan(a: np.ndarray) -> np.ndarray:
 
 
 def isfinite(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
     if is_object(a):
         mp = _mp()
         return np.frompyfunc(lambda v: bool(mp.isfinite(v)), 1, 1)(a).astype(bool)
@@ -124,8 +129,9 @@ def nan_like(a: np.ndarray):
 
 def zeros_like(a: np.ndarray) -> np.ndarray:
     """Zeros of ``a``'s shape and number type (unlike ``0 * a``, also where ``a`` is inf)."""
+    a = np.asarray(a)
     if is_object(a):
-        return np.full(np.shape(a), _mp().mpf(0), dtype=object)
+        return np.full(a.shape, _mp().mpf(0), dtype=object)
     return np.zeros_like(a)
 
 

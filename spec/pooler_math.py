@@ -22,13 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numeric import is_object
-
-
-def _mp():
-    import mpmath
-
-    return mpmath
+# the elementwise helpers are numeric's, re-exported for the poolers' modules
+from .numeric import _mp, exp, is_object, isfinite, isnan, log, zeros_like  # noqa: F401
 
 
 def _obj(*arrays) -> bool:
@@ -64,47 +59,6 @@ def logit(q):
         return _map(lambda v: mp.log(v) - mp.log1p(-v), q)
     with np.errstate(divide="ignore"):
         return np.log(q) - np.log1p(-q)
-
-
-def exp(a):
-    a = np.asarray(a)
-    if _obj(a):
-        return _map(_mp().exp, a)
-    with np.errstate(over="ignore"):
-        return np.exp(a)
-
-
-def log(a):
-    a = np.asarray(a)
-    if _obj(a):
-        mp = _mp()
-        return _map(lambda v: mp.log(v) if v != 0 else mp.mpf("-inf"), a)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(a)
-
-
-def isfinite(a):
-    a = np.asarray(a)
-    if _obj(a):
-        mp = _mp()
-        return np.asarray(np.frompyfunc(lambda v: bool(mp.isfinite(v)), 1, 1)(a), dtype=bool)
-    return np.isfinite(a)
-
-
-def isnan(a):
-    a = np.asarray(a)
-    if _obj(a):
-        mp = _mp()
-        return np.asarray(np.frompyfunc(lambda v: bool(mp.isnan(v)), 1, 1)(a), dtype=bool)
-    return np.isnan(a)
-
-
-def zeros_like(a):
-    """``0 * a`` without NaN poisoning: exact zeros in the array's number type."""
-    a = np.asarray(a)
-    if is_object(a):
-        return _map(lambda v: _mp().mpf(0), a) if a.size else np.zeros(a.shape, dtype=object)
-    return np.zeros(a.shape, dtype=a.dtype)
 
 
 def const(value, like):
