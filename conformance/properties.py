@@ -594,6 +594,23 @@ def _values(out):
     return out[0] if isinstance(out, tuple) else out
 
 
+def _own_forward(case: Case, target: Target, relation: str) -> np.ndarray:
+    """The target's forward values for a metamorphic relation, after checking their shape
+    against the spec's shape function: the relation compares the target with itself, so a
+    wrong-shape output must fail here, before any tolerance is shaped after it."""
+    y = np.asarray(_values(_invoke(case, "forward", target.forward, case)), dtype=np.float64)
+    want = tuple(spec.output_shape(case.op, case.x.shape, **case.cfg))
+    if y.shape != want:
+        _fail(
+            f"{relation}: shape {y.shape} from the target, {want} expected (spec.output_shape)",
+            case,
+            target,
+            [],
+            "print(np.shape(target.forward(case)))",
+        )
+    return y
+
+
 def check_permutation(target: Target, op: str, data) -> None:
     ctx = {"property": "permutation", "batch": (2, 3), "channels": (2, 3), "batched": (True,)}
     case = _draw_case(data, target, op, ctx)
@@ -604,9 +621,9 @@ def check_permutation(target: Target, op: str, data) -> None:
         _permute_input(p, s.kind, pn, pc) for p, s in zip(case.params, case.record.input_specs[1:])
     )
     moved = case.with_x(case.x[pn][:, pc], params=params)
-    y = _values(_invoke(case, "forward", target.forward, case))
-    y2 = _values(_invoke(moved, "forward", target.forward, moved))
-    expected = np.asarray(y)[pn][:, pc]
+    y = _own_forward(case, target, "permutation equivariance")
+    y2 = _own_forward(moved, target, "permutation equivariance")
+    expected = y[pn][:, pc]
     call = (
         f"pn, pc = {pn.tolist()!r}, {pc.tolist()!r}\n"
         "moved = Case(**{**case.__dict__, 'x': case.x[pn][:, pc]})\n"
@@ -657,8 +674,8 @@ def check_translation(target: Target, op: str, data) -> None:
     shifted = case.with_x(
         np.take(case.x, np.arange(t * s, case.x.shape[ax]), axis=ax), params=params
     )
-    y = np.asarray(_values(_invoke(case, "forward", target.forward, case)))
-    y2 = np.asarray(_values(_invoke(shifted, "forward", target.forward, shifted)))
+    y = _own_forward(case, target, "translation equivariance")
+    y2 = _own_forward(shifted, target, "translation equivariance")
     expected = np.take(y, np.arange(t, y.shape[ax]), axis=ax)
     exact = _selects(case)
     if exact:
@@ -690,8 +707,8 @@ def check_monotonicity(target: Target, op: str, data) -> None:
     rng = rng_of(data.draw)
     delta = rng.integers(0, 3, size=case.x.shape).astype(np.float64)
     bigger = case.with_x(to_dtype(case.x + delta, case.dtype))
-    y = np.asarray(_values(_invoke(case, "forward", target.forward, case)), dtype=np.float64)
-    y2 = np.asarray(_values(_invoke(bigger, "forward", target.forward, bigger)), dtype=np.float64)
+    y = _own_forward(case, target, "monotonicity")
+    y2 = _own_forward(bigger, target, "monotonicity")
     slack = 0.0
     if OP_INFO[op].monotone_slack and not _selects(case):
         # monotone in exact arithmetic; each evaluation may round by its forward bound
@@ -721,8 +738,8 @@ def check_scaling(target: Target, op: str, data) -> None:
     alpha = data.draw(st.sampled_from((2.0, 4.0)), label="alpha")
     info = OP_INFO[op]
     scaled = case.with_x(case.x * alpha, params=tuple(info.scale_params(case.params, alpha)))
-    y = np.asarray(_values(_invoke(case, "forward", target.forward, case)), dtype=np.float64)
-    y2 = np.asarray(_values(_invoke(scaled, "forward", target.forward, scaled)), dtype=np.float64)
+    y = _own_forward(case, target, "positive scaling")
+    y2 = _own_forward(scaled, target, "positive scaling")
     expected = alpha * y
     if _selects(case):
         allowed = Allowed.radius(expected, 0, True)

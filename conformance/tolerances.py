@@ -290,6 +290,11 @@ def partial_magnitudes(case: Case, win: Windows, y: np.ndarray):
             yk = y[..., None]
             ratio = np.where(real & (w != 0) & (yk != 0), np.abs(w) / np.abs(yk), 0.0)
             mag = np.where(ratio > 0, np.power(ratio, p - 1), 0.0)
+            # p = 1 is sum pooling: partial s_i = 1 at every real cell under sign="signed"
+            # (zero cells and zero windows included), sign(x_i) under "abs"
+            signed = case.cfg.get("sign", "abs") == "signed"
+            linear = real & (p == 1) & (signed | (w != 0))
+            mag = np.where(linear, 1.0, mag)
             eps = u * (np.abs(p - 1) * ((k + 6) / p + 3) + 3)
             if np.isinf(p).any():
                 sel = first_maximizer(np.abs(w), win.real)

@@ -2,8 +2,10 @@
 with a failure message that shows the configuration and a runnable reproducer."""
 
 import textwrap
+import types
 import warnings
 
+import numpy as np
 import pytest
 
 from ndpool.conformance.killrate import kill
@@ -42,3 +44,31 @@ def test_reproducer_runs_and_shows_the_difference(capsys):
     exec(compile(code, "<reproducer>", "exec"), {})
     out = capsys.readouterr().out
     assert "target:" in out and "spec:" in out
+
+
+def _one_short(x, **cfg):
+    """avg_pool whose output misses its last position on the last axis (or gains one when
+    that axis has a single position): never the spec's shape."""
+    from ndpool import spec
+
+    y = spec.avg_pool(x, **cfg)
+    if y.shape[-1] > 1:
+        return y[..., :-1]
+    return np.concatenate([y, y], axis=-1)
+
+
+@pytest.mark.parametrize(
+    "prop",
+    ["permutation_equivariance", "translation_equivariance", "monotonicity", "positive_scaling"],
+)
+def test_metamorphic_property_rejects_wrong_shape_cleanly(prop):
+    """A metamorphic relation compares the target with itself; a target whose output has
+    the wrong shape must fail with a shape message, not crash while shaping the tolerance
+    (avg_pool: its tolerance comes from the spec's output, of the spec's shape)."""
+    from ndpool.conformance.runner import run_property
+    from ndpool.conformance.targets import load_target
+
+    target = load_target(types.SimpleNamespace(avg_pool=_one_short))
+    out = run_property(target, "avg_pool", prop, 10, SEED, shrink=False)
+    assert out.status == "fail", out
+    assert "expected (spec.output_shape)" in out.message, out.message
