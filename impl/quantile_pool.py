@@ -33,7 +33,23 @@ MAX_ITERATIONS = 5000
 
 
 def _lse(v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return torch.logsumexp(torch.where(mask, v, float("-inf")), -1)
+    """Masked log-sum-exp over the window axis, which comes first (``[K, M]``): a
+    reduction over the outer axis runs vectorized across windows, unlike one over a
+    trailing axis of two or three cells."""
+    v = torch.where(mask, v, float("-inf"))
+    top = v.amax(0)
+    top = torch.where(torch.isfinite(top), top, 0.0)
+    return torch.log(torch.exp(v - top).sum(0)) + top
+
+
+def _log_sigmoids(z: torch.Tensor):
+    """``(log sigma(z), log sigma(-z))`` from one ``log sigma(-|z|)``: the smaller of the
+    two is that value itself, the larger ``log1p(-sigma(-|z|))`` (accurate: the argument
+    is at most 1/2)."""
+    small = F.logsigmoid(-z.abs())
+    large = torch.log1p(-torch.exp(small))
+    neg = z < 0
+    return torch.where(neg, small, large), torch.where(neg, large, small)
 
 
 def _excess(n: torch.Tensor, q: torch.Tensor):
@@ -44,80 +60,104 @@ def _excess(n: torch.Tensor, q: torch.Tensor):
 
 
 def _ratio(m, w, real, alpha, nq_hi, nq_lo):
-    """``F(m) / S(m)`` without cancellation or underflow (see the spec's ``_ratio``)."""
-    z = alpha.unsqueeze(-1) * (m.unsqueeze(-1) - w)
+    """``(F(m) / S(m), scale)`` without cancellation or underflow (see the spec's
+    ``_ratio``); ``w`` and ``real`` are ``[K, M]``, the rest ``[M]``."""
+    z = alpha * (m - w)
+    log_p, log_n = _log_sigmoids(z)
     neg = real & (z < 0)
     pos = real & ~(z < 0)
-    log_a = _lse(F.logsigmoid(z), neg)
-    log_b = _lse(F.logsigmoid(-z), pos)
-    log_s = _lse(F.logsigmoid(z) + F.logsigmoid(-z), real)
-    excess = (pos.sum(-1) - nq_hi) - nq_lo
+    log_a = _lse(log_p, neg)
+    log_b = _lse(log_n, pos)
+    log_s = _lse(log_p + log_n, real)
+    excess = (pos.sum(0) - nq_hi) - nq_lo
     head = torch.where(excess == 0, 0.0, excess * torch.exp(-log_s))
-    return head + torch.exp(log_a - log_s) - torch.exp(log_b - log_s)
+    a, b = torch.exp(log_a - log_s), torch.exp(log_b - log_s)
+    return head + a - b, head.abs() + a + b
 
 
 def solve(w: torch.Tensor, real: torch.Tensor, q: torch.Tensor, alpha: torch.Tensor):
-    """``(m, ok, n, safe_w)`` for float64 windows ``w [..., K]`` and ``q, alpha [...]``:
-    the root where it is defined (NaN elsewhere)."""
-    n = real.sum(-1)
-    finite = ~(real & ~torch.isfinite(w)).any(-1)
-    ok = (n > 0) & finite
-    safe_w = torch.where(real & finite.unsqueeze(-1), w, 0.0)
+    """``(m, ok, n)`` for float64 windows ``w [K, M]`` (window axis first; cells that
+    are not real, or of a window with a NaN / infinite cell, are 0), the real mask
+    ``real [K, M]`` and ``q, alpha [M]``: the root where it is defined (NaN elsewhere)."""
+    n = real.sum(0)
     t = (torch.log(q) - torch.log1p(-q)) / alpha
-    w_min = torch.where(real, safe_w, float("inf")).amin(-1)
-    w_max = torch.where(real, safe_w, float("-inf")).amax(-1)
+    w_min = torch.where(real, w, float("inf")).amin(0)
+    w_max = torch.where(real, w, float("-inf")).amax(0)
+    ok = n > 0
     lo = torch.where(ok, w_min + t, 0.0)
     hi = torch.where(ok, w_max + t, 0.0)
-    m = safe_w.sum(-1) / n.clamp(min=1) + t
+    m = w.sum(0) / n.clamp(min=1) + t
     m = torch.where(ok, torch.minimum(torch.maximum(m, lo), hi), 0.0)
     nq_hi, nq_lo = _excess(n.to(q.dtype), q)
-    shape, k = m.shape, w.shape[-1]
-    m, lo, hi, alpha, nq_hi, nq_lo = (
-        a.reshape(-1).clone() for a in (m, lo, hi, alpha.expand(shape), nq_hi, nq_lo)
-    )
-    cells, mask = safe_w.reshape(-1, k), real.expand(safe_w.shape).reshape(-1, k)
     step_old = hi - lo
     tol = 8 * EPS64 * torch.maximum(lo.abs(), hi.abs())
-    done = ~ok.reshape(-1)
+    done = ~ok
+    total = m.numel()
     for _ in range(MAX_ITERATIONS):
         act = torch.nonzero(~done).squeeze(-1)  # iterate on the windows still moving only
         if act.numel() == 0:
             break
-        ma, la, ha, aa = m[act], lo[act], hi[act], alpha[act]
-        r = _ratio(ma, cells[act], mask[act], aa, nq_hi[act], nq_lo[act])
+        # no gathering while every window moves
+        rows = None if act.numel() == total else act
+
+        def take(a, axis=0, rows=rows):
+            return a if rows is None else a.index_select(axis, rows)
+
+        ma, la, ha, aa = take(m), take(lo), take(hi), take(alpha)
+        r, scale = _ratio(ma, take(w, 1), take(real, 1), aa, take(nq_hi), take(nq_lo))
         la = torch.where(r < 0, ma, la)
         ha = torch.where(r > 0, ma, ha)
         step = r / aa
         newton = ma - step
-        small = step.abs() <= tol[act]
-        good = (newton > la) & (newton < ha) & ((2 * step.abs() <= step_old[act].abs()) | small)
+        small = step.abs() <= take(tol) + 8 * EPS64 * scale / aa  # noise: as the spec
+        good = (newton > la) & (newton < ha) & ((2 * step.abs() <= take(step_old).abs()) | small)
         mid = (la + ha) / 2
         new = torch.where(good, newton, mid)
-        step_old[act] = torch.where(good, step, (ha - la) / 2)
+        moved = torch.where(good, step, (ha - la) / 2)
         stuck = (mid == la) | (mid == ha)
         converged = (r == 0) | (newton == ma)
         new = torch.where(converged, ma, new)
-        done[act] = converged | (new == ma) | stuck | (good & small)
-        m[act], lo[act], hi[act] = new, la, ha
-    m = torch.where(ok, m.reshape(shape), float("nan"))
-    return m, ok, n, safe_w
+        finished = converged | (new == ma) | stuck | (good & small)
+        if rows is None:
+            step_old, done, m, lo, hi = moved, finished, new, la, ha
+        else:
+            step_old[act], done[act] = moved, finished
+            m[act], lo[act], hi[act] = new, la, ha
+    return torch.where(ok, m, float("nan")), ok, n
 
 
 def root_and_partials(w, real, q, alpha):
-    """``(m, dm/dx [..., K], dm/dq, dm/dalpha)`` (float64; NaN / zero conventions as the spec)."""
-    m, ok, n, safe_w = solve(w, real, q, alpha)
+    """``(m, dm/dx [..., K], dm/dq, dm/dalpha)`` for float64 windows ``w [..., K]`` with
+    ``q, alpha [...]`` (NaN / zero conventions as the spec)."""
+    shape, k = w.shape[:-1], w.shape[-1]
+    real = real.expand(w.shape)
+    finite = ~(real & ~torch.isfinite(w)).any(-1)
+    # window axis first, windows flattened: [K, M]
+    cells = torch.where(real & finite.unsqueeze(-1), w, 0.0).reshape(-1, k).t().contiguous()
+    mask = real.reshape(-1, k).t().contiguous()
+    q, alpha = (a.expand(shape).reshape(-1) for a in (q, alpha))
+    ok_finite = finite.reshape(-1)
+    m, ok, n = solve(cells, mask & ok_finite, q, alpha)
+    ok = ok & ok_finite
+    m = torch.where(ok, m, float("nan"))
     safe_m = torch.where(ok, m, 0.0)
-    z = alpha.unsqueeze(-1) * (safe_m.unsqueeze(-1) - safe_w)
-    logs = F.logsigmoid(z) + F.logsigmoid(-z)
-    log_s = _lse(logs, real)
-    weights = torch.where(real, torch.exp(logs - log_s.unsqueeze(-1)), 0.0)
+    log_p, log_n = _log_sigmoids(alpha * (safe_m - cells))
+    logs = log_p + log_n
+    log_s = _lse(logs, mask)
+    weights = torch.where(mask, torch.exp(logs - log_s), 0.0)
     dq = n.clamp(min=1) * torch.exp(-log_s) / alpha
-    dalpha = (weights * (safe_w - safe_m.unsqueeze(-1))).sum(-1) / alpha
+    dalpha = (weights * (cells - safe_m)).sum(0) / alpha
+    n = mask.sum(0)
     bad = ~ok & (n > 0)  # a NaN / infinite cell: NaN derivatives; no real cell: zero
     fallback = torch.where(bad, float("nan"), 0.0)
-    dx = torch.where(ok.unsqueeze(-1), weights, fallback.unsqueeze(-1))
-    dx = torch.where(real, dx, 0.0)
-    return m, dx, torch.where(ok, dq, fallback), torch.where(ok, dalpha, fallback)
+    dx = torch.where(ok, weights, fallback)
+    dx = torch.where(mask, dx, 0.0).t().reshape(w.shape)
+    return (
+        m.reshape(shape),
+        dx,
+        torch.where(ok, dq, fallback).reshape(shape),
+        torch.where(ok, dalpha, fallback).reshape(shape),
+    )
 
 
 class QuantileRoot(torch.autograd.Function):
@@ -130,7 +170,7 @@ class QuantileRoot(torch.autograd.Function):
 
     @staticmethod
     def forward(w, real, q, alpha):
-        return root_and_partials(w, real.expand(w.shape), q, alpha)
+        return root_and_partials(w, real, q, alpha)
 
     @staticmethod
     def setup_context(ctx, inputs, output):

@@ -72,7 +72,9 @@ def _excess(n, q):
 
 
 def _ratio(m, w, real, alpha, nq):
-    """``(F(m) / S(m), log S)``, from quantities that neither cancel nor underflow.
+    """``(F(m) / S(m), scale)``, from quantities that neither cancel nor underflow;
+    ``scale`` is the sum of the magnitudes of the three terms below, so the rounding
+    noise of ``F / S`` is a few ulps of it.
 
     With ``P`` = the number of real cells with ``z_i >= 0``,
     ``F = (P - n q) + sum_{z_i < 0} sigma(z_i) - sum_{z_i >= 0} sigma(-z_i)``: the
@@ -92,8 +94,9 @@ def _ratio(m, w, real, alpha, nq):
     excess = (big - nq[0]) - nq[1]
     with np.errstate(over="ignore", invalid="ignore"):
         head = np.where(excess == 0, pm.zeros_like(m), excess * pm.exp(-log_s))
-        r = head + pm.exp(log_a - log_s) - pm.exp(log_b - log_s)
-    return r, log_s
+        a, b = pm.exp(log_a - log_s), pm.exp(log_b - log_s)
+        r = head + a - b
+    return r, abs(head) + a + b
 
 
 def _solve(w, real, alpha, q):
@@ -118,8 +121,10 @@ def _solve(w, real, alpha, q):
     nsafe = np.maximum(n, 1)
     m = pm.masked_sum(safe_w, real) / nsafe + t
     m = np.where(ok, np.minimum(np.maximum(m, lo), hi), pm.zeros_like(t))
-    # rounding noise of F / S moves m by about eps * (window scale): a Newton step that
-    # small is taken and ends the iteration (the error after it is of its square)
+    # a Newton step as small as the rounding noise, which is eps times the window's
+    # scale (in m) plus eps times the scale of F / S's terms (over alpha), is taken and
+    # ends the iteration (the error after it is of its square); without the second term
+    # a root near m = 0 ends in bisection steps against a bracket end at the noise floor
     eps = _mp_eps() if m.dtype == object else np.finfo(np.float64).eps
     shape, k = m.shape, w.shape[-1]
     flat = [np.ravel(a).copy() for a in (m, lo, hi, alpha, nq[0], nq[1])]
@@ -133,13 +138,13 @@ def _solve(w, real, alpha, q):
         if act.size == 0:
             break
         ma, la, ha, aa = m[act], lo[act], hi[act], alpha[act]
-        r, _ = _ratio(ma, cells[act], mask[act], aa, (nq_hi[act], nq_lo[act]))
+        r, scale = _ratio(ma, cells[act], mask[act], aa, (nq_hi[act], nq_lo[act]))
         la = np.where(r < 0, ma, la)
         ha = np.where(r > 0, ma, ha)
         with np.errstate(invalid="ignore", over="ignore"):
             step = r / aa
             newton = ma - step
-            small = abs(step) <= tol[act]
+            small = abs(step) <= tol[act] + 8 * eps * scale / aa
             good = (newton > la) & (newton < ha) & ((2 * abs(step) <= abs(step_old[act])) | small)
         mid = (la + ha) / 2
         new = np.where(good, newton, mid)
