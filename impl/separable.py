@@ -114,9 +114,14 @@ def box_sum(x: torch.Tensor, plan: Plan) -> torch.Tensor:
 
 
 def box_max(x: torch.Tensor, plan: Plan) -> torch.Tensor:
-    """Max of the real cells of every window (NaN propagates; empty window: -inf)."""
+    """Max of the real cells of every window (NaN propagates; empty window: -inf).
+
+    Each stage keeps the value of the *first* maximizer of its taps (``max(-1)``, whose
+    index is the first maximal one), so a tie of -0.0 and +0.0 keeps the first zero's
+    sign as the spec's first row-major maximizer does; ``amax`` may return either.
+    """
     return reduce_axes(
-        x, plan, lambda t, dim, a: windows(t, dim, plan.axes[a], float("-inf")).amax(-1)
+        x, plan, lambda t, dim, a: windows(t, dim, plan.axes[a], float("-inf")).max(-1).values
     )
 
 
