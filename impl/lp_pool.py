@@ -123,10 +123,37 @@ def _scaled_pow_sum(t: torch.Tensor, p, plan: Plan, skip=None) -> torch.Tensor:
         safe = torch.where(m > 0, m, 1.0)
         total = None
         for j in range(ax.taps):
-            term = sw[..., j] * _safe_pow(mw[..., j] / safe, p)
+            term = _times_scale(sw[..., j], _safe_pow(mw[..., j] / safe, p))
             total = term if total is None else total + term
         s = total
     return m * _root(s, p, skip)
+
+
+def _times_scale(s: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """``s * f`` for a partial sum ``s`` and a scale factor ``f = (m_j / M)^p``. Where
+    ``s`` is NaN (a negative signed cell under a fractional p) the product's cotangent
+    toward ``f``, and so toward p, would be ``0 * NaN`` even for a zero cotangent; NaN
+    windows get their derivatives from :func:`_exceptional`'s carrier (the spec's rule
+    4, zero for a zero cotangent), so here ``s`` reads 0 on that side."""
+    if not f.requires_grad:
+        return s * f
+    f0 = f.detach()
+    return s * f0 + torch.nan_to_num(s.detach(), nan=0.0) * (f - f0)
+
+
+def _ieee_pow(t: torch.Tensor, p) -> torch.Tensor:
+    """``t ** p`` with IEEE 754 ``pow`` at ``t = -inf`` as the spec has it (+inf for
+    p > 0 unless p is an odd integer, then -inf; +-0 for p < 0): PyTorch computes a
+    Python-float exponent 0.5 as a square root, NaN there."""
+    e = torch.as_tensor(p, dtype=t.dtype, device=t.device)
+    odd = (e == torch.round(e)) & (torch.remainder(e, 2) == 1)
+    inf = torch.full_like(e, float("inf"))
+    at_neg_inf = torch.where(
+        e > 0,
+        torch.where(odd, -inf, inf),
+        torch.where(e < 0, torch.where(odd, -0.0, 0.0), torch.where(e == 0, 1.0, e)),
+    )
+    return torch.where(t == float("-inf"), at_neg_inf, t**e)
 
 
 def _direct_pow_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip=None):
@@ -195,13 +222,13 @@ def _exceptional(t, p, y, plan: Plan, ceil_mode: bool, infinite, active) -> torc
     value = y.detach()
     if infinite is not None:
         with torch.no_grad():
-            tp = t.detach() ** p
+            tp = _ieee_pow(t.detach(), p)
             # infinite cells decide; a finite cell adds 0, or NaN (negative base, IEEE pow),
             # never an overflowed inf of its own
             contrib = torch.where(
                 torch.isinf(t), tp, torch.where(torch.isnan(tp), float("nan"), 0.0)
             )
-            plain = window_sum(contrib, plan, ceil_mode) ** (1 / p)
+            plain = _ieee_pow(window_sum(contrib, plan, ceil_mode), 1 / p)
         value = torch.where(infinite, plain, value)
         y = torch.where(infinite & torch.isinf(plain), plain, y)
     nan = torch.isnan(value)

@@ -96,13 +96,32 @@ def isfinite(a: np.ndarray) -> np.ndarray:
     return np.isfinite(a)
 
 
+def _neg_inf_pow(e, base_is_zero=False):
+    """IEEE 754 ``pow(-inf, e)``: -inf for an odd integer e > 0, +inf for any other e > 0,
+    -0 for an odd integer e < 0, +0 for any other e < 0, 1 for e = 0 (NaN: NaN).
+    ``pow(-0, e)`` is the same with the roles of e > 0 and e < 0 swapped."""
+    e = np.asarray(e, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        odd = (e == np.round(e)) & (np.abs(np.fmod(e, 2)) == 1)
+    big = np.where(odd, -np.inf, np.inf)
+    small = np.where(odd, -0.0, 0.0)
+    if base_is_zero:
+        big, small = small, big
+    return np.where(e > 0, big, np.where(e < 0, small, np.where(e == 0, 1.0, np.nan)))
+
+
 def power(a: np.ndarray, p) -> np.ndarray:
-    """IEEE ``pow`` semantics: a negative base with a non-integer exponent is NaN."""
+    """IEEE 754 ``pow`` semantics: a finite negative base with a non-integer exponent is
+    NaN; ``pow(-inf, e)`` is +inf for e > 0 unless e is an odd integer (then -inf).
+    (NumPy's float ``power`` computes ``e = 0.5`` as a square root: NaN at -inf and -0
+    at -0; both are put right here, so the spec has one rule for every exponent.)"""
     if is_object(a) or is_object(np.asarray(p)):
         mp = _mp()
 
         def _pow(b, e):
             b, e = mp.mpf(b), mp.mpf(e)
+            if mp.isinf(b) and b < 0 and not mp.isnan(e):
+                return mp.mpf(float(_neg_inf_pow(float(e))))
             if b < 0 and e != int(e):
                 return mp.mpf("nan")
             if b == 0:
@@ -111,7 +130,14 @@ def power(a: np.ndarray, p) -> np.ndarray:
 
         return np.frompyfunc(_pow, 2, 1)(a, p).astype(object)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return np.power(a, p)
+        out = np.power(a, p)
+        neg_inf = np.isneginf(a)
+        if np.any(neg_inf):
+            out = np.where(neg_inf, _neg_inf_pow(p).astype(out.dtype), out)
+        neg_zero = (a == 0) & np.signbit(a)
+        if np.any(neg_zero):
+            out = np.where(neg_zero, _neg_inf_pow(p, base_is_zero=True).astype(out.dtype), out)
+        return out
 
 
 def xlogx_safe(a: np.ndarray, logs: np.ndarray) -> np.ndarray:

@@ -1,0 +1,41 @@
+"""Lp corners the 20-seed quiet run found: an infinite signed window under a fractional
+p (IEEE pow at -inf, as the spec), and a zero cotangent meeting a NaN window under
+torch.func (no p contribution, the spec's rule)."""
+
+import numpy as np
+import pytest
+import torch
+from torch.func import vjp
+
+from ndpool import impl, spec
+
+
+@pytest.mark.parametrize("p", [0.5, 1.5, 3.0, 1 / 3])
+@pytest.mark.parametrize("cells", [[-np.inf], [0.0, 1.0, 3.0, -np.inf], [-np.inf, np.inf]])
+def test_signed_window_with_neg_inf(p, cells):
+    x = np.array([[cells]])
+    want = spec.lp_pool(x, p, kernel_size=len(cells), sign="signed")
+    for norm in (p, torch.tensor(p, dtype=torch.float64)):
+        got = impl.lp_pool(torch.from_numpy(x), norm, kernel_size=len(cells), sign="signed")
+        np.testing.assert_array_equal(got.numpy(), want)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_zero_cotangent_on_nan_window_gives_no_p_contribution(dtype):
+    x = torch.tensor([[2.0, -2.0]], dtype=dtype)
+    p = torch.tensor(0.5, dtype=dtype)
+
+    def f(x, p):
+        return impl.lp_pool(x, p, kernel_size=(1,), sign="signed")
+
+    y, pullback = vjp(f, x, p)
+    x_bar, p_bar = pullback(torch.zeros_like(y))
+    want = spec.vjp(
+        "lp_pool",
+        (x.double().numpy(), p.double().numpy()),
+        np.zeros(tuple(y.shape)),
+        kernel_size=(1,),
+        sign="signed",
+    )
+    np.testing.assert_array_equal(x_bar.double().numpy(), want[0])
+    assert float(p_bar) == float(want[1]) == 0.0
