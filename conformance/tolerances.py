@@ -303,12 +303,8 @@ def partial_magnitudes(case: Case, win: Windows, y: np.ndarray):
                 eps = np.where(np.isinf(p), 0.0, eps)
             return mag, np.broadcast_to(eps, w.shape)
         if model == "logsumexp":
-            beta = win.param(0)[..., None]
-            yk = y[..., None]
-            mag = np.where(real, np.exp(beta * (w - yk)), 0.0)
-            present = win.in_extent if case.cfg.get("padding_policy") == "zero" else win.real
-            by = beta * _logsumexp_bound(win, y, win.param(0), present, u)[..., None]
-            eps = by + u * (2 * beta * (np.abs(w) + np.abs(yk)) + 4)
+            _, wts, eps = _softmax_weights(case, win, y, u)
+            mag = np.where(real, wts, 0.0)
             return mag, np.where(real & (mag > 0), eps, 0.0)
     raise KeyError(f"no derivative error model {model!r}")
 
@@ -326,12 +322,33 @@ def param_partial_bound(case: Case, win: Windows, y: np.ndarray) -> np.ndarray:
             b = (win.k + 8) * u * np.abs(y) / p * (logs + ly + 1)
             return np.where(np.isinf(p), 0.0, b)
         if model == "logsumexp":
-            beta = win.param(0)
-            present = win.in_extent if case.cfg.get("padding_policy") == "zero" else win.real
-            wts = np.where(present, np.exp(beta[..., None] * (w - y[..., None])), 0.0)
-            mass = np.where(present & (wts > 0), wts * np.abs(w), 0.0).sum(axis=-1)
-            return (win.k + 8) * u * (mass + np.abs(y)) / beta
+            # dy/dbeta = sum_i w_i (x_i - y) / beta: each term off by its weight's relative
+            # error eps_i (the partials' own) plus (K + 8) u for the differences, the sum
+            # and the division, and by w_i B_y for the error B_y of y itself (the forward
+            # bound; it may exceed |y|, e.g. log(1 + e^-16) in float32); the terms may
+            # cancel, so the bound is on their magnitudes
+            present, wts, eps = _softmax_weights(case, win, y, u)
+            b_y = _logsumexp_bound(win, y, win.param(0), present, u)[..., None]
+            per = wts * (
+                (np.abs(w) + np.abs(y[..., None])) * (eps + (win.k[..., None] + 8) * u) + b_y
+            )
+            return np.where(present & (wts > 0), per, 0.0).sum(axis=-1) / win.param(0)
     return np.zeros_like(y)
+
+
+def _softmax_weights(case: Case, win: Windows, y: np.ndarray, u: float):
+    """Smooth max: ``(present [.., K], w_i = exp(beta (x_i - y)), eps_i)`` with ``eps_i``
+    the relative error of ``w_i``: the exponent ``beta x_i - beta y`` is off by
+    ``u 2 beta (|x_i| + |y|)`` plus ``beta`` times the error of ``y``, the exp adds 4u."""
+    beta = win.param(0)[..., None]
+    yk = y[..., None]
+    present = win.in_extent if case.cfg.get("padding_policy") == "zero" else win.real
+    present = np.broadcast_to(present, win.w.shape)
+    with np.errstate(all="ignore"):
+        wts = np.where(present, np.exp(beta * (win.w - yk)), 0.0)
+        by = beta * _logsumexp_bound(win, y, win.param(0), present, u)[..., None]
+        eps = by + u * (2 * beta * (np.abs(win.w) + np.abs(yk)) + 4)
+    return present, wts, eps
 
 
 def jvp_allowed(case: Case, tangents, ref_dot: np.ndarray, differentiable) -> Allowed:
@@ -358,7 +375,9 @@ def jvp_allowed(case: Case, tangents, ref_dot: np.ndarray, differentiable) -> Al
                 pd = np.abs(np.asarray(tangents[i + 1], dtype=np.float64))
                 pd = pd.reshape((1, -1) + (1,) * win.geom.d) if pd.ndim else pd
                 bound = bound + param_partial_bound(case, win, y) * pd + 2 * u * dy
-        bound = bound + SMALLEST_SUBNORMAL[case.dtype] * (win.k + 2)
+        # underflowed partials: a subnormal unit times |x_dot| per term, one per rounding
+        under = np.where(np.broadcast_to(win.real, xd.shape), xd, 0.0).sum(axis=-1)
+        bound = bound + SMALLEST_SUBNORMAL[case.dtype] * (win.k + 2 + under)
     return Allowed.radius(unbatch(win.output(ref_dot), case)[()], unbatch(bound, case))
 
 
@@ -388,7 +407,16 @@ def vjp_allowed(case: Case, cotangent, ref_bars, differentiable) -> list[Allowed
             mag, eps = partial_magnitudes(case, win, y)
             contrib = mag * yb
             bound = win.scatter(contrib * eps) + (terms + 1) * u * win.scatter(contrib)
-        bound = bound + tiny * (terms + 2)
+        # a partial (or a factor of it) that underflows is off by up to a subnormal unit
+        # before the product with y_bar: tiny |y_bar| per term, then one per rounding;
+        # smooth max's chain rule (y = lse(beta x) / beta) rounds y_bar w / beta and only
+        # then multiplies by beta: beta more units per term
+        real = np.broadcast_to(win.real, win.w.shape)
+        under = win.scatter(np.where(real, np.broadcast_to(yb, win.w.shape), 0.0))
+        units = real.astype(np.float64)
+        if model == "logsumexp":
+            units = units * (1 + win.param(0)[..., None])
+        bound = bound + tiny * (win.scatter(units) + 2 + under)
     out: list[Allowed | None] = [Allowed.radius(ref_bars[0], bound)]
     for i, name in enumerate(case.record.inputs[1:]):
         if name not in differentiable:
@@ -399,6 +427,7 @@ def vjp_allowed(case: Case, cotangent, ref_bars, differentiable) -> list[Allowed
         with np.errstate(all="ignore"):
             n_terms = ybar.size
             per = pb * ybar + (n_terms + 1) * u * np.abs(ybar) * _param_partial(case, win, y)
+            per = np.where(ybar == 0, 0.0, per)  # a zero cotangent adds nothing (spec rule)
             shape = np.shape(case.params[i])
             axes = tuple(a for a in range(per.ndim) if not (shape and a == 1))
             b = per.sum(axis=axes).reshape(shape) + tiny * (n_terms + 2)

@@ -100,20 +100,21 @@ def _root(total: torch.Tensor, p, skip) -> torch.Tensor:
 
 def _scaled_pow_sum(t: torch.Tensor, p, plan: Plan, skip=None) -> torch.Tensor:
     """``(sum t^p)^(1/p)`` as the spec computes it, ``M * (sum (t/M)^p)^(1/p)`` with
-    ``M = max |t|`` per window, so no ``t^p`` overflows or underflows on its own.
+    ``M`` the power of two above ``max |t|`` per window, so no ``t^p`` overflows or
+    underflows on its own.
 
     Separable, one axis at a time (innermost first), over pairs ``(m, s)`` standing
     for the partial sum ``m^p * s`` (``m`` a detached scale, the max ``|t|`` of the
     partial window): a stage takes ``M = max_j m_j`` over the taps and
-    ``S = sum_j s_j * (m_j / M)^p``, tap by tap (no K-fold copy). Every ratio is in
+    ``S = sum_j s_j * (m_j / M)^p``, tap by tap (no K-fold copy). Every ratio is a power of two in
     [0, 1]. The scales are constants, so the derivatives are those of ``(sum t^p)^(1/p)``
     (the spec's formulas); zero cells and zero windows get 0 through ``_safe_pow``.
     Infinite cells are read as 0 here (their windows are replaced by the caller);
     NaN cells make their windows NaN.
     """
     t = torch.where(torch.isinf(t), 0.0, t)
-    m = t.detach().abs()
-    s = _cell_pow(t / torch.where(m > 0, m, 1.0), p)  # +-1 (signed: (-1)^p) or 0
+    m = _pow2_ceiling(t.detach().abs())
+    s = _cell_pow(t / torch.where(m > 0, m, 1.0), p)  # in (1/2, 1] (signed: times (-1)^p) or 0
     for a in reversed(range(plan.d)):
         ax = plan.axes[a]
         dim = t.ndim - plan.d + a
@@ -127,6 +128,16 @@ def _scaled_pow_sum(t: torch.Tensor, p, plan: Plan, skip=None) -> torch.Tensor:
             total = term if total is None else total + term
         s = total
     return m * _root(s, p, skip)
+
+
+def _pow2_ceiling(a: torch.Tensor) -> torch.Tensor:
+    """A power of two in ``(a, 2a]`` per element (capped at the dtype's largest; 0, inf and
+    NaN kept), as the spec's scale: dividing by it is exact, so a scaled sum rounds as the
+    unscaled one would (a signed sum that cancels exactly stays 0)."""
+    _, e = torch.frexp(a)
+    top = int(math.log2(torch.finfo(a.dtype).max))  # 2**top is finite
+    up = torch.ldexp(torch.ones_like(a), e.clamp(max=top))
+    return torch.where((a == 0) | ~torch.isfinite(a), a, up)
 
 
 def _times_scale(s: torch.Tensor, f: torch.Tensor) -> torch.Tensor:

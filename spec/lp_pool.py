@@ -55,13 +55,22 @@ def _t(w, call):
 
 
 def _scaled(w, p, call):
-    """``(M, r, T)``: the scale, the scaled cells ``t/M`` (0 off the window) and ``sum r^p``."""
+    """``(M, r, T)``: the scale, the scaled cells ``t/M`` (0 off the window) and ``sum r^p``.
+
+    ``M`` is the power of two at or above the window's ``max |t|``: ``t/M`` is exact, so
+    the scaled sum is the unscaled sum rounded the same way (an exact zero stays zero, as
+    for ``3 - 1 - 3 + 1``), without its overflow."""
     real = call.real
-    m = np.where(real, np.abs(w), nm.zeros_like(w)).max(axis=-1)
+    m = nm.pow2_ceiling(np.where(real, np.abs(w), nm.zeros_like(w)).max(axis=-1))
     safe_m = np.where(m == 0, 1, m)
     with np.errstate(invalid="ignore"):
         r = np.where(real, _t(w, call) / safe_m[..., None], nm.zeros_like(w))
     rp = np.where(real, nm.power(r, p[..., None]), nm.zeros_like(w))
+    # a negative t under a non-integer p is NaN however small: t / M may underflow to -0,
+    # whose IEEE power is +0, so the rule is applied to t itself
+    pk = np.broadcast_to(p[..., None], w.shape)
+    negative = real & (_t(w, call) < 0) & (pk != np.floor(pk.astype(np.float64)))
+    rp = np.where(negative, nm.nan_like(rp), rp)
     return m, r, rp.sum(axis=-1)
 
 

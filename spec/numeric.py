@@ -110,6 +110,26 @@ def _neg_inf_pow(e, base_is_zero=False):
     return np.where(e > 0, big, np.where(e < 0, small, np.where(e == 0, 1.0, np.nan)))
 
 
+def pow2_ceiling(m: np.ndarray) -> np.ndarray:
+    """The power of two ``2**e`` with ``m < 2**e <= 2 m`` for finite ``m > 0`` (capped at
+    ``2**1023``, which keeps it finite); 0, inf and NaN stay as they are. Dividing by it is exact (barring
+    underflow), so a sum scaled by it rounds exactly as the unscaled sum would."""
+    if is_object(m):
+        mp = _mp()
+
+        def _ceil(v):
+            v = mp.mpf(v)
+            if v == 0 or mp.isinf(v) or mp.isnan(v):
+                return v
+            return mp.ldexp(mp.mpf(1), min(int(mp.frexp(v)[1]), 1023))
+
+        return np.frompyfunc(_ceil, 1, 1)(m).astype(object)
+    m = np.asarray(m, dtype=np.float64)
+    _, e = np.frexp(m)  # m = f 2^e with f in [0.5, 1)
+    up = np.ldexp(np.ones_like(m), np.minimum(e, 1023))
+    return np.where((m == 0) | ~np.isfinite(m), m, up)
+
+
 def power(a: np.ndarray, p) -> np.ndarray:
     """IEEE 754 ``pow`` semantics: a finite negative base with a non-integer exponent is
     NaN; ``pow(-inf, e)`` is +inf for e > 0 unless e is an odd integer (then -inf).

@@ -39,3 +39,27 @@ def test_zero_cotangent_on_nan_window_gives_no_p_contribution(dtype):
     )
     np.testing.assert_array_equal(x_bar.double().numpy(), want[0])
     assert float(p_bar) == float(want[1]) == 0.0
+
+
+@pytest.mark.parametrize("p", [1.0, 3.0])
+def test_signed_window_that_cancels_exactly(p):
+    """3^p - 1 - 3^p + 1 = 0 exactly (integer p): the spec's scaled sum must stay 0 (its
+    scale is a power of two, so the division is exact), and rule 1 then makes the
+    p-derivative 0; the impl agrees, under torch.func as in eager mode."""
+    x = np.array([3.0, -1.0, -3.0, 1.0]).reshape((1, 1, 4))
+    y = spec.lp_pool(x, p, kernel_size=4, sign="signed")
+    assert y.item() == 0.0
+    cot = np.ones_like(y)
+    _, p_bar = spec.vjp("lp_pool", (x, np.array(p)), cot, kernel_size=4, sign="signed")
+    assert p_bar == 0.0
+
+    def f(x, p):
+        return impl.lp_pool(x, p, kernel_size=4, sign="signed")
+
+    xt, pt = torch.from_numpy(x), torch.tensor(p, dtype=torch.float64)
+    y_t, pullback = vjp(f, xt, pt)
+    assert y_t.item() == 0.0
+    x_bar, p_bar_t = pullback(torch.ones_like(y_t))
+    assert p_bar_t.item() == 0.0
+    want = spec.vjp("lp_pool", (x, np.array(p)), cot, kernel_size=4, sign="signed")[0]
+    np.testing.assert_array_equal(x_bar.numpy(), want)
