@@ -36,6 +36,13 @@ def parser(task: Task, default_out: Path) -> argparse.ArgumentParser:
     p.add_argument("--lr-trials", type=int, default=None, help="learning rates tried (default 8)")
     p.add_argument("--seeds", type=int, default=None, help="evaluation seeds (default 3)")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="poolers studied at once, each in its own process with --threads threads "
+        "(default 1; on a 2-core machine use --jobs 2 --threads 1)",
+    )
     p.add_argument("--out", type=Path, default=None, help=f"results folder (default {default_out})")
     p.add_argument(
         "--impl",
@@ -140,7 +147,11 @@ def _time_epochs(
 def main(task: Task, default_out: Path, argv: Sequence[str] | None = None) -> int:
     args = parser(task, default_out).parse_args(argv)
     names = _names(args.poolers, args.quick)
-    protocol = Protocol(threads=args.threads, impl_module=args.impl, budget_s=args.budget_s)
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
+    protocol = Protocol(
+        threads=args.threads, impl_module=args.impl, budget_s=args.budget_s, jobs=args.jobs
+    )
     if args.list:
         for name in POOLERS:
             resolved = resolve(name, task.d, impl_module=protocol.impl_module)

@@ -45,6 +45,7 @@ class Protocol:
     threads: int = 2
     impl_module: str = "ndpool.impl"  # where the pooler table looks its classes up
     budget_s: float | None = None  # skip a pooler whose projected time exceeds what is left
+    jobs: int = 1  # poolers studied at once, each in its own process with `threads` threads
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -251,19 +252,28 @@ def run_study(task: Task, protocol: Protocol, names: Sequence[str]) -> dict:
         f"{len(protocol.lr_grid)} lr trials x {protocol.epochs} epochs, "
         f"seeds {list(protocol.seeds)}, {protocol.threads} threads",
     )
-    poolers = {}
-    for i, name in enumerate(names, 1):
-        _log(task, f"pooler {i}/{len(names)}: {name}")
-        left = (
-            None if protocol.budget_s is None else protocol.budget_s - (time.perf_counter() - start)
-        )
-        poolers[name] = study_pooler(task, protocol, name, data, left)
-        elapsed = time.perf_counter() - start
+
+    def left() -> float | None:
+        if protocol.budget_s is None:
+            return None
+        return protocol.budget_s - (time.perf_counter() - start)
+
+    def done(name: str, record: dict) -> None:
+        poolers[name] = record
         _log(
             task,
-            f"{name}: {poolers[name]['status']} after {poolers[name]['seconds']:.1f} s; "
-            f"{elapsed:.0f} s elapsed in all",
+            f"{name}: {record['status']} after {record['seconds']:.1f} s; "
+            f"{time.perf_counter() - start:.0f} s elapsed in all",
         )
+
+    poolers: dict[str, dict] = {}
+    if protocol.jobs <= 1:
+        for i, name in enumerate(names, 1):
+            _log(task, f"pooler {i}/{len(names)}: {name}")
+            done(name, study_pooler(task, protocol, name, data, left()))
+    else:
+        _study_in_parallel(task, protocol, names, data, left, done)
+    poolers = {name: poolers[name] for name in names}  # the table's order, however run
     return {
         "task": task.name,
         "description": task.description,
@@ -276,3 +286,29 @@ def run_study(task: Task, protocol: Protocol, names: Sequence[str]) -> dict:
         "original": task.original,
         "seconds": time.perf_counter() - start,
     }
+
+
+def _study_in_parallel(task, protocol, names, data, left, done) -> None:
+    """``protocol.jobs`` poolers at a time, each in a forked worker process that sets its
+    own thread count (a model's result does not depend on which process trains it: every
+    model seeds itself). A pooler's budget check uses the time left when it starts."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("fork")
+    queue = list(names)
+    with ProcessPoolExecutor(protocol.jobs, mp_context=context) as pool:
+        running = {}
+        while queue or running:
+            while queue and len(running) < protocol.jobs:
+                name = queue.pop(0)
+                _log(task, f"pooler {len(names) - len(queue)}/{len(names)}: {name} (started)")
+                running[pool.submit(_worker, task, protocol, name, data, left())] = name
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done(running.pop(future), future.result())
+
+
+def _worker(task, protocol, name, data, budget_left):
+    torch.set_num_threads(protocol.threads)
+    return study_pooler(task, protocol, name, data, budget_left)

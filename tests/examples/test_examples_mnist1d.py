@@ -35,3 +35,19 @@ def test_missing_impl_classes_are_reported_not_replaced(quick_study):
     ]
     assert result["poolers"]["quantile"]["reason"] == "unavailable: math has no QuantilePool"
     assert not (out / "learned_q.png").exists()
+
+
+def test_parallel_jobs_give_the_sequential_results(tmp_path):
+    """--jobs 2 studies the poolers in two worker processes: every model seeds itself, so
+    the results (accuracies, chosen learning rates, pooler order) are the sequential run's."""
+    from conftest import run_quick
+
+    pair = ["avg", "max"]
+    one = run_quick("mnist1d", pair, tmp_path / "one", "--threads", "1")
+    two = run_quick("mnist1d", pair, tmp_path / "two", "--threads", "1", "--jobs", "2")
+    assert list(two["poolers"]) == pair and two["protocol"]["jobs"] == 2
+    for name in pair:
+        a, b = one["poolers"][name], two["poolers"][name]
+        assert b["status"] == a["status"] == "ok", (a, b)
+        assert [r["test_acc"] for r in b["runs"]] == [r["test_acc"] for r in a["runs"]], name
+        assert b["best_lr"] == a["best_lr"], name
