@@ -190,7 +190,7 @@ def _in_range(t: torch.Tensor, p, plan: Plan) -> bool:
     top, bottom = math.log2(info.max) - 1, math.log2(info.tiny) + 1
     hi, lo = math.log2(float(a.max())), math.log2(float(a.min()))
     extra = math.log2(plan.window_size)
-    powers = [p] if isinstance(p, float) else [float(p.min()), float(p.max())]
+    powers = [p] if isinstance(p, float) else [float(p.detach().min()), float(p.detach().max())]
     return all(hi * q + extra < top and lo * q > bottom for q in powers)
 
 
