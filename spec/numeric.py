@@ -112,8 +112,8 @@ def _neg_inf_pow(e, base_is_zero=False):
 
 def pow2_ceiling(m: np.ndarray) -> np.ndarray:
     """The power of two ``2**e`` with ``m < 2**e <= 2 m`` for finite ``m > 0`` (capped at
-    ``2**1023``, which keeps it finite); 0, inf and NaN stay as they are. Dividing by it is exact (barring
-    underflow), so a sum scaled by it rounds exactly as the unscaled sum would."""
+    ``2**1023``, which keeps it finite); 0, inf and NaN stay as they are. Dividing by it
+    is exact (barring underflow), so a sum scaled by it rounds as the unscaled sum would."""
     if is_object(m):
         mp = _mp()
 
