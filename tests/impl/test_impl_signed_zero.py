@@ -13,19 +13,18 @@ def _zeros(shape, seed):
     return np.where(rng.random(shape) < 0.5, -0.0, 0.0)
 
 
-@pytest.mark.parametrize("d", [1, 2, 3, 4, 5])
-@pytest.mark.parametrize("seed", [0, 1])
-def test_max_pool_signed_zero_tie(d, seed):
-    x = _zeros((2, 3) + (4,) * d, seed)
-    got = impl.max_pool(torch.from_numpy(x), kernel_size=2).numpy()
-    want = spec.max_pool(x, kernel_size=2)
-    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+CALLS = {
+    "max_pool": (4, {"kernel_size": 2}),
+    "adaptive_max_pool": (5, {"output_size": 2}),
+}
 
 
+@pytest.mark.parametrize("op", sorted(CALLS))
 @pytest.mark.parametrize("d", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_adaptive_max_pool_signed_zero_tie(d, seed):
-    x = _zeros((2, 3) + (5,) * d, seed)
-    got = impl.adaptive_max_pool(torch.from_numpy(x), output_size=2).numpy()
-    want = spec.adaptive_max_pool(x, output_size=2)
+def test_signed_zero_tie(op, d, seed):
+    extent, cfg = CALLS[op]
+    x = _zeros((2, 3) + (extent,) * d, seed)
+    got = getattr(impl, op)(torch.from_numpy(x), **cfg).numpy()
+    want = getattr(spec, op)(x, **cfg)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
