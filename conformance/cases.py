@@ -72,6 +72,18 @@ def from_dtype(a: Any) -> np.ndarray:
     return np.asarray(a).astype(np.float64)
 
 
+#: Options whose value depends on the input's dtype beyond its rounding: the spec then
+#: runs on ``x`` in the case's NumPy dtype (its values are exact in it), e.g. max_pool's
+#: ``empty_window="lowest"``, the dtype's lowest finite value (bfloat16, which NumPy lacks,
+#: stays float64: a target must not declare such a convention for bfloat16).
+DTYPE_DEPENDENT_OPTIONS = {"empty_window": ("lowest",)}
+
+
+def dtype_dependent(cfg: dict[str, Any]) -> bool:
+    """Whether ``cfg`` selects a dtype-dependent convention (:data:`DTYPE_DEPENDENT_OPTIONS`)."""
+    return any(cfg.get(k) in values for k, values in DTYPE_DEPENDENT_OPTIONS.items())
+
+
 @dataclass
 class Case:
     """``op(x, *params, **cfg)`` evaluated in ``dtype`` and ``layout``."""
@@ -100,12 +112,18 @@ class Case:
         return self.x.ndim - (2 if self.batched else 1)
 
     def spec_forward(self):
-        """The spec's float64 result on the case's (dtype-exact) values."""
+        """The spec's float64 result on the case's (dtype-exact) values (in the case's own
+        dtype where a convention depends on it, see :func:`dtype_dependent`)."""
         kw = dict(self.cfg)
         if self.return_indices:
             kw["return_indices"] = True
+        own = dtype_dependent(self.cfg) and self.dtype in ("float16", "float32")
+        x = self.x.astype(np.dtype(self.dtype)) if own else self.x
         with np.errstate(all="ignore"):
-            return self.record.function(*self.primals, **kw)
+            out = self.record.function(x, *self.params, **kw)
+        if not own:
+            return out
+        return (from_dtype(out[0]), *out[1:]) if isinstance(out, tuple) else from_dtype(out)
 
     def with_x(self, x: np.ndarray, **changes: Any) -> Case:
         data = dict(self.__dict__)

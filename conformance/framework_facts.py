@@ -121,8 +121,143 @@ def signed_zero_tie(case: Case) -> bool:
     return bool((neg & pos).any())
 
 
+def _pairs(case: Case) -> list[tuple[int, int]]:
+    p = case.cfg.get("padding", 0)
+    if isinstance(p, (tuple, list)) and any(isinstance(v, (tuple, list)) for v in p):
+        return [tuple(int(a) for a in v) for v in p]
+    return [(int(v), int(v)) for v in _values(case, "padding", 0)]
+
+
+def ceil_extra_padding_at_begin(case: Case) -> bool:
+    """ceil_mode with explicit padding where the last window overhangs the padded input by
+    2 cells or more on some axis (the ONNX reference evaluator puts half of that overhang
+    at the beginning of the axis, shifting every window)."""
+    if not case.cfg.get("ceil_mode") or isinstance(case.cfg.get("padding", 0), str):
+        return False
+    from .tolerances import geometry
+
+    kernel = _values(case, "kernel_size", 1)
+    stride = _values(case, "stride", None)
+    stride = kernel if None in stride else stride
+    dilation = _values(case, "dilation", 1)
+    spatial = case.x.shape[-case.d :]
+    out = geometry(case).spatial_out
+    for n, k, s, dl, (b, e), length in zip(out, kernel, stride, dilation, _pairs(case), spatial):
+        if (n - 1) * int(s) + int(dl) * (int(k) - 1) + 1 - length - b - e >= 2:
+            return True
+    return False
+
+
+def _same_totals(case: Case) -> list[tuple[int, int, int]]:
+    """Per axis ``(L, stride, total)`` for "same" / "same_lower" padding, where ``total`` is
+    ONNX's unclamped SAME padding ``(ceil(L/stride)-1)*stride + eff - L`` (the spec clamps
+    it at 0); empty for any other padding."""
+    if case.cfg.get("padding") not in ("same", "same_lower") or "kernel_size" not in case.cfg:
+        return []
+    kernel = _values(case, "kernel_size", 1)
+    stride = _values(case, "stride", None)
+    stride = kernel if None in stride else stride
+    dilation = _values(case, "dilation", 1)
+    out = []
+    for length, k, s, dl in zip(case.x.shape[-case.d :], kernel, stride, dilation):
+        length, s = int(length), int(s)
+        eff = int(dl) * (int(k) - 1) + 1
+        out.append((length, s, (-(-length // s) - 1) * s + eff - length))
+    return out
+
+
+def same_padding_negative(case: Case) -> bool:
+    """Padding "same" / "same_lower" where ONNX's SAME padding formula
+    ``(ceil(L/stride)-1)*stride + eff - L`` is negative on some axis (possible only with a
+    stride longer than the effective kernel); the spec clamps it to 0."""
+    return any(total < 0 for _, _, total in _same_totals(case))
+
+
+def same_lower_strided_uneven(case: Case) -> bool:
+    """Padding "same_lower" with a stride > 1 on some axis, and some axis whose extent is
+    not a multiple of its stride or whose (clamped) total SAME padding is odd: where the
+    ONNX reference's strided MaxPool, which sizes the output floor(L/stride) and puts the
+    smaller half of the padding first (SAME_UPPER's split), differs from SAME_LOWER."""
+    if case.cfg.get("padding") != "same_lower":
+        return False
+    axes = _same_totals(case)
+    if not any(s > 1 for _, s, _ in axes):
+        return False
+    return any(length % s or max(total, 0) % 2 for length, s, total in axes)
+
+
+def nan_filtering_node(case: Case) -> bool:
+    """The ONNX node built for the case (conformance/target_onnx.py) averages with
+    count_include_pad unset or 0, where the ONNX reference evaluator pads with NaN and
+    filters NaN out of each window: LpPool, AveragePool for avg_pool with
+    count_include_pad=False, and for adaptive_avg_pool unless it is GlobalAveragePool
+    (output size 1 on every axis)."""
+    if case.op == "lp_pool":
+        return True
+    if case.op == "avg_pool":
+        return not case.cfg.get("count_include_pad", True)
+    if case.op == "adaptive_avg_pool":
+        return not output_size_one(case)
+    return False
+
+
+def count_include_pad(case: Case) -> bool | None:
+    """avg_pool's ``count_include_pad`` (the spec's default, True, when unset); None for
+    the other ops."""
+    if case.op != "avg_pool":
+        return None
+    return bool(case.cfg.get("count_include_pad", True))
+
+
+def _global_max_node(case: Case) -> bool:
+    """adaptive_max_pool to one cell on every axis without indices: GlobalMaxPool."""
+    return case.op == "adaptive_max_pool" and output_size_one(case) and not case.return_indices
+
+
+def np_max_node(case: Case) -> bool:
+    """The ONNX node built for a max case (conformance/target_onnx.py) is one the ONNX
+    reference evaluator runs through its generic pooling loop, which reduces each window
+    with np.max (its index with np.argmax): MaxPool with every stride and dilation 1
+    (adaptive: a bin of one cell per axis), or GlobalMaxPool. Strided or dilated MaxPool
+    runs the evaluator's per-dimension loops instead."""
+    if _global_max_node(case):
+        return True
+    if case.op == "adaptive_max_pool":
+        sizes = case.cfg.get("output_size")
+        spatial = case.x.shape[-case.d :]
+        sizes = sizes if isinstance(sizes, (tuple, list)) else (sizes,) * case.d
+        return all((length if n is None else n) == length for n, length in zip(sizes, spatial))
+    if case.op != "max_pool" or "kernel_size" not in case.cfg:
+        return False
+    kernel = _values(case, "kernel_size", 1)
+    stride = _values(case, "stride", None)
+    stride = kernel if None in stride else stride
+    return all(int(s) == 1 for s in stride) and not dilated(case)
+
+
+def mlas_max_node(case: Case) -> bool:
+    """The ONNX node built for a max case runs on ONNX Runtime's vectorized (MLAS) max
+    pooling, where which of tied zeros wins depends on the shape (as observed with
+    onnxruntime 1.32): float16 / float32 MaxPool with no Indices output and no dilation on
+    2-D or 3-D input (adaptive: MaxPool with kernel = strides), or GlobalMaxPool."""
+    if case.dtype not in ("float16", "float32"):
+        return False
+    if _global_max_node(case):
+        return True
+    if case.op not in ("max_pool", "adaptive_max_pool") or case.return_indices:
+        return False
+    return case.d in (2, 3) and not dilated(case)
+
+
 NEW_FACTS.update(
     {
+        "ceil_extra_padding_at_begin": ceil_extra_padding_at_begin,
+        "same_padding_negative": same_padding_negative,
+        "same_lower_strided_uneven": same_lower_strided_uneven,
+        "nan_filtering_node": nan_filtering_node,
+        "count_include_pad": count_include_pad,
+        "np_max_node": np_max_node,
+        "mlas_max_node": mlas_max_node,
         "padded": padded,
         "signed_zero_tie": signed_zero_tie,
         "subnormal_input": subnormal_input,

@@ -5,7 +5,10 @@
 Every row is a convention, every column a target; a cell is what the target returned on
 the row's probe (a tiny input, through the same :class:`~ndpool.conformance.targets.Target`
 adapters the suite checks), marked ✓ where it equals the spec's result and ✗ where it
-does not, with a link to the reproducer of the registered deviation behind a ✗.
+does not, with a link to the reproducer of the registered deviation behind a ✗. Where the
+row's convention is a named spec option that the target's adapter declares (a
+``[[convention]]`` of its registry), the spec runs with that value and the cell says
+"convention: option='value'", linked to the script that shows it.
 Configurations a target cannot express (its declared capabilities) say so instead.
 ``tests/conformance/test_conformance_frameworks_page.py`` regenerates the page and fails
 when the checked-in one is stale.
@@ -43,11 +46,16 @@ class Probe:
     x: list
     cfg: dict[str, Any]
     params: tuple = ()
-    show: str = "value"  # value | shape | indices | vjp | rejects
+    show: str = "value"  # value | shape | indices | jvp | vjp | rejects
     cotangent: list | None = None
+    tangent: list | None = None
     #: an option whose value the target picks (the first its capabilities allow)
     variants: dict[str, tuple] = field(default_factory=dict)
-    #: target -> reproducer (file name under docs/frameworks/repro/) for its ✗
+    #: convention options (``targets.CONVENTION_OPTIONS``): a target runs with the value
+    #: its adapter declares (``option_values``), else with the spec's default
+    conventions: tuple[str, ...] = ()
+    #: target -> reproducer (file name under docs/frameworks/repro/) for its ✗, or the
+    #: script that shows the convention its adapter declares
     repro: dict[str, str] = field(default_factory=dict)
 
 
@@ -159,10 +167,12 @@ PROBES = (
     Probe(
         "empty-window",
         "window of padding only (dilation)",
-        "[5], kernel 2, dilation 2, padding 1: the only window reads no cell",
+        "[5], kernel 2, dilation 2, padding 1: the only window reads no cell; "
+        "empty_window='-inf' (default) or 'lowest' (the dtype's lowest finite value)",
         "max_pool",
         [[[5]]],
         {"kernel_size": 2, "dilation": 2, "padding": 1},
+        conventions=("empty_window",),
         repro={
             "onnxruntime": "onnxruntime-max-empty-window-lowest.py",
             "onnx-reference": "onnx-reference-max-empty-window-nan.py",
@@ -188,16 +198,43 @@ PROBES = (
         cotangent=[[[1.0]]],
     ),
     Probe(
+        "empty-window-grad",
+        "avg of padding only: the derivative",
+        "[2], kernel 2, dilation 2, padding 1, count_include_pad=False (value 0/0 = NaN): "
+        "JVP of a tangent 1; empty_window_derivative='zero' (default) or 'nan'",
+        "avg_pool",
+        [[[2]]],
+        {"kernel_size": 2, "dilation": 2, "padding": 1, "count_include_pad": False},
+        show="jvp",
+        tangent=[[[1.0]]],
+        conventions=("empty_window_derivative",),
+        repro={"jax": "jax-avg-empty-window-derivative-nan.py"},
+    ),
+    Probe(
         "signed-zero",
         "−0 and +0 tie",
-        "[−0.0, +0.0], kernel 2: the first zero wins (its sign shown)",
+        "[−0.0, +0.0], kernel 2 (its sign shown): signed_zeros='tie' (default): the first "
+        "zero wins; 'ordered' (IEEE maximum): +0",
         "max_pool",
         [[[-0.0, 0.0]]],
         {"kernel_size": 2},
+        conventions=("signed_zeros",),
         repro={
             "jax": "jax-max-signed-zero.py",
             "torch-compile": "torch-compile-max-signed-zero-last-wins.py",
         },
+    ),
+    Probe(
+        "signed-zero-grad",
+        "−0 and +0 tie: VJP",
+        "[−0.0, +0.0], kernel 2, VJP of a cotangent 1: to the cell that gave the value",
+        "max_pool",
+        [[[-0.0, 0.0]]],
+        {"kernel_size": 2},
+        show="vjp",
+        cotangent=[[[1.0]]],
+        conventions=("signed_zeros",),
+        repro={"jax": "jax-max-signed-zero-derivative.py"},
     ),
     Probe(
         "lp-negative",
@@ -212,13 +249,37 @@ PROBES = (
     Probe(
         "lp-partial",
         "Lp partial windows (ceil_mode)",
-        "[3, 4, 5], p = 2, kernel 2, stride 2, ceil_mode: the edge window sums its real cell",
+        "[3, 4, 5], p = 2, kernel 2, stride 2, ceil_mode: partial_window='sum' (default): "
+        "the edge window sums its real cell; 'rescaled': times kernel / cells",
         "lp_pool",
         [[[3, 4, 5]]],
         {"kernel_size": 2, "stride": 2, "ceil_mode": True},
         params=(2.0,),
         variants={"sign": ("abs", "signed")},
-        repro={"onnx-reference": "onnx-reference-lp-ceil-partial-window-rescaled.py"},
+        conventions=("partial_window",),
+        repro={
+            "torch": "torch-lp-ceil-partial-window-rescaled.py",
+            "onnx-reference": "onnx-reference-lp-ceil-partial-window-rescaled.py",
+        },
+    ),
+    Probe(
+        "lp-partial-grad",
+        "Lp partial windows: VJP",
+        "[3, 4, 5], p = 2, kernel 2, stride 2, ceil_mode, VJP of a cotangent 1: the edge "
+        "window [5] gives 1 ('sum'), or rho · 5 / 7.071 = 1.414 with rho = kernel / cells = "
+        "2 ('rescaled')",
+        "lp_pool",
+        [[[3, 4, 5]]],
+        {"kernel_size": 2, "stride": 2, "ceil_mode": True},
+        params=(2.0,),
+        show="vjp",
+        cotangent=[[[1.0, 1.0]]],
+        variants={"sign": ("abs", "signed")},
+        conventions=("partial_window",),
+        repro={
+            "torch": "torch-lp-ceil-partial-window-rescaled.py",
+            "torch-compile": "torch-compile-ceil-partial-window-backward-divisor.py",
+        },
     ),
     Probe(
         "dilation-padding",
@@ -345,20 +406,26 @@ def _unavailable(target, probe: Probe, cfg: dict) -> str | None:
         return f"no padding={p!r}"
     if probe.show in ("indices",) and not caps.return_indices:
         return "no indices"
-    if probe.show == "vjp" and "vjp" not in caps.gradients:
-        return "no VJP"
+    if probe.show in ("jvp", "vjp") and probe.show not in caps.gradients:
+        return f"no {probe.show.upper()}"
     return None
 
 
 def _case(target, probe: Probe) -> tuple[Case | None, str]:
     cfg = dict(probe.cfg)
-    chosen = ""
+    caps = target.capabilities(probe.op) if target.provides(probe.op) else None
+    chosen = []
     for key, values in probe.variants.items():
-        caps = target.capabilities(probe.op) if target.provides(probe.op) else None
         allowed = caps.option_values.get(key, values) if caps else values
         pick = next((v for v in values if v in allowed), values[0])
         cfg[key] = pick
-        chosen = f" ({key}={pick!r})"
+        chosen.append(f"{key}={pick!r}")
+    for key in probe.conventions:
+        declared = caps.option_values.get(key) if caps else None
+        if declared:
+            cfg[key] = declared[0]
+            chosen.append(f"convention: {key}={declared[0]!r}")
+    chosen = f" ({', '.join(chosen)})" if chosen else ""
     why = _unavailable(target, probe, cfg)
     if why:
         return None, why
@@ -399,6 +466,10 @@ def run_probe(target, probe: Probe) -> tuple[str, bool | None]:
             if probe.show == "vjp":
                 got = target.vjp(case, np.array(probe.cotangent, dtype=np.float64))[0]
                 want = spec.vjp(probe.op, case.primals, np.array(probe.cotangent), **case.cfg)[0]
+            elif probe.show == "jvp":
+                tangents = (np.array(probe.tangent, dtype=np.float64),)
+                got = target.jvp(case, tangents)[1]
+                want = spec.jvp(probe.op, case.primals, tangents, **case.cfg)[1]
             else:
                 got = target.forward(case)
         except NotProvided as exc:
@@ -429,6 +500,9 @@ def spec_cell(probe: Probe) -> str:
         try:
             if probe.show == "vjp":
                 return _fmt(spec.vjp(probe.op, (x, *params), np.array(probe.cotangent), **cfg)[0])
+            if probe.show == "jvp":
+                tangent = (np.array(probe.tangent, dtype=np.float64),)
+                return _fmt(spec.jvp(probe.op, (x, *params), tangent, **cfg)[1])
             if probe.show == "indices":
                 y, i = spec.OPS[probe.op].function(x, *params, return_indices=True, **cfg)
                 return f"{_fmt(y)} at {_fmt(i)}"
@@ -477,12 +551,17 @@ def render() -> str:
         "spec's result, ✗ differs (linked to a runnable reproducer where the difference is a "
         "registered deviation). *n/a* means the target cannot express the configuration "
         "(its declared capabilities); values are shown as `value at index` where the row "
-        "is about indices. Where a convention is a named spec option (Lp's `sign`), each "
-        "target runs with the value its adapter selects, shown in parentheses. Inputs are "
-        "`[N=1, C, L]`; float64 where the target has it, else float32.",
+        "is about indices. Where a convention is a named spec option (Lp's `sign`, max's "
+        "`signed_zeros` and `empty_window`, avg's `empty_window_derivative`, Lp's "
+        "`partial_window`), each target runs with the value its adapter selects, shown in "
+        "parentheses; *convention: option=value* marks a framework convention the spec "
+        "expresses by that option (a `[[convention]]` of the target's registry, not a "
+        "deviation; the spec column shows the default), linked to the script that shows "
+        "it. Inputs are `[N=1, C, L]`; float64 where the target has it, else float32.",
         "",
         "The suite's own findings per target, with reasons, are the known-deviation "
-        "registries `conformance/deviations/<target>.toml`; the "
+        "registries `conformance/deviations/<target>.toml` (their `[[convention]]` entries "
+        "are the conventions, classified apart from the deviations); the "
         "[reproducers](#reproducers) below show each one in a few lines.",
         "",
     ]
@@ -529,23 +608,40 @@ def render() -> str:
             link = probe.repro.get(name)
             if ok is False and link:
                 mark += f" ([repro]({REPRO_DIR}/{link}))"
+            elif ok and link and "convention:" in text:
+                mark += f" ([shown]({REPRO_DIR}/{link}))"
             row.append(_cell(text) + mark)
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "## Reproducers", ""]
     lines.append(
         "Each script prints the framework's result next to the spec's and exits 1 while the "
-        "difference exists (`tests/conformance/test_conformance_framework_repros.py` runs "
-        "them all, so a fixed one shows up):"
+        "difference exists; a convention's script exits 1 while the framework differs from "
+        "the spec's default and equals the spec under the named option "
+        "(`tests/conformance/test_conformance_framework_repros.py` runs them all, so a "
+        "change shows up):"
     )
     lines.append("")
     docs = Path(__file__).resolve().parents[1] / "docs"
     repro_dir = docs / REPRO_DIR
+    conventions = _registered_conventions()
     for path in sorted(repro_dir.glob("*.py")) if repro_dir.exists() else []:
         doc = ast.get_docstring(ast.parse(path.read_text())) or ""
         first = " ".join(doc.split("\n\n")[0].split())
-        lines.append(f"- [`{path.name}`]({REPRO_DIR}/{path.name}): {first}")
+        kind = "*convention*: " if path.stem in conventions else ""
+        lines.append(f"- [`{path.name}`]({REPRO_DIR}/{path.name}): {kind}{first}")
     lines.append("")
     return "\n".join(lines)
+
+
+def _registered_conventions() -> set[str]:
+    """``<target>-<id>`` of every ``[[convention]]`` in the registries (not deviations)."""
+    from .deviations import DEVIATIONS_DIR, tomllib
+
+    out = set()
+    for path in sorted(DEVIATIONS_DIR.glob("*.toml")):
+        for entry in tomllib.loads(path.read_text()).get("convention", []):
+            out.add(f"{path.stem}-{entry['id']}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .cases import to_dtype
+from .targets import CONVENTION_OPTIONS
 
 #: Value regimes (see ``strategies.values``): which edge values a property may draw.
 #: (repeated entries weight the draw: most examples are ties and ordinary floats)
@@ -86,9 +87,29 @@ def _choose(draw, caps, key: str, default_values: tuple):
     return draw(st.sampled_from(tuple(v for v in default_values if v in allowed) or allowed))
 
 
+def _conventions(op: str, draw, caps) -> dict[str, Any]:
+    """The convention options of ``op`` (``targets.CONVENTION_OPTIONS``) that the target
+    declares in ``option_values``: the value it follows. Nothing for a target that declares
+    nothing, so the spec's default applies (``ndpool.impl`` and ``ndpool.spec`` keep it)."""
+    out: dict[str, Any] = {}
+    for key in CONVENTION_OPTIONS.get(op, ()):
+        values = caps.option_values.get(key)
+        if values and key in caps.keys(op):
+            out[key] = draw(st.sampled_from(tuple(values)))
+    return out
+
+
+def _max_options(draw, caps, purpose):
+    return _conventions("max_pool", draw, caps)
+
+
+def _adaptive_max_options(draw, caps, purpose):
+    return _conventions("adaptive_max_pool", draw, caps)
+
+
 def _avg_options(draw, caps, purpose):
     keys = caps.config_keys
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = _conventions("avg_pool", draw, caps)
     if keys is None or "count_include_pad" in keys:
         out["count_include_pad"] = _choose(draw, caps, "count_include_pad", (True, False))
     if keys is None or "divisor_override" in keys:
@@ -99,9 +120,10 @@ def _avg_options(draw, caps, purpose):
 
 
 def _lp_options(draw, caps, purpose):
+    out = _conventions("lp_pool", draw, caps)
     if caps.config_keys is not None and "sign" not in caps.config_keys:
-        return {}
-    return {"sign": _choose(draw, caps, "sign", ("abs", "signed"))}
+        return out
+    return {"sign": _choose(draw, caps, "sign", ("abs", "signed")), **out}
 
 
 def _smooth_options(draw, caps, purpose):
@@ -420,11 +442,15 @@ def _by_mode(train: str, eval_: str) -> Callable[..., str]:
 
 
 OP_INFO: dict[str, OpInfo] = {
-    "max_pool": OpInfo("max_pool", error_model="exact", monotone=True),
+    "max_pool": OpInfo("max_pool", draw_options=_max_options, error_model="exact", monotone=True),
     # a selection (order statistic): exact, monotone, homogeneous, like max
     "median_pool": OpInfo("median_pool", error_model="exact", monotone=True),
     "adaptive_max_pool": OpInfo(
-        "adaptive_max_pool", error_model="exact", monotone=True, translation=False
+        "adaptive_max_pool",
+        draw_options=_adaptive_max_options,
+        error_model="exact",
+        monotone=True,
+        translation=False,
     ),
     "avg_pool": OpInfo(
         "avg_pool",

@@ -10,6 +10,12 @@
   ``"VALID"``, ``"SAME"``, ``"SAME_LOWER"`` so JAX splits the padding itself.
 - ``dilation``: ``window_dilation``.
 
+Conventions JAX follows by itself are declared as the spec options that name them (the
+suite passes them to the spec reference, the adapter drops them before calling JAX):
+``signed_zeros="ordered"`` for max (``lax.max`` is IEEE ``maximum``: ``-0.0 < +0.0``) and
+``empty_window_derivative="nan"`` for average (``sum / count`` differentiated literally:
+``0 / 0`` where a window has no real cell).
+
 What JAX does not have is declared, not emulated: no ``ceil_mode`` (``reduce_window``
 has no such notion), no ``divisor_override``, no indices (no argmax pooling), no Lp or
 adaptive pooling. Derivatives are ``jax.jvp`` and ``jax.vjp`` of the same functions.
@@ -26,7 +32,7 @@ import numpy as np
 
 from . import framework_facts  # noqa: F401  (scope facts of deviations/jax.toml)
 from .cases import Case
-from .targets import Capabilities, NotProvided, Target
+from .targets import Capabilities, NotProvided, Target, follow_conventions
 
 OPS = ("max_pool", "avg_pool")
 
@@ -118,7 +124,7 @@ class JaxTarget(Target):
         fn = FUNCTIONS.get(case.op)
         if fn is None:
             raise NotProvided(f"{self.name} has no {case.op}")
-        cfg = dict(case.cfg)
+        cfg = follow_conventions(case.op, case.cfg, self.capabilities(case.op))
         if cfg.pop("ceil_mode", False):
             raise ValueError("jax: reduce_window has no ceil_mode")
         if cfg.pop("divisor_override", None) is not None:
@@ -159,10 +165,19 @@ CAPABILITIES = Capabilities(
 )
 PER_OP = {
     "max_pool": CAPABILITIES.replace(
-        config_keys=("kernel_size", "stride", "padding", "dilation"),
+        config_keys=("kernel_size", "stride", "padding", "dilation", "signed_zeros"),
+        option_values={"signed_zeros": ("ordered",)},
     ),
     "avg_pool": CAPABILITIES.replace(
-        config_keys=("kernel_size", "stride", "padding", "dilation", "count_include_pad"),
+        config_keys=(
+            "kernel_size",
+            "stride",
+            "padding",
+            "dilation",
+            "count_include_pad",
+            "empty_window_derivative",
+        ),
+        option_values={"empty_window_derivative": ("nan",)},
     ),
 }
 

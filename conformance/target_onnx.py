@@ -39,6 +39,13 @@ indices             ``storage_order=0``; ONNX ``Indices`` are flat over the whol
                     ``(n*C + c) * prod(S)`` to get the spec's (= PyTorch's)
                     per-plane index
 unbatched ``[C,*S]`` run as ``[1, C, *S]``
+conventions         what the backend follows by itself, declared as the spec
+                    option naming it (it reaches the spec reference, never the
+                    node): ONNX Runtime's ``MaxPool`` gives a window of padding
+                    only the dtype's lowest finite value
+                    (``empty_window="lowest"``); the reference evaluator's
+                    ``LpPool`` is PyTorch's ``(K * AveragePool(|x|^p))^(1/p)``
+                    (``partial_window="rescaled"``)
 ==================  ==========================================================
 
 A case the adapter cannot express raises :class:`NotExpressible` (a
@@ -59,7 +66,7 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 from . import framework_facts  # noqa: F401  (scope facts of deviations/onnx*.toml)
 from .cases import Case
-from .targets import Capabilities, NotProvided, Target
+from .targets import Capabilities, NotProvided, Target, follow_conventions
 
 DEFAULT_OPSET = 22
 BACKENDS = {"onnxruntime": "onnxruntime", "reference": "onnx-reference"}
@@ -169,7 +176,10 @@ class OnnxTarget(Target):
     def node_for(self, case: Case) -> tuple[str, dict[str, Any]]:
         """``(op_type, attributes)`` for ``case`` (raises NotExpressible)."""
         d = case.d
-        cfg = dict(case.cfg)
+        try:
+            cfg = follow_conventions(case.op, case.cfg, self.capabilities(case.op))
+        except ValueError as exc:
+            raise NotExpressible(f"{self.name}: {exc}") from exc
         if case.op in ("adaptive_max_pool", "adaptive_avg_pool"):
             kind = "Max" if case.op == "adaptive_max_pool" else "Average"
             spatial = case.x.shape[-d:]
@@ -286,14 +296,23 @@ def per_op_capabilities(backend: str, opset: int) -> dict[str, Capabilities]:
     avg_keys = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
     if opset >= 19:
         avg_keys = (*avg_keys, "dilation")
+    lp_keys = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "sign")
+    lp_values: dict[str, tuple] = {"sign": ("abs",)}
+    max_values: dict[str, tuple] = {}
+    if backend == "onnxruntime":  # the running max starts at the lowest finite value
+        max_values["empty_window"] = ("lowest",)
+    else:  # LpPool = (kernel size * AveragePool(|x|^p))^(1/p), as PyTorch
+        lp_keys = (*lp_keys, "partial_window")
+        lp_values["partial_window"] = ("rescaled",)
     return {
+        "max_pool": base.replace(option_values=max_values),
         "avg_pool": base.replace(config_keys=avg_keys, dtypes=dtypes["avg_pool"]),
         "adaptive_max_pool": base.replace(dtypes=dtypes["adaptive_max_pool"]),
         "adaptive_avg_pool": base.replace(dtypes=dtypes["adaptive_avg_pool"]),
         "lp_pool": base.replace(
             dtypes=dtypes["lp_pool"],
-            config_keys=("kernel_size", "stride", "padding", "dilation", "ceil_mode", "sign"),
-            option_values={"sign": ("abs",)},
+            config_keys=lp_keys,
+            option_values=lp_values,
             param_forms=("scalar",),
             differentiable=("x",),
         ),

@@ -47,6 +47,11 @@ class Capabilities:
     ``config_keys`` are the keywords the target accepts (``None``: all of the op's
     ``config_defaults``); a keyword left out is never drawn and takes the spec's default.
     ``option_values`` restricts enumerated options, e.g. ``{"sign": ("signed",)}``.
+    A *convention option* (:data:`CONVENTION_OPTIONS`: a named spec option for a
+    convention frameworks disagree on, such as max_pool's ``signed_zeros``) is drawn only
+    when ``option_values`` declares it: the value is the convention the framework follows
+    by itself, which reaches the spec reference but not the framework call
+    (:func:`follow_conventions`); a target that declares nothing gets the spec's default.
     ``param_forms``: ``"scalar"`` and/or ``"per_channel"`` for extra inputs such as
     ``norm_type``. ``differentiable``: inputs with derivatives (``None``: all inputs).
     ``gradients``: ``"jvp"`` and/or ``"vjp"``. ``error_ids``: rejections carry the spec's
@@ -81,6 +86,32 @@ class Capabilities:
         record = spec.OPS[op]
         inputs = tuple(n for n, s in zip(record.inputs, record.input_specs) if s.differentiable)
         return inputs if self.differentiable is None else self.differentiable
+
+
+#: Per op, the spec options that name a convention frameworks disagree on (not a parameter
+#: a framework takes): drawn only where a target declares the value it follows.
+CONVENTION_OPTIONS: dict[str, tuple[str, ...]] = {
+    "max_pool": ("signed_zeros", "empty_window"),
+    "adaptive_max_pool": ("signed_zeros",),
+    "avg_pool": ("empty_window_derivative",),
+    "lp_pool": ("partial_window",),
+}
+
+
+def follow_conventions(op: str, cfg: dict[str, Any], caps: Capabilities) -> dict[str, Any]:
+    """``cfg`` without the convention options of ``op``, for the framework call: the
+    framework's behaviour *is* the declared value. A value other than the one the target
+    declares (or, undeclared, the spec's default) cannot be honoured: ValueError."""
+    out = dict(cfg)
+    defaults = spec.OPS[op].config_defaults
+    for key in CONVENTION_OPTIONS.get(op, ()):
+        if key not in out:
+            continue
+        value = out.pop(key)
+        follows = caps.option_values.get(key, (defaults[key],))
+        if value not in follows:
+            raise ValueError(f"this target follows {key}={follows[0]!r}, not {value!r}")
+    return out
 
 
 class NotProvided(Exception):
@@ -330,10 +361,12 @@ __all__ = [
     "ALL_LAYOUTS",
     "ALL_PADDING_FORMS",
     "BUILTIN_TARGETS",
+    "CONVENTION_OPTIONS",
     "Capabilities",
     "NotProvided",
     "NumpyTarget",
     "Target",
+    "follow_conventions",
     "load_target",
     "numpy_layout",
     "to_dtype",

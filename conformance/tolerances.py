@@ -14,7 +14,9 @@ sign of a sum under a fractional power).
   ``S = sum |x_i| / |D|`` (K - 1 additions, a reciprocal, a product, the final
   rounding; ``tiny`` the dtype's smallest subnormal covers gradual underflow).
 - ``lp``: the sum ``s = sum t_i^p`` is computed with error
-  ``E <= (K + 6) u sum |t_i|^p + K tiny``; ``y = s^(1/p)`` is monotone in ``s``, so
+  ``E <= (K + 6) u sum |t_i|^p + K tiny`` (``partial_window="rescaled"``: ``s``, the
+  sum of magnitudes and ``K tiny`` times ``rho = K_full / n``, two more roundings);
+  ``y = s^(1/p)`` is monotone in ``s``, so
   ``y^`` lies between ``(s - E)^(1/p)`` and ``(s + E)^(1/p)``, widened by
   ``u |y| (3 + |log y|)`` for the root and the rounded ``1/p``. Evaluated in the scaled
   form ``t_i / max|t|`` so nothing overflows. ``p = inf`` is exact.
@@ -235,7 +237,10 @@ def _lp_allowed(case, win, ref, u, tiny) -> Allowed:
         big_t = np.where(real, np.power(np.abs(r), pk), 0.0).sum(axis=-1)
         s = rp.sum(axis=-1)
         under = win.k * np.exp(np.log(tiny) - p * np.log(safe_m))
-        e = (win.k + 6) * u * big_t + under
+        # partial_window="rescaled": the sum times rho = K / n (a division, a product)
+        rho, extra = _lp_rho(case, win)
+        s, big_t, under = rho * s, rho * big_t, rho * under
+        e = (win.k + 6 + extra) * u * big_t + under
         inv = 1.0 / p
         integer_root = inv == np.round(inv)
 
@@ -267,6 +272,15 @@ def _lp_allowed(case, win, ref, u, tiny) -> Allowed:
     return Allowed(unbatch(lo, case), unbatch(hi, case), unbatch(nan_ok, case))
 
 
+def _lp_rho(case: Case, win: Windows):
+    """``(rho [*O], extra roundings)``: ``lp_pool(partial_window="rescaled")`` scales the
+    power sum by ``rho = K / n`` (``n`` window cells inside the padded extent; computed as
+    ``K * (sum / n)``, two more roundings); ``(1, 0)`` for ``"sum"``."""
+    if case.cfg.get("partial_window", "sum") != "rescaled":
+        return np.ones(win.in_extent.shape[:-1]), 0
+    return win.in_extent.shape[-1] / win.in_extent.sum(axis=-1), 2
+
+
 # -- derivatives ------------------------------------------------------------------------------
 def partial_magnitudes(case: Case, win: Windows, y: np.ndarray):
     """``(|a| [N, C, *O, K], eps [N, C, *O, K])``: magnitudes of the partials dy/dx and
@@ -295,7 +309,9 @@ def partial_magnitudes(case: Case, win: Windows, y: np.ndarray):
             signed = case.cfg.get("sign", "abs") == "signed"
             linear = real & (p == 1) & (signed | (w != 0))
             mag = np.where(linear, 1.0, mag)
-            eps = u * (np.abs(p - 1) * ((k + 6) / p + 3) + 3)
+            rho, extra = _lp_rho(case, win)  # partial_window="rescaled": partials carry rho
+            mag = mag * rho[..., None]
+            eps = u * (np.abs(p - 1) * ((k + 6 + extra) / p + 3) + 3 + extra)
             if np.isinf(p).any():
                 sel = first_maximizer(np.abs(w), win.real)
                 hot = (np.arange(w.shape[-1]) == sel[..., None]).astype(np.float64)

@@ -13,8 +13,20 @@ whether they count:
 Adaptive average pooling divides by the bin size.
 
 Derivatives: ``y = sum_i a_i x_i`` with ``a_i = 1/divisor`` on real cells, so
-``y_dot = sum_i a_i x_dot_i`` and ``x_bar_i += a_i y_bar`` (an empty window has no
-terms: its derivative is zero).
+``y_dot = sum_i a_i x_dot_i`` and ``x_bar_i += a_i y_bar``.
+
+A window with no real cell has no terms; what its derivative is, where frameworks
+disagree, is the option ``empty_window_derivative`` (a string; C14 for other values):
+
+- ``"zero"`` (default, PyTorch): no terms, so its JVP is 0;
+- ``"nan"`` (JAX, which differentiates ``sum / count`` literally: ``0 / 0``): its JVP is
+  NaN, like its value when the divisor is 0.
+
+Either way the VJP sends nothing back from such a window (it has no cell to send to),
+so the VJP is the same under both values, and the two agree wherever the JVP is finite.
+The option only matters where the window's value is NaN (``count_include_pad=False``
+without ``divisor_override``); a non-zero divisor makes an empty window's value 0 and
+its derivative 0 under both.
 """
 
 from __future__ import annotations
@@ -49,16 +61,28 @@ def _value(w, params, call):
 
 
 def _jvp(w, params, call, w_dot, param_dots):
-    return (_weights(w, call) * w_dot).sum(axis=-1)
+    y_dot = (_weights(w, call) * w_dot).sum(axis=-1)
+    if call.options.get("empty_window_derivative", "zero") == "nan":
+        nan = np.full(y_dot.shape, nm.nan_like(y_dot), dtype=y_dot.dtype)
+        y_dot = np.where(_divisor(call) == 0, nan, y_dot)
+    return y_dot
 
 
 def _vjp(w, params, call, y_bar):
     return (_weights(w, call) * y_bar[..., None],)
 
 
+EMPTY_WINDOW_DERIVATIVES = ("zero", "nan")
+
+
 def _check(params, options):
     from .constraints import fail
 
+    rule = options.get("empty_window_derivative", "zero")
+    if rule not in EMPTY_WINDOW_DERIVATIVES:
+        raise fail(
+            "C14", f"empty_window_derivative={rule!r} must be one of {EMPTY_WINDOW_DERIVATIVES}"
+        )
     d = options.get("divisor_override")
     if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d == 0):
         raise fail("C13", f"divisor_override={d!r} must be a non-zero integer")
@@ -69,7 +93,11 @@ AVG_POOL = WindowOp(
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,
-    options={"count_include_pad": True, "divisor_override": None},
+    options={
+        "count_include_pad": True,
+        "divisor_override": None,
+        "empty_window_derivative": "zero",
+    },
     check=_check,
 )
 
@@ -89,8 +117,12 @@ def avg_pool(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
+    empty_window_derivative: str = "zero",
 ):
     """Mean over every window; padded cells are zero, the divisor rule is explicit.
+
+    ``empty_window_derivative`` (``"zero"`` or ``"nan"``): the JVP of a window with no
+    real cell and a zero divisor (see the module doc).
 
     >>> import numpy as np
     >>> x = np.array([[[1.0, 2.0, 3.0, 4.0, 5.0]]])
@@ -100,6 +132,15 @@ def avg_pool(
     array([[[1., 3., 3.]]])
     >>> avg_pool(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
     array([[[1.5, 3. , 4.5]]])
+    >>> one = np.array([[[2.0]]])          # kernel 2, dilation 2, padding 1: taps -1 and 1
+    >>> cfg = dict(kernel_size=2, dilation=2, padding=1, count_include_pad=False)
+    >>> avg_pool(one, **cfg)
+    array([[[nan]]])
+    >>> from ndpool.spec import jvp
+    >>> jvp("avg_pool", (one,), (one,), **cfg)[1]
+    array([[[0.]]])
+    >>> jvp("avg_pool", (one,), (one,), empty_window_derivative="nan", **cfg)[1]
+    array([[[nan]]])
     """
     return AVG_POOL.forward(
         x,
@@ -110,6 +151,7 @@ def avg_pool(
         ceil_mode=ceil_mode,
         count_include_pad=count_include_pad,
         divisor_override=divisor_override,
+        empty_window_derivative=empty_window_derivative,
     )
 
 

@@ -40,7 +40,13 @@ CONSTRAINTS: dict[str, str] = {
     "C11": "beta (smooth max) is finite and > 0.",
     "C12": "A per-channel parameter is a scalar or has shape [C].",
     "C13": "divisor_override, when given, is a non-zero integer.",
-    "C14": "An enumerated option (sign, padding_policy, ...) takes one of its documented values.",
+    "C14": (
+        "An enumerated option takes one of its documented values: lp_pool sign ('abs', "
+        "'signed') and partial_window ('sum', 'rescaled'); max_pool / adaptive_max_pool "
+        "signed_zeros ('tie', 'ordered'); max_pool empty_window ('-inf', 'lowest'); "
+        "avg_pool empty_window_derivative ('zero', 'nan'); smooth_max_pool padding_policy; "
+        "the poolers' mode."
+    ),
     "C15": (
         "A window-shaped parameter (gate mask, tree leaf filters) has shape [K] (per layer) or "
         "[C, K] (per channel), K the number of window cells in row-major order."

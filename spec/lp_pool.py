@@ -9,15 +9,28 @@
 
 ``norm_type`` p is a positional, differentiable input (a scalar or one value
 per channel, p > 0); ``p = inf`` (``"abs"`` only) is ``max_i |x_i|`` with the
-max-pool winner rule. Padded cells are absent, and a partial ceil_mode window
-sums its real cells only (PyTorch instead rescales a mean by the full kernel
-size). Computed stably as ``y = M * (sum (t_i/M)^p)^(1/p)`` with ``M = max |x_i|``;
-a window holding an infinite cell is evaluated unscaled, with IEEE arithmetic
-(``+inf`` for "abs").
+max-pool winner rule. Padded cells are absent. Computed stably as
+``y = M * (sum (t_i/M)^p)^(1/p)`` with ``M = max |x_i|``; a window holding an
+infinite cell is evaluated unscaled, with IEEE arithmetic (``+inf`` for "abs").
 
-Derivatives (``y > 0``, ``s_i = sign(x_i)`` for "abs", 1 for "signed")::
+``partial_window`` is the second explicit convention: what a window that is cut
+short by the ceil_mode overhang (or by the padding) sums.
 
-    dy/dx_i = s_i * (t_i / y)^(p-1)
+- ``"sum"`` (default; ONNX Runtime): the real cells only, ``y = (sum_i t_i^p)^(1/p)``;
+- ``"rescaled"`` (PyTorch ``lp_pool``, the ONNX reference evaluator): the Lp pool is an
+  average pool of ``t^p`` times the kernel size, ``y = (K * mean t^p)^(1/p)``, where the
+  mean of a clipped window divides by its ``n`` cells inside the padded extent (the
+  ``count_include_pad=True`` divisor of ``avg_pool``). So ``y = (rho * sum_i t_i^p)^(1/p)``
+  with ``rho = K / n``, ``K = prod(kernel_size)``: a full window has ``rho = 1`` and
+  agrees with ``"sum"``, a ceil_mode edge window is scaled up (``rho = 2`` for a half
+  window). With ``p = inf`` both agree (``rho^(1/p) = 1``).
+
+Other values of ``sign`` or ``partial_window`` break C14.
+
+Derivatives (``y > 0``, ``s_i = sign(x_i)`` for "abs", 1 for "signed"; ``rho = 1``
+for ``partial_window="sum"``)::
+
+    dy/dx_i = rho * s_i * (t_i / y)^(p-1)
     dy/dp   = (y / p) * (sum_i t_i^p log t_i / sum_i t_i^p - log y)
 
 with ``0 * log 0 = 0``. Where the formula is undefined the spec decides, in
@@ -25,7 +38,7 @@ this order of precedence (later rules win):
 
 1. a cell with ``x_i = 0``, or a window with ``y = 0``: ``dy/dx_i = 0`` and
    ``dy/dp = 0`` (a subgradient for p >= 1);
-2. ``p = 1``: y is linear in t, so ``dy/dx_i = s_i`` exactly (also at zero
+2. ``p = 1``: y is linear in t, so ``dy/dx_i = rho * s_i`` exactly (also at zero
    cells and at ``y = 0``: sum pooling has derivative 1 everywhere);
 3. a window whose value is infinite (it holds ±inf and no NaN): every
    derivative is 0;
@@ -48,10 +61,24 @@ from .selection import first_maximizer
 from .window_op import WindowOp, one_hot, pick
 
 SIGNS = ("abs", "signed")
+PARTIAL_WINDOWS = ("sum", "rescaled")
 
 
 def _t(w, call):
     return np.abs(w) if call.options["sign"] == "abs" else w
+
+
+def _rho(w, call):
+    """``[*O]``: the factor of the power sum, ``K / n`` for ``partial_window="rescaled"``
+    (``n`` the window's cells inside the padded extent), 1 for ``"sum"``."""
+    shape = call.in_extent.shape[:-1]
+    if call.options.get("partial_window", "sum") == "sum":
+        return np.full(shape, nm.one_like(w), dtype=w.dtype)
+    n = call.in_extent.sum(axis=-1)
+    k = call.in_extent.shape[-1]
+    if nm.is_object(w):
+        return np.frompyfunc(lambda c: nm.one_like(w) * k / int(c), 1, 1)(n).astype(object)
+    return k / n.astype(np.float64)
 
 
 def _scaled(w, p, call):
@@ -76,13 +103,14 @@ def _scaled(w, p, call):
 
 def _finite_p_value(w, p, call):
     m, _, total = _scaled(w, p, call)
-    y = np.where(m == 0, nm.zeros_like(m), m * nm.power(total, 1 / p))
+    rho = _rho(w, call)
+    y = np.where(m == 0, nm.zeros_like(m), m * nm.power(rho * total, 1 / p))
     infinite = m == np.inf
     if infinite.any():  # t/M is inf/inf there: use the unscaled sum (IEEE inf arithmetic)
         plain = np.where(call.real, nm.power(_t(w, call), p[..., None]), nm.zeros_like(w)).sum(
             axis=-1
         )
-        y = np.where(infinite, nm.power(plain, 1 / p), y)
+        y = np.where(infinite, nm.power(rho * plain, 1 / p), y)
     return y
 
 
@@ -111,9 +139,11 @@ def _partials(w, params, call):
     m, r, total = _scaled(w, pf, call)
     y = _finite_p_value(w, pf, call)
     pk = pf[..., None]
+    rho = _rho(w, call)
     s = np.sign(w) if call.options["sign"] == "abs" else 1
-    # (t_i / y)^(p-1) = (r_i / total^(1/p))^(p-1) ; zero cells and zero windows give 0
-    norm = nm.power(total, 1 / pf)
+    s = s * rho[..., None]  # the partials of rho * sum t^p carry rho
+    # (t_i / y)^(p-1) = (r_i / (rho total)^(1/p))^(p-1) ; zero cells and zero windows give 0
+    norm = nm.power(rho * total, 1 / pf)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(
             call.real & (w != 0), r / np.where(norm == 0, 1, norm)[..., None], nm.zeros_like(w)
@@ -125,7 +155,7 @@ def _partials(w, params, call):
         )
         dp = (y / pf) * (
             rplog.sum(axis=-1) / np.where(total == 0, 1, total)
-            - nm.log(np.where(total == 0, 1, total)) / pf
+            - nm.log(rho * np.where(total == 0, 1, total)) / pf
         )
     zero = (m == 0) | (total == 0)
     dw = np.where(zero[..., None], nm.zeros_like(w), dw)
@@ -140,7 +170,7 @@ def _partials(w, params, call):
     nan = np.full(np.shape(y), nm.nan_like(y), dtype=np.asarray(y).dtype)
     dw = np.where(undefined[..., None] & real & (w != 0), nan[..., None], dw)
     dp = np.where(undefined, nan, dp)
-    if inf.any():
+    if inf.any():  # max |x|: rho^(1/p) = 1, no rho in its partials
         sel = _inf_select(w, call)
         hot = one_hot(sel, w.shape[-1], pick(np.sign(w), sel, 0))
         dw = np.where(inf[..., None], hot, dw)
@@ -163,6 +193,10 @@ def _check(params, options):
     (p,) = params
     if options["sign"] not in SIGNS:
         raise fail("C14", f"sign={options['sign']!r} must be one of {SIGNS}")
+    if options.get("partial_window", "sum") not in PARTIAL_WINDOWS:
+        raise fail(
+            "C14", f"partial_window={options['partial_window']!r} must be one of {PARTIAL_WINDOWS}"
+        )
     pv = np.asarray(p, dtype=np.float64)
     if np.isnan(pv).any() or (pv <= 0).any():
         raise fail("C10", f"norm_type={p.ravel().tolist()} must be > 0 and not NaN")
@@ -176,7 +210,7 @@ LP_POOL = WindowOp(
     jvp_rule=_jvp,
     vjp_rule=_vjp,
     inputs=("x", "norm_type"),
-    options={"sign": "abs"},
+    options={"sign": "abs", "partial_window": "sum"},
     check=_check,
 )
 
@@ -192,8 +226,10 @@ def lp_pool(
     dilation=1,
     ceil_mode: bool = False,
     sign: str = "abs",
+    partial_window: str = "sum",
 ):
-    """``(sum_i t_i^p)^(1/p)`` over the real cells of every window (see the module doc).
+    """``(sum_i t_i^p)^(1/p)`` over the real cells of every window (see the module doc);
+    ``sign`` is ``"abs"`` or ``"signed"``, ``partial_window`` ``"sum"`` or ``"rescaled"``.
 
     >>> import numpy as np
     >>> x = np.array([[[3.0, -4.0, 1.0, 2.0, 2.0]]])
@@ -203,6 +239,10 @@ def lp_pool(
     array([[[-1.,  3.]]])
     >>> lp_pool(x, np.inf, kernel_size=2, stride=2)
     array([[[4., 2.]]])
+    >>> lp_pool(x, 2.0, kernel_size=2, stride=2, ceil_mode=True, partial_window="rescaled")
+    array([[[5.        , 2.23606798, 2.82842712]]])
+
+    The last window holds 1 of its 2 cells: rescaled, it is ``sqrt(2 * 2**2)``.
     """
     return LP_POOL.forward(
         x,
@@ -213,4 +253,5 @@ def lp_pool(
         dilation=dilation,
         ceil_mode=ceil_mode,
         sign=sign,
+        partial_window=partial_window,
     )

@@ -7,27 +7,67 @@ Conventions (the spec's contract):
   selected cell;
 - ties: the first maximizer in row-major window order wins, for the value, the
   index, the JVP and the VJP alike (one selection function serves all four);
-- a window with no real cell (possible with dilation) is -inf with index -1 and
-  a zero derivative;
+- a window with no real cell (possible with dilation) has index -1 and a zero
+  derivative; its value is -inf (the default; see ``empty_window``);
 - ``return_indices`` gives PyTorch-style indices: the flat row-major index of the
   selected cell in its ``[*S]`` plane of the (N, C) input.
+
+Two conventions where frameworks disagree are explicit options (strings):
+
+- ``signed_zeros`` (max and adaptive max): how ``-0.0`` and ``+0.0`` compare.
+  ``"tie"`` (default, PyTorch, ONNX): they are equal, so the first zero of the window
+  wins and the value keeps its sign; ``"ordered"`` (JAX's ``lax.max``, IEEE 754
+  ``maximum``): ``-0.0 < +0.0``, so a window holding both selects its first ``+0.0``.
+  The value, the index, the JVP and the VJP follow the same order.
+- ``empty_window`` (max only; adaptive bins are never empty): the value of a window with
+  no real cell. ``"-inf"`` (default, PyTorch, JAX: the max of an empty set) or
+  ``"lowest"`` (ONNX Runtime: its running max starts at the lowest finite value of the
+  dtype, e.g. ``-3.4028235e38`` for float32; float64's for object arrays). The index is
+  -1 and the derivative zero under both (the value is a constant).
+
+An unknown value breaks constraint C14.
 
 Derivatives: ``y_dot = x_dot[winner]``; ``x_bar[winner] += y_bar``.
 """
 
 from __future__ import annotations
 
-from .numeric import neg_inf_like
-from .selection import first_maximizer, selection_rules
+import numpy as np
+
+from .constraints import fail
+from .numeric import is_object, neg_inf_like
+from .selection import SIGNED_ZEROS, first_maximizer, selection_rules
 from .window_op import WindowOp, pick
+
+EMPTY_WINDOWS = ("-inf", "lowest")
 
 
 def _select(w, params, call):
-    return first_maximizer(w, call.real)
+    return first_maximizer(w, call.real, call.options.get("signed_zeros", "tie"))
+
+
+def _empty_value(w, call):
+    """The value of a window with no real cell, by the ``empty_window`` option."""
+    if call.options.get("empty_window", "-inf") == "-inf":
+        return neg_inf_like(w)
+    dtype = np.dtype(np.float64) if call.dtype == object else np.dtype(call.dtype)
+    lowest = float(np.finfo(dtype).min)
+    if is_object(w):
+        import mpmath
+
+        return mpmath.mpf(lowest)
+    return lowest
 
 
 def _value(w, params, call):
-    return pick(w, _select(w, params, call), neg_inf_like(w))
+    return pick(w, _select(w, params, call), _empty_value(w, call))
+
+
+def _check(params, options):
+    checks = (("signed_zeros", SIGNED_ZEROS), ("empty_window", EMPTY_WINDOWS))
+    for key, allowed in checks:
+        if key in options and options[key] not in allowed:
+            raise fail("C14", f"{key}={options[key]!r} must be one of {allowed}")
 
 
 _jvp, _vjp = selection_rules(_select)
@@ -38,8 +78,10 @@ MAX_POOL = WindowOp(
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,
+    options={"signed_zeros": "tie", "empty_window": "-inf"},
     exact=True,
     select=_select,
+    check=_check,
 )
 
 ADAPTIVE_MAX_POOL = WindowOp(
@@ -47,9 +89,11 @@ ADAPTIVE_MAX_POOL = WindowOp(
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,
+    options={"signed_zeros": "tie"},
     adaptive=True,
     exact=True,
     select=_select,
+    check=_check,
 )
 
 
@@ -63,8 +107,13 @@ def max_pool(
     dilation=1,
     ceil_mode: bool = False,
     return_indices: bool = False,
+    signed_zeros: str = "tie",
+    empty_window: str = "-inf",
 ):
     """Max over every window; padded cells are ignored.
+
+    ``signed_zeros`` (``"tie"`` or ``"ordered"``) and ``empty_window`` (``"-inf"`` or
+    ``"lowest"``) are the conventions of the module doc.
 
     >>> import numpy as np
     >>> x = np.array([[[1.0, 5.0, 5.0, 2.0, 7.0]]])          # [N=1, C=1, L=5]
@@ -75,6 +124,13 @@ def max_pool(
     (array([[[5., 5., 7.]]]), array([[[1, 1, 4]]]))
 
     The middle window holds a tie (5, 5): the first one in window order (index 1) wins.
+
+    >>> z = np.array([[[-0.0, 0.0]]])
+    >>> max_pool(z, kernel_size=2), max_pool(z, kernel_size=2, signed_zeros="ordered")
+    (array([[[-0.]]]), array([[[0.]]]))
+    >>> one = np.array([[[5.0]]], dtype=np.float32)      # kernel 2, dilation 2: taps -1, 1
+    >>> max_pool(one, kernel_size=2, dilation=2, padding=1, empty_window="lowest")
+    array([[[-3.4028235e+38]]], dtype=float32)
     """
     return MAX_POOL.forward(
         x,
@@ -84,16 +140,21 @@ def max_pool(
         dilation=dilation,
         ceil_mode=ceil_mode,
         return_indices=return_indices,
+        signed_zeros=signed_zeros,
+        empty_window=empty_window,
     )
 
 
 @ADAPTIVE_MAX_POOL.defines
-def adaptive_max_pool(x, *, output_size, return_indices: bool = False):
-    """Max over adaptive bins ``[floor(i*L/n), ceil((i+1)*L/n))`` on every axis.
+def adaptive_max_pool(x, *, output_size, return_indices: bool = False, signed_zeros: str = "tie"):
+    """Max over adaptive bins ``[floor(i*L/n), ceil((i+1)*L/n))`` on every axis;
+    ``signed_zeros`` as for :func:`max_pool`.
 
     >>> import numpy as np
     >>> x = np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]])
     >>> adaptive_max_pool(x, output_size=(3,), return_indices=True)   # bins [0,2) [1,4) [3,5)
     (array([[[3., 4., 5.]]]), array([[[0, 2, 4]]]))
     """
-    return ADAPTIVE_MAX_POOL.forward(x, output_size=output_size, return_indices=return_indices)
+    return ADAPTIVE_MAX_POOL.forward(
+        x, output_size=output_size, return_indices=return_indices, signed_zeros=signed_zeros
+    )

@@ -5,7 +5,16 @@ The winner of a window is
 1. the first NaN among its real cells in row-major window order, if any;
 2. otherwise the first real cell holding the maximum (ties: smallest window
    position wins, also when every real cell is -inf);
-3. ``-1`` when the window has no real cell (its value is then -inf).
+3. ``-1`` when the window has no real cell (its value is then -inf, or the value the
+   op's ``empty_window`` option names).
+
+How the two zeros compare is the ``signed_zeros`` convention (an option of max and
+adaptive max pooling):
+
+- ``"tie"`` (default, as PyTorch): ``-0.0 == +0.0``, so a window holding both selects the
+  first zero in window order, whatever its sign;
+- ``"ordered"`` (IEEE 754 ``maximum``, as ``jax.lax.max``): ``-0.0 < +0.0``, so a
+  ``+0.0`` beats every tied ``-0.0`` and the first ``+0.0`` wins.
 
 Padded cells are *absent*: they never win and are never compared, so a window
 of real ``-inf`` cells next to padding selects its first real cell, not a pad.
@@ -19,25 +28,38 @@ of real ``-inf`` cells next to padding selects its first real cell, not a pad.
 >>> padded = np.array([False, True, True, False])        # cells 0 and 3 are padding
 >>> first_maximizer(np.array([[0.0, -np.inf, -np.inf, 0.0]]), padded).tolist()
 [1]
+>>> zeros = np.array([[-0.0, 0.0]])
+>>> first_maximizer(zeros, real[:2]).tolist()               # "tie": the first zero
+[0]
+>>> first_maximizer(zeros, real[:2], "ordered").tolist()    # IEEE maximum: the +0.0
+[1]
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .numeric import isnan, neg_inf_like
+from .numeric import is_object, isnan, neg_inf_like
 from .window_op import one_hot, pick
 
+SIGNED_ZEROS = ("tie", "ordered")
 
-def first_maximizer(w: np.ndarray, real: np.ndarray) -> np.ndarray:
-    """Window-local index of the winner, ``[..., K] -> [...]`` (-1: no real cell)."""
+
+def first_maximizer(w: np.ndarray, real: np.ndarray, signed_zeros: str = "tie") -> np.ndarray:
+    """Window-local index of the winner, ``[..., K] -> [...]`` (-1: no real cell);
+    ``signed_zeros`` says whether ``-0.0`` and ``+0.0`` tie or are ordered (see above).
+    Object arrays (mpmath) have no signed zeros: both conventions agree there."""
     real = np.broadcast_to(real, w.shape)
     nan = real & isnan(w)
     any_nan = nan.any(axis=-1)
     ninf = neg_inf_like(w)
     candidates = np.where(real & ~nan, w, ninf)
     m = candidates.max(axis=-1) if w.shape[-1] else np.full(w.shape[:-1], ninf)
-    hit = np.where(any_nan[..., None], nan, real & ~nan & (candidates == m[..., None]))
+    top = real & ~nan & (candidates == m[..., None])
+    if signed_zeros == "ordered" and not is_object(w):
+        positive_zero = top & (candidates == 0) & ~np.signbit(candidates)
+        top = np.where(positive_zero.any(axis=-1, keepdims=True), positive_zero, top)
+    hit = np.where(any_nan[..., None], nan, top)
     return np.where(hit.any(axis=-1), hit.argmax(axis=-1), -1)
 
 

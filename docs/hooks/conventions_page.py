@@ -28,8 +28,13 @@ SAMPLE_PARAMS = {
 }
 # Variants worth a row of their own, besides flipping every boolean option.
 VARIANTS: dict[str, list[dict[str, Any]]] = {
-    "avg_pool": [{"divisor_override": 2}],
-    "lp_pool": [{"sign": "signed"}],
+    "max_pool": [{"signed_zeros": "ordered"}, {"empty_window": "lowest"}],
+    "adaptive_max_pool": [{"signed_zeros": "ordered"}],
+    "avg_pool": [
+        {"divisor_override": 2},
+        {"count_include_pad": False, "empty_window_derivative": "nan"},
+    ],
+    "lp_pool": [{"sign": "signed"}, {"partial_window": "rescaled"}],
     "smooth_max_pool": [{"padding_policy": "zero"}],
 }
 NA = "—"
@@ -182,13 +187,15 @@ def divisor(probe: Probe) -> str:
 @_measured
 def empty_window(probe: Probe) -> str:
     """input of length 1, kernel 2, dilation 2, padding 1
-    (taps −1 and 1): the value, and whether its VJP is zero."""
+    (taps −1 and 1): the value, and whether its VJP is zero (and its JVP, where NaN)."""
     if probe.op.adaptive:
         return "cannot happen"
     geometry = {"kernel_size": 2, "dilation": 2, "padding": 1}
     y = float(probe([5.0], **geometry)[0])
     grad = probe.vjp([5.0], 0, **geometry)
     text = "NaN" if np.isnan(y) else ("−inf" if y == -np.inf else f"{y:.4g}")
+    if np.all(grad == 0) and np.isnan(probe.jvp([5.0], [1.0], **geometry)[0]):
+        return text + ", NaN JVP (no cell for the VJP)"
     return text + (", zero derivative" if np.all(grad == 0) else "")
 
 
@@ -231,6 +238,20 @@ def nan(probe: Probe) -> str:
     if probe.op.returns_indices:
         i = int(probe.indices(window, **geometry)[0])
         text += {1: ", index of the first NaN", 3: ", index of the last NaN"}.get(i, f", index {i}")
+    return text
+
+
+@_measured
+def signed_zeros(probe: Probe) -> str:
+    """window `[−0 +0]`: the sign of the value (and, for selections, the index): a tie
+    keeps the first zero, an IEEE maximum gives +0."""
+    geometry = {"kernel_size": 2} if not probe.op.adaptive else {"output_size": 1}
+    y = float(probe([-0.0, 0.0], **geometry)[0])
+    if np.isnan(y) or y != 0:
+        return f"{y:.4g}"
+    text = "−0" if np.signbit(y) else "+0"
+    if probe.op.returns_indices:
+        text += f" (index {int(probe.indices([-0.0, 0.0], **geometry)[0])})"
     return text
 
 
@@ -315,6 +336,7 @@ PADDING_COLUMNS: dict[str, Callable[[Probe], str]] = {
 }
 SELECTION_COLUMNS: dict[str, Callable[[Probe], str]] = {
     "ties": ties,
+    "−0 and +0": signed_zeros,
     "NaN": nan,
     "indices": indices,
 }

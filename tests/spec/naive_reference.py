@@ -111,13 +111,20 @@ def flat(coords, spatial):
 
 
 # -- ops ---------------------------------------------------------------------------------
-def _first_max(values):
-    """Position of the winner among ``values`` (first NaN, else first maximum), or None."""
+def _first_max(values, ordered: bool = False):
+    """Position of the winner among ``values`` (first NaN, else first maximum), or None.
+    ``ordered``: -0.0 < +0.0 (IEEE maximum, max_pool's ``signed_zeros="ordered"``)."""
     best = None
     for i, v in enumerate(values):
         if math.isnan(v):
             return i
         if best is None or v > values[best]:
+            best = i
+        elif (
+            ordered
+            and v == values[best] == 0
+            and math.copysign(1, values[best]) < 0 < (math.copysign(1, v))
+        ):
             best = i
     return best
 

@@ -211,6 +211,9 @@ def test_difference_lp_partial_ceil_window():
     # the last window holds only the cell 5: spec 5, torch sqrt(2 * 5^2) (mean times kernel)
     assert y[0, 0, -1] == 5.0
     assert yt[0, 0, -1].item() == pytest.approx(5.0 * math.sqrt(2.0), rel=1e-15)
+    # torch's rule is the named convention partial_window="rescaled"
+    cfg = dict(kernel_size=2, stride=2, ceil_mode=True, sign="signed", partial_window="rescaled")
+    assert spec.lp_pool(x, 2.0, **cfg) == pytest.approx(yt.numpy(), rel=1e-15)
 
 
 def test_difference_padding_check_ignores_dilation():

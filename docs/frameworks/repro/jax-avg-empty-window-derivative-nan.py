@@ -1,7 +1,9 @@
 """jax / avg-empty-window-derivative-nan:
-count_include_pad=False on a window of padding only: JVP NaN (spec 0).
+count_include_pad=False on a window of padding only: JVP NaN (spec default 0).
 
-Registered in conformance/deviations/jax.toml. Exits 1 while the difference exists."""
+A convention, not a deviation: the spec names it empty_window_derivative="nan" (a
+[[convention]] in conformance/deviations/jax.toml). Exits 1 while JAX differs from the
+spec's default and equals the spec under that option (0: JAX follows the default; 2: neither)."""
 
 import sys
 
@@ -38,10 +40,15 @@ def avg(v):  # flax.linen.avg_pool(count_include_pad=False)
 
 
 _, got = jax.jvp(avg, (x,), (jnp.array([[[1.0]]]),))
+got = np.asarray(got)
 cfg = dict(kernel_size=2, stride=1, padding=1, dilation=2, count_include_pad=False)
-_, want = spec.jvp("avg_pool", (np.asarray(x),), (np.array([[[1.0]]]),), **cfg)
-same = np.array_equal(np.asarray(got), want, equal_nan=True)
+primals, tangents = (np.asarray(x),), (np.array([[[1.0]]]),)
+_, default = spec.jvp("avg_pool", primals, tangents, **cfg)
+_, named = spec.jvp("avg_pool", primals, tangents, empty_window_derivative="nan", **cfg)
 
-print("target:", got)
-print("spec:  ", want)
-sys.exit(0 if same else 1)
+print("target:                                ", got)
+print("spec (default, 'zero'):                ", default)
+print("spec (empty_window_derivative='nan'):  ", named)
+if np.array_equal(got, default, equal_nan=True):
+    sys.exit(0)
+sys.exit(1 if np.array_equal(got, named, equal_nan=True) else 2)

@@ -1,7 +1,9 @@
 """onnxruntime / max-empty-window-lowest:
 a window of padding only gives the lowest finite float, not -inf.
 
-Registered in conformance/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+A convention, not a deviation: the spec names it empty_window="lowest" (a [[convention]] in
+conformance/deviations/onnxruntime.toml). Exits 1 while ONNX Runtime differs from the spec's
+default and equals the spec under that option (0: the default; 2: neither)."""
 
 import sys
 
@@ -28,9 +30,11 @@ def onnx_run(op, x, n_out=1, dtype=TensorProto.FLOAT, **attrs):
 
 x = np.array([[[2.0]]], dtype=np.float32)
 (got,) = onnx_run("MaxPool", x, kernel_shape=[2], dilations=[2], pads=[1, 1])
-want = spec.max_pool(x.astype(np.float64), kernel_size=2, dilation=2, padding=1)
-same = np.array_equal(got, want)
+cfg = dict(kernel_size=2, dilation=2, padding=1)
+default = spec.max_pool(x, **cfg)
+named = spec.max_pool(x, empty_window="lowest", **cfg)  # float32 in: float32's lowest
 
-print("target:", got)
-print("spec:  ", want)
-sys.exit(0 if same else 1)
+print("target:                         ", got)
+print("spec (default, '-inf'):         ", default)
+print("spec (empty_window='lowest'):   ", named)
+sys.exit(0 if np.array_equal(got, default) else 1 if np.array_equal(got, named) else 2)

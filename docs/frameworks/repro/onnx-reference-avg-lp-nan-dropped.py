@@ -1,0 +1,38 @@
+"""onnx-reference / avg-lp-nan-dropped:
+AveragePool (count_include_pad = 0) and LpPool drop NaN cells.
+
+Registered in conformance/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper
+from onnx.reference import ReferenceEvaluator
+
+from ndpool import spec
+
+
+def onnx_run(op, x, n_out=1, dtype=TensorProto.FLOAT, **attrs):
+    outs = [helper.make_tensor_value_info("Y", dtype, None)]
+    if n_out == 2:
+        outs.append(helper.make_tensor_value_info("I", TensorProto.INT64, None))
+    node = helper.make_node(op, ["X"], [o.name for o in outs], **attrs)
+    x_info = helper.make_tensor_value_info("X", dtype, list(x.shape))
+    model = helper.make_model(
+        helper.make_graph([node], "g", [x_info], outs),
+        opset_imports=[helper.make_opsetid("", 22)],
+    )
+    model.ir_version = 10
+    return ReferenceEvaluator(model).run(None, {"X": x})
+
+
+x = np.array([[[2.0, np.nan]]], dtype=np.float32)
+avg = onnx_run("AveragePool", x, kernel_shape=[2], count_include_pad=0)[0]
+lp = onnx_run("LpPool", x, kernel_shape=[2], p=2)[0]
+want_avg = spec.avg_pool(x.astype(np.float64), kernel_size=2, count_include_pad=False)
+want_lp = spec.lp_pool(x.astype(np.float64), np.array(2.0), kernel_size=2)
+same = np.array_equal(avg, want_avg, equal_nan=True) and np.array_equal(lp, want_lp, equal_nan=True)
+
+print("target:", avg, lp)
+print("spec:  ", want_avg, want_lp)
+sys.exit(0 if same else 1)
