@@ -106,10 +106,13 @@ def _finite_p_value(w, p, call):
     rho = _rho(w, call)
     y = np.where(m == 0, nm.zeros_like(m), m * nm.power(rho * total, 1 / p))
     infinite = m == np.inf
-    if infinite.any():  # t/M is inf/inf there: use the unscaled sum (IEEE inf arithmetic)
-        plain = np.where(call.real, nm.power(_t(w, call), p[..., None]), nm.zeros_like(w)).sum(
-            axis=-1
-        )
+    if infinite.any():  # t/M is inf/inf there: the infinite cells' powers decide (IEEE)
+        t = _t(w, call)
+        tp = nm.power(t, p[..., None])
+        # a finite cell adds 0 (or NaN where its power is NaN), never an overflowed inf of
+        # its own: next to an infinite cell it is negligible in exact arithmetic
+        tp = np.where(nm.isfinite(t), np.where(nm.isnan(tp), tp, nm.zeros_like(tp)), tp)
+        plain = np.where(call.real, tp, nm.zeros_like(w)).sum(axis=-1)
         y = np.where(infinite, nm.power(rho * plain, 1 / p), y)
     return y
 
