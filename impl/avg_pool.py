@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 
 from . import native
-from .geometry import Plan, adaptive_plan, sliding_plan
+from .geometry import Plan, adaptive_plan
 from .layout import as_batched, check_dtype, compute_dtype, per_output, unbatch
 from .parameters import check_config
-from .separable import box_sum
+from .separable import box_sum, sliding_batched
 
 
 def window_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool = False) -> torch.Tensor:
@@ -53,9 +53,8 @@ def avg_pool(
     >>> avg_pool(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
     tensor([[[1.5000, 3.0000, 4.5000]]])
     """
-    check_dtype(x)
-    plan = sliding_plan(
-        x.shape,
+    plan, xb = sliding_batched(
+        x,
         kernel_size=kernel_size,
         stride=stride,
         padding=padding,
@@ -67,7 +66,7 @@ def avg_pool(
         (),
         (("count_include_pad", count_include_pad), ("divisor_override", divisor_override)),
     )
-    xb = as_batched(x, plan).to(compute_dtype(x.dtype))
+    xb = xb.to(compute_dtype(x.dtype))
     if native.avg_pool_applies(plan, xb, divisor_override):
         y = native.avg_pool(xb, plan, ceil_mode, count_include_pad, divisor_override)
     else:

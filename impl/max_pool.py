@@ -16,10 +16,10 @@ from collections.abc import Callable
 import torch
 
 from . import native
-from .geometry import Plan, adaptive_plan, sliding_plan
+from .geometry import Plan, adaptive_plan
 from .layout import as_batched, check_dtype, unbatch
 from .selection import first_maximizer_index, take
-from .separable import box_max
+from .separable import box_max, sliding_batched
 
 
 def select_max(
@@ -71,16 +71,14 @@ def max_pool(
     >>> max_pool(x, kernel_size=(3,), stride=2, padding=1, return_indices=True)
     (tensor([[[5., 5., 7.]]]), tensor([[[1, 1, 4]]]))
     """
-    check_dtype(x)
-    plan = sliding_plan(
-        x.shape,
+    plan, xb = sliding_batched(
+        x,
         kernel_size=kernel_size,
         stride=stride,
         padding=padding,
         dilation=dilation,
         ceil_mode=ceil_mode,
     )
-    xb = as_batched(x, plan)
     y, index = select_max(
         xb,
         plan,

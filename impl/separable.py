@@ -162,22 +162,29 @@ def mask_unread(x: torch.Tensor, plan: Plan) -> torch.Tensor:
     return x if keep is None else torch.where(keep, x, 0.0)
 
 
+def sliding_batched(x: torch.Tensor, **geometry) -> tuple[Plan, torch.Tensor]:
+    """Check ``x`` and the window geometry (the spec's constraints), resolve the plan,
+    and return it with the batched input (dtype unchanged)."""
+    check_dtype(x)
+    plan = sliding_plan(x.shape, **geometry)
+    return plan, as_batched(x, plan)
+
+
 def sliding_input(
     x: torch.Tensor, *, kernel_size, stride, padding, dilation, ceil_mode
 ) -> tuple[Plan, torch.Tensor]:
-    """The preamble of a sliding-window reduction: check ``x`` and the configuration
-    (the spec's constraints), resolve the plan, and return it with the batched input in
-    the compute dtype, its unread cells masked when derivatives are tracked."""
-    check_dtype(x)
-    plan = sliding_plan(
-        x.shape,
+    """The preamble of a sliding-window reduction: :func:`sliding_batched`, then the
+    batched input in the compute dtype, its unread cells masked when derivatives are
+    tracked."""
+    plan, xb = sliding_batched(
+        x,
         kernel_size=kernel_size,
         stride=stride,
         padding=padding,
         dilation=dilation,
         ceil_mode=ceil_mode,
     )
-    xb = as_batched(x, plan).to(compute_dtype(x.dtype))
+    xb = xb.to(compute_dtype(x.dtype))
     if native.tracks_derivatives(xb):
         xb = mask_unread(xb, plan)
     return plan, xb
