@@ -28,6 +28,7 @@ def select_max(
     return_indices: bool,
     native_applies: bool,
     native_call: Callable[[bool], tuple] | None,
+    separable_values: bool = False,
 ):
     """``(y, index or None)`` for a batched input; shared by every max-like op.
 
@@ -36,10 +37,14 @@ def select_max(
     an initial index that may lie outside the window, where the spec selects the first
     real cell). A window holds a NaN iff its value is NaN: so its indices are kept when
     every output is > -inf (a check on the output, smaller than the input), and the
-    separable selection runs otherwise.
+    separable selection runs otherwise. ``separable_values``: the value alone (no
+    index, no derivative) is faster from the separable maximum
+    (:func:`ndpool.impl.native.separable_values_faster`).
     """
     need_index = return_indices or native.tracks_derivatives(xb)
-    if native_applies and not (need_index and native.is_traced(xb)):
+    if need_index:
+        native_applies = native_applies and not native.is_traced(xb)
+    if native_applies and not (separable_values and not need_index):
         y, index = native_call(need_index)
         if not need_index or bool((y > float("-inf")).all()):
             return y, index
@@ -85,6 +90,7 @@ def max_pool(
         return_indices,
         native.max_pool_applies(plan, xb),
         lambda need_index: native.max_pool(xb, plan, ceil_mode, need_index),
+        native.separable_values_faster(plan, xb),
     )
     return _finish(y, index, plan, return_indices)
 

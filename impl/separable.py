@@ -16,6 +16,7 @@ a K_a-fold copy of that axis only).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -50,6 +51,15 @@ def pad_axis(t: torch.Tensor, dim: int, before: int, after: int, fill: Fill) -> 
     return torch.cat(parts, dim=dim)
 
 
+def _padded(t: torch.Tensor, dim: int, ax: SlidingAxis, fill: Fill, overhang: Fill | None):
+    """``t`` padded (or trimmed) along ``dim`` to exactly the cells its windows span."""
+    after = ax.pad_after
+    if overhang is None or after <= ax.pad_end:
+        return pad_axis(t, dim, ax.pad_begin, after, fill)
+    t = pad_axis(t, dim, ax.pad_begin, ax.pad_end, fill)
+    return pad_axis(t, dim, 0, after - ax.pad_end, overhang)
+
+
 def sliding_windows(
     t: torch.Tensor, dim: int, ax: SlidingAxis, fill: Fill, overhang: Fill | None = None
 ) -> torch.Tensor:
@@ -58,16 +68,63 @@ def sliding_windows(
     Padded extent cells hold ``fill``, ceil_mode overhang cells ``overhang``
     (default: ``fill``).
     """
-    after = ax.pad_after
-    if overhang is None or after <= ax.pad_end:
-        t = pad_axis(t, dim, ax.pad_begin, after, fill)
-    else:
-        t = pad_axis(t, dim, ax.pad_begin, ax.pad_end, fill)
-        t = pad_axis(t, dim, 0, after - ax.pad_end, overhang)
-    w = t.unfold(dim, ax.eff, ax.stride)
+    w = _padded(t, dim, ax, fill, overhang).unfold(dim, ax.eff, ax.stride)
     if ax.dilation > 1:
         w = w[..., :: ax.dilation]
     return w
+
+
+def taps(
+    t: torch.Tensor, dim: int, ax, fill: Fill, overhang: Fill | None = None
+) -> list[torch.Tensor]:
+    """``[..., L, ...] -> K x [..., out, ...]``: tap ``j`` of every window along ``dim``.
+
+    The form for reductions done tap by tap with elementwise ops (vectorized, no
+    K-fold copy, and a backward that writes one input-sized gradient per tap, where
+    selecting from an ``unfold`` view would allocate a K-fold one). A sliding axis
+    gives strided views of the padded tensor (``fill``/``overhang`` as in
+    :func:`sliding_windows`); an adaptive axis one ``index_select`` per tap (a short
+    bin repeats its last cell: see :func:`repeat_free`).
+    """
+    if isinstance(ax, AdaptiveAxis):
+        index = torch.tensor(ax.index, device=t.device).reshape(ax.out, ax.taps)
+        return [t.index_select(dim, index[:, j]) for j in range(ax.taps)]
+    t = _padded(t, dim, ax, fill, overhang)
+    head = (slice(None),) * dim
+    span = (ax.out - 1) * ax.stride + 1
+    starts = range(0, ax.eff, ax.dilation)
+    return [t[head + (slice(j, j + span, ax.stride),)] for j in starts]
+
+
+def repeat_free(views: list[torch.Tensor], dim: int, ax) -> list[torch.Tensor]:
+    """Taps of an adaptive axis with a short bin's repeated cells zeroed (for sums);
+    ``where``, not a product: a repeated +-inf or NaN cell times 0 would be NaN."""
+    if not (isinstance(ax, AdaptiveAxis) and ax.has_repeats):
+        return views
+    real = torch.tensor(ax.real, device=views[0].device).reshape(ax.out, ax.taps)
+    trailing = (1,) * (views[0].ndim - 1 - dim)
+    return [
+        torch.where(real[:, j].reshape((ax.out,) + trailing), v, 0.0) for j, v in enumerate(views)
+    ]
+
+
+def tap_sum(views: list[torch.Tensor]) -> torch.Tensor:
+    """The sum of the taps, in tap order (one new tensor, added to in place)."""
+    if len(views) == 1:
+        return views[0]
+    total = views[0] + views[1]
+    for v in views[2:]:
+        total.add_(v)
+    return total
+
+
+def tap_maximum(views: list[torch.Tensor]) -> torch.Tensor:
+    """The elementwise maximum of the taps (NaN propagates; which of -0.0 and +0.0 it
+    keeps is unspecified: :func:`box_max` repairs zero signs)."""
+    top = views[0]
+    for v in views[1:]:
+        top = torch.maximum(top, v)
+    return top
 
 
 def adaptive_windows(t: torch.Tensor, dim: int, ax: AdaptiveAxis) -> torch.Tensor:
@@ -75,12 +132,6 @@ def adaptive_windows(t: torch.Tensor, dim: int, ax: AdaptiveAxis) -> torch.Tenso
     index = torch.tensor(ax.index, device=t.device)
     w = t.index_select(dim, index).unflatten(dim, (ax.out, ax.taps))
     return w.movedim(dim + 1, -1)
-
-
-def tap_mask(ax: AdaptiveAxis, ndim: int, dim: int, device) -> torch.Tensor:
-    """``[out, 1, ..., 1, K]`` bool: which taps of an adaptive bin are real."""
-    real = torch.tensor(ax.real, device=device).reshape(ax.out, ax.taps)
-    return real.reshape((ax.out,) + (1,) * (ndim - 2 - dim) + (ax.taps,))
 
 
 def windows(t: torch.Tensor, dim: int, ax, fill: Fill, overhang: Fill | None = None):
@@ -104,11 +155,7 @@ def box_sum(x: torch.Tensor, plan: Plan) -> torch.Tensor:
 
     def stage(t, dim, a):
         ax = plan.axes[a]
-        w = windows(t, dim, ax, 0.0)
-        if isinstance(ax, AdaptiveAxis) and ax.has_repeats:
-            # where, not a product: a repeated +-inf or NaN cell times 0 would be NaN
-            w = torch.where(tap_mask(ax, w.ndim, dim, w.device), w, 0.0)
-        return w.sum(-1)
+        return tap_sum(repeat_free(taps(t, dim, ax, 0.0), dim, ax))
 
     return reduce_axes(x, plan, stage)
 
@@ -116,30 +163,52 @@ def box_sum(x: torch.Tensor, plan: Plan) -> torch.Tensor:
 def box_max(x: torch.Tensor, plan: Plan) -> torch.Tensor:
     """Max of the real cells of every window (NaN propagates; empty window: -inf).
 
-    Each stage keeps the value of the *first* maximizer of its taps (``max(-1)``, whose
-    index is the first maximal one), so a tie of -0.0 and +0.0 keeps the first zero's
-    sign as the spec's first row-major maximizer does; ``amax`` may return either.
+    An elementwise maximum per tap, then the sign of a zero maximum made the sign of
+    the window's *first* zero (:func:`_first_zero_signs`), as the spec's first
+    row-major maximizer has it; a maximum instruction may return either zero of a tie.
     """
-    return reduce_axes(
-        x, plan, lambda t, dim, a: windows(t, dim, plan.axes[a], float("-inf")).max(-1).values
+    y = reduce_axes(
+        x, plan, lambda t, dim, a: tap_maximum(taps(t, dim, plan.axes[a], float("-inf")))
     )
+    if native.is_traced(x) or bool((y == 0).any()):
+        y = _first_zero_signs(x, y, plan)
+    return y
 
 
-def logsumexp_taps(w: torch.Tensor) -> torch.Tensor:
-    """``log sum exp`` over the last axis, stable, one tap at a time (no K-fold copy).
+def _first_zero_signs(x: torch.Tensor, y: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """``y`` with every zero signed as the first zero cell of its window.
+
+    Where a window's maximum is 0 its maximizers are its zero cells, and its first
+    row-major cell is the one with the smallest flat plane index (a box window's
+    row-major tap order is the order of its cells' coordinates, on every axis). So a
+    separable maximum of the integer key ``-(2 * flat + signbit)`` over the zero cells
+    (the lowest integer elsewhere) names the first zero, its parity that zero's sign.
+    """
+    plane = math.prod(plan.spatial_in)
+    dtype = torch.int32 if 2 * plane < 2**31 else torch.int64
+    low = torch.iinfo(dtype).min
+    flat = torch.arange(plane, dtype=dtype, device=x.device).reshape(plan.spatial_in)
+    key = torch.where(x == 0, -(2 * flat + torch.signbit(x).to(dtype)), low)
+    key = reduce_axes(key, plan, lambda t, dim, a: tap_maximum(taps(t, dim, plan.axes[a], low)))
+    signed = torch.where(torch.bitwise_and(key, 1) == 1, -0.0, 0.0).to(y.dtype)
+    return torch.where(y == 0, signed, y)
+
+
+def logsumexp_taps(views: list[torch.Tensor]) -> torch.Tensor:
+    """``log sum exp`` over the taps, stable, one tap at a time (no K-fold copy).
 
     A window whose max is ``+-inf`` returns that max with a zero derivative; a
     window holding NaN returns NaN with NaN derivatives (as the spec says).
     """
-    m = w.detach().amax(-1)
+    m = tap_maximum([v.detach() for v in views])
     infinite = m.isinf()
     shift = torch.where(infinite | m.isnan(), 0.0, m)
     total = None
     carrier = None  # 0 in value; passes a NaN cotangent on to every cell (0 * NaN = NaN)
-    for j in range(w.shape[-1]):
-        z = torch.where(infinite, 0.0, w[..., j] - shift)
+    for v in views:
+        z = torch.where(infinite, 0.0, v - shift)
         total = z.exp() if total is None else total + z.exp()
-        zero = torch.nan_to_num(w[..., j], nan=0.0, posinf=0.0, neginf=0.0) * 0.0
+        zero = torch.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0) * 0.0
         carrier = zero if carrier is None else carrier + zero
     return torch.where(infinite, m + carrier, shift + total.log())
 

@@ -22,7 +22,7 @@ import torch
 from .geometry import Plan
 from .layout import per_output, unbatch
 from .parameters import channel_param
-from .separable import logsumexp_taps, reduce_axes, sliding_input, windows
+from .separable import logsumexp_taps, reduce_axes, sliding_input, taps
 
 NEG_INF = float("-inf")
 
@@ -38,7 +38,7 @@ def _zero_fill(plan: Plan, a: int, like: torch.Tensor):
 def _logsumexp(z: torch.Tensor, plan: Plan, policy: str) -> torch.Tensor:
     def stage(t, dim, a):
         fill = _zero_fill(plan, a, t) if policy == "zero" else NEG_INF
-        return logsumexp_taps(windows(t, dim, plan.axes[a], fill, overhang=NEG_INF))
+        return logsumexp_taps(taps(t, dim, plan.axes[a], fill, overhang=NEG_INF))
 
     return reduce_axes(z, plan, stage)
 
