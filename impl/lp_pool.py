@@ -222,14 +222,36 @@ def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=
                 y_p = power_form(t.detach())
                 linear = window_sum(t, plan, ceil_mode) + (y_p - y_p.detach())
                 y = torch.where(one, linear, y)
-    return _exceptional(t, p, y, plan, ceil_mode, skip, active)
+    negative = None
+    if sign == "signed" and isinstance(p, torch.Tensor):  # (p = inf is "abs" only)
+        negative = _negative_powers(t, p, plan)
+    return _exceptional(t, p, y, plan, ceil_mode, skip, active, negative)
 
 
-def _exceptional(t, p, y, plan: Plan, ceil_mode: bool, infinite, active) -> torch.Tensor:
+def _negative_powers(t: torch.Tensor, p: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """Windows with a negative real cell whose scaled power ``(t/M)^p`` is non-zero: the
+    spec's ``t^p log t`` is NaN there (its ``0 * log t = 0`` rule covers an underflowed
+    power). Decided with the spec's float64 numbers; the largest negative cell decides,
+    as the power is monotone."""
+    with torch.no_grad():
+        t = t.detach()
+        neg = box_max(torch.where(t < 0, -t, 0.0), plan).double()
+        m = _pow2_ceiling(box_max(t.abs(), plan).double())
+        return (neg > 0) & ((neg / m) ** p.detach().double() != 0)
+
+
+def _exceptional(
+    t, p, y, plan: Plan, ceil_mode: bool, infinite, active, negative=None
+) -> torch.Tensor:
     """Rules 3 and 4 on top of ``y``: a window holding +-inf and no NaN (``infinite``, None
     if there is none) takes its IEEE value, with zero derivatives where that is +-inf;
     a NaN window gets NaN derivatives at its non-zero real cells and for p (its zero
-    cells keep rule 1 or 2: 0, or 1 for p = 1)."""
+    cells keep rule 1 or 2: 0, or 1 for p = 1).
+
+    A finite non-zero window holding a ``negative`` power (:func:`_negative_powers`) has
+    a NaN p-derivative too, for each output on its own: a carrier 0 in value adds it per
+    output, where the cell powers' NaN would meet the sum of their windows' cotangents
+    (``[-3, 3]`` at a shared cell: 0, where the spec has NaN)."""
     value = y.detach()
     if infinite is not None:
         with torch.no_grad():
@@ -251,6 +273,12 @@ def _exceptional(t, p, y, plan: Plan, ceil_mode: bool, infinite, active) -> torc
         if isinstance(p, torch.Tensor):  # a NaN p-derivative, yet 0 for a zero (co)tangent
             carrier = carrier + _CellPow.apply(torch.full_like(q, -1.0), p)
         y = torch.where(nan, y + carrier, y)
+    if negative is not None:
+        undefined = negative & torch.isfinite(value) & (value != 0)
+        if native.is_traced(t) or native.is_traced(p) or bool(undefined.any()):
+            # (-1)^p is +-1 at the integer p a finite window with a negative cell has
+            c = _CellPow.apply(torch.full_like(value, -1.0), p)
+            y = torch.where(undefined, y + (c - c.detach()), y)
     return y
 
 

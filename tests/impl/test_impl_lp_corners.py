@@ -1,11 +1,12 @@
-"""Lp corners the 20-seed quiet run found: an infinite signed window under a fractional
-p (IEEE pow at -inf, as the spec), and a zero cotangent meeting a NaN window under
-torch.func (no p contribution, the spec's rule)."""
+"""Lp corners the 20-seed quiet runs found: an infinite signed window under a fractional
+p (IEEE pow at -inf, as the spec), a zero cotangent meeting a NaN window under
+torch.func (no p contribution, the spec's rule), and cotangents that cancel at a
+negative cell (each output's NaN p-derivative still counts)."""
 
 import numpy as np
 import pytest
 import torch
-from torch.func import vjp
+from torch.func import jvp, vjp
 
 from ndpool import impl, spec
 
@@ -82,3 +83,36 @@ def test_infinite_window_ignores_finite_overflow():
     assert want.item() == np.inf
     got = impl.lp_pool(torch.from_numpy(x), 3.0, kernel_size=3, sign="signed")
     assert got.item() == np.inf
+
+
+def test_signed_cotangents_cancelling_at_a_negative_cell_keep_the_nan_p_derivative():
+    """Seed 107 of the quiet run on seeds 100-119: the negative cell is read by two
+    windows with the same partials, and their cotangents ``[-3, 3]`` cancel there. The
+    spec's ``dy/dp`` is NaN at each window (``log`` of a negative cell) and each non-zero
+    cotangent carries it, so the p cotangent is NaN; the impl's cell powers used to see
+    only the summed cotangent, 0. Per-channel p, with p = 1 (sum pooling) among them."""
+    cfg = dict(kernel_size=2, stride=1, sign="signed")
+    x = np.tile([2.0, -1.0, 2.0], (1, 3, 1))
+    p = np.array([1.0, 2.0, 3.0])
+    cot = np.tile([-3.0, 3.0], (1, 3, 1))
+    want_x, want_p = spec.vjp("lp_pool", (x, p), cot, **cfg)
+    assert np.isnan(want_p).all()
+
+    def f(x, p):
+        return impl.lp_pool(x, p, **cfg)
+
+    xt, pt = torch.from_numpy(x), torch.from_numpy(p)
+    _, pullback = vjp(f, xt, pt)
+    for x_bar, p_bar in (
+        pullback(torch.from_numpy(cot)),
+        torch.autograd.grad(
+            f(xt.requires_grad_(), pt.requires_grad_()), (xt, pt), torch.from_numpy(cot)
+        ),
+    ):
+        np.testing.assert_allclose(x_bar.numpy(), want_x, rtol=1e-12)
+        np.testing.assert_array_equal(p_bar.numpy(), want_p)
+    # forward mode: a p tangent on one channel only, NaN there and nowhere else
+    tangents = (np.zeros_like(x), np.array([0.0, 1.0, 0.0]))
+    _, want_dot = spec.jvp("lp_pool", (x, p), tangents, **cfg)
+    _, got_dot = jvp(f, (xt.detach(), pt.detach()), tuple(map(torch.from_numpy, tangents)))
+    np.testing.assert_array_equal(got_dot.numpy(), want_dot)
