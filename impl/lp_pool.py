@@ -40,6 +40,8 @@ from .separable import box_max, sliding_input, windows
 
 def _safe_pow(base: torch.Tensor, exponent) -> torch.Tensor:
     """``base ** exponent`` with 0 where ``base == 0`` and a zero derivative there."""
+    if not native.tracks_derivatives(base):
+        return base**exponent  # the same value: 0 ** exponent is 0 for the p > 0 here
     nonzero = base != 0
     return torch.where(nonzero, torch.where(nonzero, base, 1.0) ** exponent, 0.0)
 
@@ -167,50 +169,72 @@ def _ieee_pow(t: torch.Tensor, p) -> torch.Tensor:
     return torch.where(t == float("-inf"), at_neg_inf, t**e)
 
 
-def _direct_pow_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip=None):
+def _direct_pow_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip, plain: bool):
     """``(sum t^p)^(1/p)`` unscaled (a native window sum of ``t^p`` where one applies): as
     the scaled form where no ``t^p`` leaves the normal range (:func:`_in_range`), and a
     little more accurate (one rounding per power). Infinite cells read as 0, as there."""
-    t = torch.where(torch.isinf(t), 0.0, t)
-    # |x|^p has derivative 0 at x = 0 for a constant p >= 1 (abs'(0) = 0): no guard
-    tp = t**p if isinstance(p, float) and p >= 1 and bool((t >= 0).all()) else _cell_pow(t, p)
+    if plain and isinstance(p, float) and p >= 1:
+        # finite |x|: |x|^p has derivative 0 at x = 0 for a constant p >= 1 (abs'(0) = 0)
+        tp = t**p
+    else:
+        tp = _cell_pow(torch.where(torch.isinf(t), 0.0, t), p)
     return _root(window_sum(tp, plan, ceil_mode), p, skip)
 
 
-def _in_range(t: torch.Tensor, p, plan: Plan) -> bool:
+def _in_range(t: torch.Tensor, p, plan: Plan, finite: bool) -> bool:
     """Whether every ``|t|^p`` of the finite non-zero cells, and every window sum of them,
-    stays in the normal range of the compute dtype (eager only: a data-dependent check)."""
+    stays in the normal range of the compute dtype (eager only: a data-dependent check;
+    two reductions, no copy of the cells). ``finite``: no cell is +-inf or NaN."""
     if native.is_traced(t) or (isinstance(p, torch.Tensor) and native.is_traced(p)):
         return False
-    a = t.detach().abs()
-    a = a[torch.isfinite(a) & (a > 0)]
-    if a.numel() == 0:
+    if t.numel() == 0:
         return True
+    with torch.no_grad():
+        a = t.detach().abs()
+        if not finite:
+            a = torch.where(torch.isfinite(a), a, 0.0)
+        hi = float(a.amax())
+        if hi == 0:
+            return True  # no finite non-zero cell
+        lo = float(torch.where(a > 0, a, float("inf")).amin())
     info = torch.finfo(t.dtype)
     top, bottom = math.log2(info.max) - 1, math.log2(info.tiny) + 1
-    hi, lo = math.log2(float(a.max())), math.log2(float(a.min()))
+    hi, lo = math.log2(hi), math.log2(lo)
     extra = math.log2(plan.window_size)
     powers = [p] if isinstance(p, float) else [float(p.detach().min()), float(p.detach().max())]
     return all(hi * q + extra < top and lo * q > bottom for q in powers)
+
+
+def _all_finite(t: torch.Tensor) -> bool:
+    """Eager: no cell is +-inf or NaN, from one sum (an inf or NaN cell makes the float sum
+    inf or NaN; a sum that overflows only says "maybe", and the general path runs)."""
+    return not native.is_traced(t) and math.isfinite(float(t.detach().sum()))
+
+
+def _infinite_windows(t: torch.Tensor, plan: Plan):
+    """The windows holding +-inf and no NaN, or None where there is none (always a mask
+    under tracing)."""
+    traced = native.is_traced(t)
+    with torch.no_grad():
+        big = box_max(t.detach().abs(), plan)  # NaN propagates, so a NaN window is not inf
+        infinite = big == float("inf")
+    return infinite if traced or bool(infinite.any()) else None
 
 
 def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=None):
     """Finite p, with the spec's derivative rules in its order of precedence: the power
     form (zero cells / zero windows: 0), p = 1 linear, then :func:`_exceptional`."""
     t = xb.abs() if sign == "abs" else xb
-    traced = native.is_traced(t)
-    with torch.no_grad():
-        big = box_max(t.detach().abs(), plan)  # NaN propagates, so a NaN window is not inf
-        infinite = big == float("inf")
-    skip = infinite if traced or bool(infinite.any()) else None
+    finite = _all_finite(t)
+    skip = None if finite else _infinite_windows(t, plan)
     if isinstance(p, float) and p == 1:
         y = window_sum(t, plan, ceil_mode)  # linear in t: dy/dx_i = s_i everywhere
     else:
-        direct = _in_range(t, p, plan)
+        direct = _in_range(t, p, plan, finite)
 
         def power_form(u):
             if direct:
-                return _direct_pow_sum(u, p, plan, ceil_mode, skip)
+                return _direct_pow_sum(u, p, plan, ceil_mode, skip, finite and sign == "abs")
             return _scaled_pow_sum(u, p, plan, skip)
 
         y = power_form(t)
