@@ -50,7 +50,10 @@ def is_traced(x: torch.Tensor) -> bool:
 
 
 def tracks_derivatives(x: torch.Tensor) -> bool:
-    """Whether a derivative of the output may be asked for (autograd, forward AD, func)."""
+    """Whether a derivative of the output may be asked for (autograd, forward AD, func;
+    compiled: autograd only, the others are not traced by dynamo)."""
+    if torch.compiler.is_compiling():
+        return torch.is_grad_enabled() and x.requires_grad
     return (
         (torch.is_grad_enabled() and x.requires_grad)
         or torch._C._functorch.is_functorch_wrapped_tensor(x)

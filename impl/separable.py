@@ -155,9 +155,84 @@ def box_sum(x: torch.Tensor, plan: Plan) -> torch.Tensor:
 
     def stage(t, dim, a):
         ax = plan.axes[a]
+        if isinstance(ax, SlidingAxis) and not torch.compiler.is_compiling():
+            # (dynamo does not trace a custom jvp; compiled, the views are fused anyway)
+            return _SlidingSum.apply(t, dim, ax)
         return tap_sum(repeat_free(taps(t, dim, ax, 0.0), dim, ax))
 
     return reduce_axes(x, plan, stage)
+
+
+def _sliding_sum(t: torch.Tensor, dim: int, ax: SlidingAxis) -> torch.Tensor:
+    return tap_sum(taps(t, dim, ax, 0.0))
+
+
+def _sliding_sum_transpose(g: torch.Tensor, dim: int, ax: SlidingAxis) -> torch.Tensor:
+    """The adjoint of :func:`_sliding_sum`: every output's value added to the cells of its
+    taps, padding's share dropped. One buffer: tap 0's share written (``g`` spread out by
+    the stride), the other taps' added in place through strided views."""
+    span = (ax.out - 1) * ax.stride + 1
+    if ax.stride > 1:
+        gaps = [torch.zeros_like(g)] * (ax.stride - 1)
+        spread = torch.stack([g, *gaps], dim + 1).flatten(dim, dim + 1).narrow(dim, 0, span)
+    else:
+        spread = g
+    total = ax.pad_begin + ax.length + max(ax.pad_after, 0)
+    buf = pad_axis(spread, dim, 0, total - span, 0.0)
+    if buf is g:
+        buf = g.clone()
+    head = (slice(None),) * dim
+    for j in range(ax.dilation, ax.eff, ax.dilation):
+        buf[head + (slice(j, j + span, ax.stride),)].add_(g)
+    return buf.narrow(dim, ax.pad_begin, ax.length)
+
+
+class _SlidingSum(torch.autograd.Function):
+    """The window sums along one sliding axis (zero padding), a linear map: its JVP is the
+    map itself, its backward the adjoint (:func:`_sliding_sum_transpose`, K strided adds
+    into one input-sized gradient, where autograd through the tap views would allocate
+    and add K of them). Each is the other's backward, so double backward works; vmap
+    rules are generated."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(t, dim, ax):
+        return _sliding_sum(t, dim, ax)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _, ctx.dim, ctx.ax = inputs
+
+    @staticmethod
+    def backward(ctx, g):
+        return _SlidingSumTranspose.apply(g, ctx.dim, ctx.ax), None, None
+
+    @staticmethod
+    def jvp(ctx, t_dot, *_):
+        return _sliding_sum(t_dot, ctx.dim, ctx.ax)
+
+
+class _SlidingSumTranspose(torch.autograd.Function):
+    """:func:`_sliding_sum_transpose` with :class:`_SlidingSum` as its backward."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(g, dim, ax):
+        return _sliding_sum_transpose(g, dim, ax)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _, ctx.dim, ctx.ax = inputs
+
+    @staticmethod
+    def backward(ctx, h):
+        return _SlidingSum.apply(h, ctx.dim, ctx.ax), None, None
+
+    @staticmethod
+    def jvp(ctx, g_dot, *_):
+        return _sliding_sum_transpose(g_dot, ctx.dim, ctx.ax)
 
 
 def box_max(x: torch.Tensor, plan: Plan) -> torch.Tensor:
