@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import pathlib
 import platform
@@ -35,12 +36,13 @@ TORCH_OPS = {
     "avg": {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d},
     "lp": {1: F.lp_pool1d, 2: F.lp_pool2d, 3: F.lp_pool3d},
 }
-SHAPES = {  # full (inputs of 16-34 MB, about the 32 MB L3 of the development machine), quick
+SHAPES = {  # full (16-34 MB inputs for d <= 4, near the 32 MB L3 here; d = 5: 6.4 MB, as
+    # the naive K^d baseline backward needs K^d times the output), quick
     1: ((16, 64, 8192), (8, 16, 2048)),
     2: ((32, 64, 56, 56), (4, 16, 48, 48)),
     3: ((8, 16, 32, 32, 32), (1, 8, 20, 20, 20)),
     4: ((4, 16, 16, 16, 16, 16), (1, 4, 10, 10, 10, 10)),
-    5: ((2, 8, 12, 12, 12, 12, 12), (1, 2, 8, 8, 8, 8, 6)),
+    5: ((2, 8, 10, 10, 10, 10, 10), (1, 2, 8, 8, 8, 8, 6)),
 }
 
 
@@ -133,6 +135,17 @@ def part_torch(quick: bool, repeats: int) -> list[dict]:
     return rows
 
 
+def tap_traffic(shape, d: int, k: int, s: int, itemsize: int = 4) -> int:
+    """Bytes the tap-by-tap separable forward moves (unpadded): per axis, innermost
+    first, ``k`` strided reads of the stage output's size and one write of it. A model
+    (caches are ignored), to read a row's time as a number of memory passes."""
+    cur, total = list(shape), 0
+    for a in reversed(range(d)):
+        cur[2 + a] = (cur[2 + a] - k) // s + 1
+        total += (k + 1) * math.prod(cur) * itemsize
+    return total
+
+
 def part_nd(quick: bool, repeats: int) -> list[dict]:
     rows = []
     for d in (4, 5):
@@ -156,6 +169,8 @@ def part_nd(quick: bool, repeats: int) -> list[dict]:
                                      shape=list(x.shape), impl_ms=t_impl, naive_ms=t_naive,
                                      speedup=t_naive / t_impl,
                                      impl_gbs=(x.nbytes + out_bytes) / t_impl / 1e6,
+                                     model_gbs=None if backward or op == "lp" else
+                                     tap_traffic(x.shape, d, k, s) / t_impl / 1e6,
                                      clone_gbs=clone_gbs))  # fmt: skip
                     print(_line(rows[-1]), flush=True)
     return rows
@@ -163,7 +178,10 @@ def part_nd(quick: bool, repeats: int) -> list[dict]:
 
 def _line(r: dict) -> str:
     ref = "torch" if "torch_ms" in r else "naive"
-    extra = f" {r['impl_gbs']:.1f} GB/s (clone {r['clone_gbs']:.1f})" if "impl_gbs" in r else ""
+    extra = ""
+    if "impl_gbs" in r:
+        model = f", tap traffic {r['model_gbs']:.1f}" if r.get("model_gbs") else ""
+        extra = f" {r['impl_gbs']:.1f} GB/s{model} (clone {r['clone_gbs']:.1f})"
     return (
         f"{r['d']}d {r['op']:3s} k={r['kernel']} s={r['stride']} {r['mode']:7s} "
         f"impl {r['impl_ms']:8.3f} ms  {ref} {r[ref + '_ms']:8.3f} ms  "
@@ -222,13 +240,17 @@ def markdown(result: dict, command: str) -> str:
         "window is reduced one axis at a time, innermost first, tap by tap: tap j of every",
         "window along an axis is a strided view of the padded input, and the reduction is",
         "an elementwise `maximum` or `add` over the K views (O(sum K) per output, no K-fold",
-        "copy). Max values take the sign of a zero maximum from the window's first zero (a",
-        "second separable maximum over an integer key, only when some output is 0). Max",
-        "with autograd or `return_indices` needs the first maximizer's index: PyTorch's own",
-        "kernel gives it where it selects the spec's cell (d <= 3, small windows, no NaN",
-        "in the output), so those rows are about 1 by construction; elsewhere a separable",
-        "selection runs. Avg and Lp sums use the separable sum on CPU except with autograd",
-        "for large non-overlapping windows, where PyTorch's backward is faster.",
+        "copy); a window sum's backward is its adjoint (K strided adds into one buffer).",
+        "Max values take the sign of a zero maximum from the window's first zero (a second",
+        "separable maximum over an integer key, only when some output is 0); for d = 1",
+        "PyTorch's single-pass value kernel is faster and is used. Max with autograd or",
+        "`return_indices` needs the first maximizer's index: PyTorch's kernel gives it where",
+        "it selects the spec's cell (d <= 3, prod(kernel)/prod(stride) <= 16, no NaN or -inf",
+        "in the output), so those rows are about 1 by construction (the wrapper adds one",
+        "reduction over the output); elsewhere a separable selection runs. Avg and Lp sums",
+        "are separable on CPU except for disjoint windows of 9 or more cells, where",
+        "PyTorch's avg_pool is faster. Lp adds one `aminmax` pass (finiteness and the",
+        "range of the powers, see `impl/lp_pool.py`) to torch's work.",
         "",
         "## d = 1, 2, 3 against torch.nn.functional (same input, same run)",
         "",
@@ -247,18 +269,23 @@ def markdown(result: dict, command: str) -> str:
         "## d = 4, 5 against a naive unfold baseline (K^d window view, reduced)",
         "",
         "GB/s = (input + output bytes) / time; `clone GB/s` = 2 x input bytes / time of",
-        "`x.clone()` on the same tensor (the memory-bandwidth reference).",
+        "`x.clone()` on the same tensor (the memory-bandwidth reference). `tap GB/s` (max",
+        "and avg forward) = the bytes the tap-by-tap forward moves by the model in",
+        "`tap_traffic` (per axis: K strided reads of the stage output and one write) /",
+        "time: near `clone GB/s` means every pass runs at memory bandwidth and the time",
+        "is the number of passes (about d x (K + 1) stage-sized ones).",
         "",
         "| d | op | kernel | stride | mode | shape | impl ms | naive ms | speedup | impl GB/s "
-        "| clone GB/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| tap GB/s | clone GB/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "naive_ms" in r:
+            tap = f"{r['model_gbs']:.1f}" if r.get("model_gbs") else "-"
             lines.append(
                 f"| {r['d']} | {r['op']} | {r['kernel']} | {r['stride']} | {r['mode']} | "
                 f"{'x'.join(map(str, r['shape']))} | {r['impl_ms']:.3f} | {r['naive_ms']:.3f} | "
-                f"{r['speedup']:.2f} | {r['impl_gbs']:.2f} | {r['clone_gbs']:.1f} |"
+                f"{r['speedup']:.2f} | {r['impl_gbs']:.2f} | {tap} | {r['clone_gbs']:.1f} |"
             )
     return "\n".join(lines) + "\n"
 

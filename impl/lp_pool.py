@@ -181,34 +181,41 @@ def _direct_pow_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip, plain
     return _root(window_sum(tp, plan, ceil_mode), p, skip)
 
 
-def _in_range(t: torch.Tensor, p, plan: Plan, finite: bool) -> bool:
-    """Whether every ``|t|^p`` of the finite non-zero cells, and every window sum of them,
-    stays in the normal range of the compute dtype (eager only: a data-dependent check;
-    two reductions, no copy of the cells). ``finite``: no cell is +-inf or NaN."""
-    if native.is_traced(t) or (isinstance(p, torch.Tensor) and native.is_traced(p)):
-        return False
+def _magnitudes(t: torch.Tensor, nonnegative: bool) -> tuple[float, float] | None:
+    """Eager: ``(lo, hi)``, the smallest non-zero and the largest finite ``|t|`` (0, 0 if
+    there is none), and whether every cell is finite; ``None`` under tracing. One
+    ``aminmax`` (it propagates NaN, and an inf is its own max), more passes only where a
+    cell is not finite or zero."""
+    if native.is_traced(t):
+        return None
     if t.numel() == 0:
-        return True
+        return (0.0, 0.0), True
     with torch.no_grad():
-        a = t.detach().abs()
+        a = t.detach() if nonnegative else t.detach().abs()
+        lo, hi = (float(v) for v in torch.aminmax(a))
+        finite = math.isfinite(hi)
         if not finite:
             a = torch.where(torch.isfinite(a), a, 0.0)
-        hi = float(a.amax())
-        if hi == 0:
-            return True  # no finite non-zero cell
-        lo = float(torch.where(a > 0, a, float("inf")).amin())
-    info = torch.finfo(t.dtype)
+            lo, hi = (float(v) for v in torch.aminmax(a))
+        if lo == 0 and hi > 0:
+            lo = float(torch.where(a > 0, a, float("inf")).amin())
+    return (lo, hi), finite
+
+
+def _in_range(extremes: tuple[float, float], p, plan: Plan, dtype: torch.dtype) -> bool:
+    """Whether every ``|t|^p`` of the finite non-zero cells (magnitudes in ``extremes``),
+    and every window sum of them, stays in the normal range of ``dtype``."""
+    lo, hi = extremes
+    if hi == 0:
+        return True  # no finite non-zero cell
+    if isinstance(p, torch.Tensor) and native.is_traced(p):
+        return False
+    info = torch.finfo(dtype)
     top, bottom = math.log2(info.max) - 1, math.log2(info.tiny) + 1
     hi, lo = math.log2(hi), math.log2(lo)
     extra = math.log2(plan.window_size)
     powers = [p] if isinstance(p, float) else [float(p.detach().min()), float(p.detach().max())]
     return all(hi * q + extra < top and lo * q > bottom for q in powers)
-
-
-def _all_finite(t: torch.Tensor) -> bool:
-    """Eager: no cell is +-inf or NaN, from one sum (an inf or NaN cell makes the float sum
-    inf or NaN; a sum that overflows only says "maybe", and the general path runs)."""
-    return not native.is_traced(t) and math.isfinite(float(t.detach().sum()))
 
 
 def _infinite_windows(t: torch.Tensor, plan: Plan):
@@ -225,12 +232,13 @@ def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=
     """Finite p, with the spec's derivative rules in its order of precedence: the power
     form (zero cells / zero windows: 0), p = 1 linear, then :func:`_exceptional`."""
     t = xb.abs() if sign == "abs" else xb
-    finite = _all_finite(t)
+    scan = _magnitudes(t, sign == "abs")  # None under tracing
+    finite = scan is not None and scan[1]
     skip = None if finite else _infinite_windows(t, plan)
     if isinstance(p, float) and p == 1:
         y = window_sum(t, plan, ceil_mode)  # linear in t: dy/dx_i = s_i everywhere
     else:
-        direct = _in_range(t, p, plan, finite)
+        direct = scan is not None and _in_range(scan[0], p, plan, t.dtype)
 
         def power_form(u):
             if direct:

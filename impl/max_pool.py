@@ -39,14 +39,15 @@ def select_max(
     every output is > -inf (a check on the output, smaller than the input), and the
     separable selection runs otherwise. ``separable_values``: the value alone (no
     index, no derivative) is faster from the separable maximum
-    (:func:`ndpool.impl.native.separable_values_faster`).
+    (:func:`ndpool.impl.native.separable_max_values`).
     """
     need_index = return_indices or native.tracks_derivatives(xb)
     if need_index:
         native_applies = native_applies and not native.is_traced(xb)
     if native_applies and not (separable_values and not need_index):
         y, index = native_call(need_index)
-        if not need_index or bool((y > float("-inf")).all()):
+        # one reduction: amin is NaN if some output is (NaN > -inf is False)
+        if not need_index or float(y.amin()) > float("-inf"):
             return y, index
     if not need_index:
         return box_max(xb, plan), None
@@ -90,7 +91,7 @@ def max_pool(
         return_indices,
         native.max_pool_applies(plan, xb),
         lambda need_index: native.max_pool(xb, plan, ceil_mode, need_index),
-        native.separable_values_faster(plan, xb),
+        native.separable_max_values(plan, xb),
     )
     return _finish(y, index, plan, return_indices)
 

@@ -92,17 +92,28 @@ def max_pool(x: torch.Tensor, plan: Plan, ceil_mode: bool, need_index: bool):
     return out if need_index else (out, None)
 
 
-def separable_values_faster(plan: Plan, x: torch.Tensor) -> bool:
-    """On CPU the separable tap-by-tap reductions compute max and sum values faster than
-    PyTorch's pooling kernels at every measured geometry (one thread, [32,64,56,56]: 3x3
-    stride 1 max 14 ms vs 155 ms, avg 14 vs 56; 2x2 stride 2 avg 2.8 vs 11.5), and so do
-    their sums' derivatives where windows overlap (3x3 stride 1 avg forward + backward 43
-    vs 111 ms). PyTorch's backward stays faster for larger non-overlapping windows (4x4
-    stride 4: 9.5 vs 21 ms). CUDA keeps the native kernels (not measured here)."""
+def separable_max_values(plan: Plan, x: torch.Tensor) -> bool:
+    """Whether a max value without index or derivative comes faster from the separable
+    maximum (:func:`ndpool.impl.separable.box_max`) than from PyTorch's kernel: on CPU
+    for d >= 2 (one thread, [32,64,56,56] 3x3 stride 1: 14 ms vs 155 ms; 4x4 stride 4:
+    18.5 vs 20.0; [8,16,32,32,32] 3x3x3 stride 3: 5.1 vs 9.0), not for d = 1, where
+    PyTorch has a single-pass value-only kernel ([16,64,8192] k3 s1: 20 ms vs 68).
+    CUDA keeps the native kernels (not measured here)."""
+    return x.device.type == "cpu" and plan.d >= 2
+
+
+def separable_sums_faster(plan: Plan, x: torch.Tensor) -> bool:
+    """Whether window sums (avg, Lp) are faster separable (with the adjoint backward of
+    :class:`ndpool.impl.separable._SlidingSum`) than from PyTorch's avg_pool: on CPU
+    unless the windows are disjoint and hold 9 or more cells (one thread, forward /
+    forward + backward in ms, separable vs PyTorch: [32,64,56,56] 3x3 s1 16/37 vs 56/112,
+    2x2 s2 3.9/11.6 vs 11.4/23.4, 4x4 s4 5.9/15.2 vs 4.8/9.9; [8,16,32,32,32] 2x2x2 s2
+    2.9/8.2 vs 6.2/13.6, 3x3x3 s3 6.8/13.7 vs 4.0/9.2). CUDA keeps the native kernels
+    (not measured here)."""
     if x.device.type != "cpu":
         return False
-    overlapping = any(a.stride < a.kernel for a in plan.axes)
-    return not tracks_derivatives(x) or overlapping or plan.window_size < 9
+    disjoint = all(a.stride >= a.kernel for a in plan.axes)
+    return not (disjoint and plan.window_size >= 9)
 
 
 def avg_pool_applies(plan: Plan, x: torch.Tensor, divisor_override) -> bool:
@@ -110,7 +121,7 @@ def avg_pool_applies(plan: Plan, x: torch.Tensor, divisor_override) -> bool:
     # on any axis, padding notwithstanding ("input image smaller than kernel size")
     return (
         _sliding_ok(plan, x)
-        and not separable_values_faster(plan, x)
+        and not separable_sums_faster(plan, x)
         and all(a.dilation == 1 for a in plan.axes)
         and (plan.d < 3 or all(a.length >= a.kernel for a in plan.axes))
         and (divisor_override is None or plan.d >= 2)

@@ -169,20 +169,13 @@ def _sliding_sum(t: torch.Tensor, dim: int, ax: SlidingAxis) -> torch.Tensor:
 
 def _sliding_sum_transpose(g: torch.Tensor, dim: int, ax: SlidingAxis) -> torch.Tensor:
     """The adjoint of :func:`_sliding_sum`: every output's value added to the cells of its
-    taps, padding's share dropped. One buffer: tap 0's share written (``g`` spread out by
-    the stride), the other taps' added in place through strided views."""
+    taps, padding's share dropped (K strided adds into one zeroed buffer)."""
     span = (ax.out - 1) * ax.stride + 1
-    if ax.stride > 1:
-        gaps = [torch.zeros_like(g)] * (ax.stride - 1)
-        spread = torch.stack([g, *gaps], dim + 1).flatten(dim, dim + 1).narrow(dim, 0, span)
-    else:
-        spread = g
-    total = ax.pad_begin + ax.length + max(ax.pad_after, 0)
-    buf = pad_axis(spread, dim, 0, total - span, 0.0)
-    if buf is g:
-        buf = g.clone()
+    shape = list(g.shape)
+    shape[dim] = ax.pad_begin + ax.length + max(ax.pad_after, 0)
+    buf = g.new_zeros(shape)
     head = (slice(None),) * dim
-    for j in range(ax.dilation, ax.eff, ax.dilation):
+    for j in range(0, ax.eff, ax.dilation):
         buf[head + (slice(j, j + span, ax.stride),)].add_(g)
     return buf.narrow(dim, ax.pad_begin, ax.length)
 
@@ -245,7 +238,7 @@ def box_max(x: torch.Tensor, plan: Plan) -> torch.Tensor:
     y = reduce_axes(
         x, plan, lambda t, dim, a: tap_maximum(taps(t, dim, plan.axes[a], float("-inf")))
     )
-    if native.is_traced(x) or bool((y == 0).any()):
+    if native.is_traced(x) or int(torch.count_nonzero(y)) < y.numel():  # some y is 0
         y = _first_zero_signs(x, y, plan)
     return y
 
@@ -329,6 +322,12 @@ def sliding_input(
         ceil_mode=ceil_mode,
     )
     xb = xb.to(compute_dtype(x.dtype))
-    if native.tracks_derivatives(xb):
-        xb = mask_unread(xb, plan)
+    if native.tracks_derivatives(xb) and not all_finite(xb):
+        xb = mask_unread(xb, plan)  # (a finite unread cell meets 0 cotangents harmlessly)
     return plan, xb
+
+
+def all_finite(t: torch.Tensor) -> bool:
+    """Eager: no cell is +-inf or NaN, from one sum (an inf or NaN cell makes the float sum
+    inf or NaN; a sum that overflows only says "maybe"). False under tracing."""
+    return not native.is_traced(t) and math.isfinite(float(t.detach().sum()))
