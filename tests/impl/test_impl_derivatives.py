@@ -139,6 +139,38 @@ def test_smooth_max_gradcheck_and_gradgradcheck(padding_policy):
     assert torch.autograd.gradgradcheck(f, (x, beta))
 
 
+WINDOW_SUM_GEOMETRIES = [
+    dict(kernel_size=3, stride=1, padding=1),
+    dict(kernel_size=(2, 3), stride=(3, 2), padding=((1, 0), (0, 1)), ceil_mode=True),
+    dict(kernel_size=2, stride=1, dilation=(2, 3), padding=1),
+    dict(kernel_size=(1, 2), stride=(2, 4)),  # unread cells between windows
+]
+
+
+@pytest.mark.parametrize("cfg", WINDOW_SUM_GEOMETRIES, ids=repr)
+def test_window_sum_adjoint_gradgradcheck_and_func(cfg):
+    """The separable window sum's hand-written backward (the adjoint, a second linear
+    Function) against finite differences, to second order; its JVP and vmap-of-vjp
+    against the Jacobian autograd builds from the same function."""
+    x = torch.randn(2, 2, 7, 9, dtype=torch.float64, requires_grad=True)
+
+    def f(x):
+        return impl.avg_pool(x, **cfg, count_include_pad=False)
+
+    assert torch.autograd.gradcheck(f, (x,))
+    assert torch.autograd.gradgradcheck(f, (x,))
+    jac = torch.autograd.functional.jacobian(f, x.detach())
+    y = f(x.detach())
+    jac = jac.reshape(y.numel(), x.numel())
+    v = torch.randn_like(x)
+    _, y_dot = torch.func.jvp(f, (x.detach(),), (v,))
+    torch.testing.assert_close(y_dot.reshape(-1), jac @ v.reshape(-1))
+    _, pullback = torch.func.vjp(f, x.detach())
+    u = torch.randn((3, *y.shape), dtype=torch.float64)
+    (x_bars,) = torch.func.vmap(pullback)(u)
+    torch.testing.assert_close(x_bars.reshape(3, -1), u.reshape(3, -1) @ jac)
+
+
 def test_lp_gradcheck_and_gradgradcheck():
     x = (torch.rand(1, 2, 5, 4, dtype=torch.float64) + 0.5).requires_grad_()
     p = torch.tensor([1.5, 3.0], dtype=torch.float64, requires_grad=True)
