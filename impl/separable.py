@@ -181,51 +181,30 @@ def _sliding_sum_transpose(g: torch.Tensor, dim: int, ax: SlidingAxis) -> torch.
 
 
 class _SlidingSum(torch.autograd.Function):
-    """The window sums along one sliding axis (zero padding), a linear map: its JVP is the
-    map itself, its backward the adjoint (:func:`_sliding_sum_transpose`, K strided adds
-    into one input-sized gradient, where autograd through the tap views would allocate
-    and add K of them). Each is the other's backward, so double backward works; vmap
-    rules are generated."""
+    """The window sums along one sliding axis (zero padding) or, ``adjoint=True``, their
+    adjoint (:func:`_sliding_sum_transpose`). A linear map: its JVP is the map itself and
+    its backward the other direction (K strided adds into one input-sized gradient,
+    where autograd through the tap views would allocate and add K of them); each being
+    the other's backward, double backward works. vmap rules are generated."""
 
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(t, dim, ax):
-        return _sliding_sum(t, dim, ax)
+    def forward(t, dim, ax, adjoint=False):
+        return (_sliding_sum_transpose if adjoint else _sliding_sum)(t, dim, ax)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        _, ctx.dim, ctx.ax = inputs
+        _, ctx.dim, ctx.ax, *rest = inputs
+        ctx.adjoint = bool(rest and rest[0])
 
     @staticmethod
     def backward(ctx, g):
-        return _SlidingSumTranspose.apply(g, ctx.dim, ctx.ax), None, None
+        return _SlidingSum.apply(g, ctx.dim, ctx.ax, not ctx.adjoint), None, None, None
 
     @staticmethod
     def jvp(ctx, t_dot, *_):
-        return _sliding_sum(t_dot, ctx.dim, ctx.ax)
-
-
-class _SlidingSumTranspose(torch.autograd.Function):
-    """:func:`_sliding_sum_transpose` with :class:`_SlidingSum` as its backward."""
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(g, dim, ax):
-        return _sliding_sum_transpose(g, dim, ax)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        _, ctx.dim, ctx.ax = inputs
-
-    @staticmethod
-    def backward(ctx, h):
-        return _SlidingSum.apply(h, ctx.dim, ctx.ax), None, None
-
-    @staticmethod
-    def jvp(ctx, g_dot, *_):
-        return _sliding_sum_transpose(g_dot, ctx.dim, ctx.ax)
+        return _SlidingSum.forward(t_dot, ctx.dim, ctx.ax, ctx.adjoint)
 
 
 def box_max(x: torch.Tensor, plan: Plan) -> torch.Tensor:
