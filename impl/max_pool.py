@@ -47,7 +47,7 @@ def select_max(
     if native_applies and not (separable_values and not need_index):
         y, index = native_call(need_index)
         # one reduction: amin is NaN if some output is (NaN > -inf is False)
-        if not need_index or float(y.amin()) > float("-inf"):
+        if not need_index or float(y.detach().amin()) > float("-inf"):
             return y, index
     if not need_index:
         return box_max(xb, plan), None
