@@ -5,7 +5,7 @@ The shape arithmetic and every constraint check (C1-C9) are the spec's own
 taps into the few numbers a separable torch reduction needs, and caches them
 per (shape, config).
 
-A *sliding* axis is read with ``Tensor.unfold`` after padding: ``pad_begin``
+A *sliding* axis is read after padding (strided tap views or ``Tensor.unfold``): ``pad_begin``
 cells before the input, ``pad_after`` after it (``pad_end`` of which lie in the
 padded extent, the rest is ceil_mode overhang; a negative ``pad_after`` means
 the tail of the input is never read). An *adaptive* axis is read by index:

@@ -21,10 +21,13 @@ divisor rules, but differ where the spec is stricter:
 
 A native kernel costs ``prod(kernel)`` per output, i.e. ``prod(kernel) /
 prod(stride)`` per input cell, against about ``sum(kernel)`` per input cell for
-the separable reduction; it is chosen while that density is at most
-``NATIVE_DENSITY_LIMIT`` (measured with benchmarks/impl_vs_torch.py: 2-D 3x3,
-4x4 and strided 5x5, 3-D 2x2x2 and strided 3x3x3 stay native; 2-D 5x5 and 3-D
-3x3x3 at stride 1 are faster separable).
+the separable reduction; it is considered while that density is at most
+``NATIVE_DENSITY_LIMIT`` (measured with benchmarks/impl_vs_torch.py for max with
+indices: 2-D 3x3, 4x4 and strided 5x5, 3-D 2x2x2 and strided 3x3x3 stay native;
+2-D 5x5 and 3-D 3x3x3 at stride 1 are faster separable). On CPU the tap-by-tap
+separable reductions are faster still for max values (d >= 2) and for most window
+sums: :func:`separable_max_values` and :func:`separable_sums_faster` decide, with
+the measurements in their docstrings.
 """
 
 from __future__ import annotations

@@ -6,12 +6,16 @@ reduce the taps of the innermost axis for every output position of that axis,
 then the next axis over those partial results, and so on. Each output costs
 ``sum_a K_a`` instead of ``prod_a K_a`` operations.
 
-Per axis the windows are a *view*: the (padded) tensor is ``unfold``-ed along
-that axis, which adds a trailing window dimension without copying; dilation is
-a strided slice of that view. Only the padding (when the axis has any) copies,
-so peak extra memory is a small multiple of input + output, never a K-fold
-expansion. Adaptive axes are read with ``index_select`` (one axis at a time,
-a K_a-fold copy of that axis only).
+Per axis the reductions run *tap by tap* (:func:`taps`): tap ``j`` of every
+window along the axis is a strided view of the (padded) tensor, so a stage is
+``K`` elementwise ops (``maximum``, ``add``, the log-sum-exp terms) on
+output-sized views: vectorized, and nothing is copied but the padding, so peak
+extra memory is a small multiple of input + output, never a K-fold expansion. A
+window sum's backward is its adjoint (:class:`_SlidingSum`: K strided adds into
+one buffer). The winner *selection* (:mod:`ndpool.impl.selection`) and the
+research poolers still read ``unfold`` views (:func:`windows`), a trailing
+window dimension without a copy. Adaptive axes are read with ``index_select``
+(one axis at a time, a K_a-fold copy of that axis only).
 """
 
 from __future__ import annotations
