@@ -18,12 +18,13 @@ NaN because every stage prefers NaN over any number and the first NaN among
 NaNs: a partial result is NaN iff its partial window holds a NaN, and it then
 carries that partial window's first NaN.
 
-Each stage is ``torch.max(dim=-1)`` over an unfolded view, which returns the
-first maximal index and treats NaN as the largest value, taking its first
-occurrence. Padded cells (and empty partial windows) carry index -1 and value
--inf: they can only win when the real maximum is -inf too, and that case is
-repaired by taking the first real tap instead (known from the geometry alone),
-which keeps padding absent.
+Each stage works tap by tap on strided views (:func:`ndpool.impl.separable.taps`):
+the partial maximum is an elementwise ``maximum`` of the taps (NaN propagates), and
+the winner a scan of the taps from last to first keeping every tap that equals it
+(or is NaN), so the first such tap is kept last. Padded cells (and empty partial
+windows) carry index -1 and value -inf: they could tie only with a real maximum of
+-inf, so where a stage may read one its scan also asks for index >= 0, which keeps
+padding absent and gives the spec's first real cell of an all -inf window.
 """
 
 from __future__ import annotations
@@ -32,38 +33,57 @@ import math
 
 import torch
 
+from . import native
 from .geometry import Plan
-from .separable import windows
+from .separable import tap_maximum, taps
 
 NEG_INF = float("-inf")
 
 
 def first_maximizer_index(x: torch.Tensor, plan: Plan) -> torch.Tensor:
     """``[N, C, *S] -> [N, C, *O]`` int64: flat plane index of each window's winner
-    (-1 for a window without real cells). Not differentiable (selection only)."""
+    (-1 for a window without real cells). Not differentiable (selection only).
+
+    Padding can only tie where a window's maximum is -inf (a winner of a larger value
+    is a real cell, and so is every partial winner on its way), so eagerly the scans
+    first run without the index >= 0 test, and again with it only if some maximum is
+    -inf."""
+    traced = native.is_traced(x)
+    padded = any(ax.has_absent for ax in plan.axes)
+    index, top = _select(x.detach(), plan, check_padding=padded and traced)
+    if padded and not traced and bool((top == NEG_INF).any()):
+        index, _ = _select(x.detach(), plan, check_padding=True)
+    return index.long()
+
+
+def _select(value: torch.Tensor, plan: Plan, check_padding: bool):
+    """The stages of :func:`first_maximizer_index`: ``(winner index, window max)``."""
     d = plan.d
     plane = math.prod(plan.spatial_in)
     carry = torch.int32 if plane < 2**31 else torch.int64  # half the traffic of int64
-    index = torch.arange(plane, dtype=carry, device=x.device).view(plan.spatial_in)
-    index = index.expand(x.shape)
-    value = x.detach()
+    # [1, 1, *S]: the first stage broadcasts it, later stages carry the winners' indices
+    index = torch.arange(plane, dtype=carry, device=value.device)
+    index = index.view((1, 1, *plan.spatial_in))
+    nan = native.is_traced(value) or bool(torch.isnan(value).any())
     absent = False  # may a partial result entering this stage be empty?
     for a in reversed(range(d)):
         ax = plan.axes[a]
         dim = value.ndim - d + a
-        vw = windows(value, dim, ax, NEG_INF)
-        iw = windows(index, dim, ax, -1)
-        value, j = vw.max(-1)
-        if absent or ax.has_absent:
-            # the max is -inf: the winner is the first *real* tap (a padded one may have
-            # won the tie). Which taps are real is geometry, and a partial result entering
-            # from the inner axes is empty for every tap alike, so it is per output position.
-            first = torch.tensor(ax.first_real, device=j.device)
-            first = first.reshape((ax.out,) + (1,) * (value.ndim - 1 - dim))
-            j = torch.where(value == NEG_INF, first, j)
-        index = iw.gather(-1, j.unsqueeze(-1)).squeeze(-1)
+        values = taps(value, dim, ax, NEG_INF)
+        indices = taps(index, dim, ax, -1)
+        top = tap_maximum(values)
+        real = check_padding and (absent or ax.has_absent)
+        winner = indices[-1]
+        for v, i in zip(values[-2::-1], indices[-2::-1]):
+            hit = v == top
+            if nan:
+                hit = hit | v.isnan()
+            if real:
+                hit = hit & (i >= 0)
+            winner = torch.where(hit, i, winner)
+        value, index = top, winner.expand(top.shape)
         absent = absent or ax.has_empty
-    return index.long()
+    return index, value
 
 
 def take(x: torch.Tensor, index: torch.Tensor, plan: Plan, empty: float = NEG_INF):
