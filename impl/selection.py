@@ -40,19 +40,50 @@ from .separable import tap_maximum, taps
 NEG_INF = float("-inf")
 
 
+# A block of windows' planes, in bytes of input, that one selection pass works on: its
+# stage tensors (values, indices, winners, masks: a few times the block) then stay in a
+# CPU core's cache across the 3K elementwise ops of a stage. Measured (one thread, 4 MiB L2,
+# blocks of 1 plane up to the whole tensor): [8,16,32,32,32] 5x5x5 s1 250 -> 191 ms,
+# [4,16,16^4] 3^4 s1 222 -> 178, [32,64,56,56] 5x5 s1 262 -> 204; 256 KiB to 1 MiB
+# blocks were best for every shape.
+BLOCK_BYTES = 1 << 19
+
+
 def first_maximizer_index(x: torch.Tensor, plan: Plan) -> torch.Tensor:
     """``[N, C, *S] -> [N, C, *O]`` int64: flat plane index of each window's winner
     (-1 for a window without real cells). Not differentiable (selection only).
 
-    Padding can only tie where a window's maximum is -inf (a winner of a larger value
-    is a real cell, and so is every partial winner on its way), so eagerly the scans
-    first run without the index >= 0 test, and again with it only if some maximum is
-    -inf."""
-    traced = native.is_traced(x)
+    Eagerly on CPU the planes are selected in blocks of about :data:`BLOCK_BYTES` (windows
+    never cross planes). Padding can only tie where a window's maximum is -inf (a winner
+    of a larger value is a real cell, and so is every partial winner on its way), so
+    eagerly a block's scans first run without the index >= 0 test, and again with it
+    only if some maximum in the block is -inf."""
+    value = x.detach()
+    if native.is_traced(x):
+        return _block(value, plan, traced=True)
+    n, c = value.shape[:2]
+    plane_bytes = max(1, math.prod(plan.spatial_in) * value.element_size())
+    planes = max(1, BLOCK_BYTES // plane_bytes)
+    if n * c <= planes or value.device.type != "cpu":  # (a GPU wants one big launch)
+        return _block(value, plan, traced=False)
+    out = torch.empty((n, c, *plan.spatial_out), dtype=torch.int64, device=value.device)
+    if planes >= c:  # whole images at a time
+        step = planes // c
+        for i in range(0, n, step):
+            out[i : i + step] = _block(value[i : i + step], plan, traced=False)
+    else:
+        for i in range(n):
+            for j in range(0, c, planes):
+                block = value[i : i + 1, j : j + planes]
+                out[i : i + 1, j : j + planes] = _block(block, plan, traced=False)
+    return out
+
+
+def _block(value: torch.Tensor, plan: Plan, traced: bool) -> torch.Tensor:
     padded = any(ax.has_absent for ax in plan.axes)
-    index, top = _select(x.detach(), plan, check_padding=padded and traced)
+    index, top = _select(value, plan, check_padding=padded and traced)
     if padded and not traced and bool((top == NEG_INF).any()):
-        index, _ = _select(x.detach(), plan, check_padding=True)
+        index, _ = _select(value, plan, check_padding=True)
     return index.long()
 
 

@@ -12,7 +12,7 @@ import torch
 from test_impl_support import assert_matches, make_input, spec_call, tolerance, window_volume
 
 from ndpool import impl, spec
-from ndpool.impl import native
+from ndpool.impl import native, selection
 from ndpool.impl.geometry import sliding_plan
 
 MAX_PATHS = {
@@ -69,6 +69,26 @@ def test_max_value_only_path(shape, cfg, kind):
     assert native.separable_max_values(plan, x)
     y = impl.max_pool(x, **cfg)
     assert_matches(y, spec_call("max_pool", x, (), cfg), exact=True, what="value path")
+
+
+@pytest.mark.parametrize("planes", [1, 2, 10])
+def test_separable_selection_in_blocks(monkeypatch, planes):
+    """The selection runs over blocks of planes (1: one channel at a time; 2: channel
+    blocks with a remainder; 10: two whole images, then one), each block deciding alone
+    whether to rerun with the padding test: the -inf corner of one plane makes windows
+    of -inf and padding only, whose winner is the spec's first real cell."""
+    cfg = dict(kernel_size=(3, 7), stride=1, padding=(1, 3))
+    x = make_input((6, 8), seed=29, kind="special", batch=(3, 5))
+    x[1, 2, :3, :5] = float("-inf")
+    plan = sliding_plan(x.shape, **cfg)
+    monkeypatch.setattr(selection, "BLOCK_BYTES", planes * 6 * 8 * x.element_size())
+    index = selection.first_maximizer_index(x, plan)
+    y_ref, index_ref = spec_call("max_pool", x, (), cfg, return_indices=True)
+    np.testing.assert_array_equal(index.numpy(), index_ref)
+    assert not native.max_pool_applies(plan, x)  # impl.max_pool takes the same path
+    y, index = impl.max_pool(x.clone().requires_grad_(), **cfg, return_indices=True)
+    np.testing.assert_array_equal(index.numpy(), index_ref)
+    assert_matches(y, y_ref, exact=True, what="blocked selection")
 
 
 SUM_PATHS = {
