@@ -147,11 +147,20 @@ def _times_scale(s: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     ``s`` is NaN (a negative signed cell under a fractional p) the product's cotangent
     toward ``f``, and so toward p, would be ``0 * NaN`` even for a zero cotangent; NaN
     windows get their derivatives from :func:`_exceptional`'s carrier (the spec's rule
-    4, zero for a zero cotangent), so here ``s`` reads 0 on that side."""
+    4, zero for a zero cotangent), so here ``s`` reads 0 on that side.
+
+    Where ``f`` underflowed to 0 the term is the constant 0, as the spec's underflowed
+    power ``(t/M)^p`` is (its derivatives are 0: ``0 * log t = 0``): a finite ``s``
+    whose tangent is NaN (the p-derivative of a negative cell) or inf (``1/m`` of a
+    subnormal cell's scale) must not meet it in forward mode as ``NaN * 0``."""
     if not f.requires_grad:
-        return s * f
-    f0 = f.detach()
-    return s * f0 + torch.nan_to_num(s.detach(), nan=0.0) * (f - f0)
+        term = s * f
+    else:
+        f0 = f.detach()
+        term = s * f0 + torch.nan_to_num(s.detach(), nan=0.0) * (f - f0)
+    if not (native.tracks_derivatives(s) or native.tracks_derivatives(f)):
+        return term
+    return torch.where((f.detach() == 0) & torch.isfinite(s.detach()), 0.0, term)
 
 
 def _ieee_pow(t: torch.Tensor, p) -> torch.Tensor:
@@ -286,14 +295,17 @@ def _exceptional(
     (``[-3, 3]`` at a shared cell: 0, where the spec has NaN)."""
     value = y.detach()
     if infinite is not None:
+        # constants: no_grad stops backward only, a forward-mode tangent of p would
+        # still reach them (d/dp of inf^p is NaN, where the spec's rule 3 has 0)
+        p_const = p.detach() if isinstance(p, torch.Tensor) else p
         with torch.no_grad():
-            tp = _ieee_pow(t.detach(), p)
+            tp = _ieee_pow(t.detach(), p_const)
             # infinite cells decide; a finite cell adds 0, or NaN (negative base, IEEE pow),
             # never an overflowed inf of its own
             contrib = torch.where(
                 torch.isinf(t), tp, torch.where(torch.isnan(tp), float("nan"), 0.0)
             )
-            plain = _ieee_pow(window_sum(contrib, plan, ceil_mode), 1 / p)
+            plain = _ieee_pow(window_sum(contrib, plan, ceil_mode), 1 / p_const)
         value = torch.where(infinite, plain, value)
         y = torch.where(infinite & torch.isinf(plain), plain, y)
     nan = torch.isnan(value)

@@ -116,3 +116,47 @@ def test_signed_cotangents_cancelling_at_a_negative_cell_keep_the_nan_p_derivati
     _, want_dot = spec.jvp("lp_pool", (x, p), tangents, **cfg)
     _, got_dot = jvp(f, (xt.detach(), pt.detach()), tuple(map(torch.from_numpy, tangents)))
     np.testing.assert_array_equal(got_dot.numpy(), want_dot)
+
+
+INF_ROW = [np.inf, 1.0, 2.0, -3.0, -np.inf, 5.0]
+
+
+@pytest.mark.parametrize(
+    "sign,p,cells",
+    [
+        ("abs", 2.0, INF_ROW),
+        ("abs", 0.5, INF_ROW),
+        ("signed", 3.0, INF_ROW),
+        ("signed", 4.0, [3.0, -1e-200]),
+        ("signed", 2.0, [3.0, -1e-200, -2.0, 1e-300]),
+        ("abs", 3.0, [1e-320, 2.0]),
+    ],
+)
+def test_forward_mode_on_infinite_and_underflowing_windows(sign, p, cells):
+    """Forward mode (torch.func.jvp, tangents on x and p) against the spec's JVP, with the
+    conformance suite's derived bound. Two bugs a probe found (the conformance strategies
+    draw neither): (1) rule 3, a window holding +-inf has zero derivatives: its IEEE value
+    was computed from p under ``no_grad``, which stops backward but not forward mode, and
+    d/dp of inf^p made the tangent NaN; (2) a cell whose scaled power underflows
+    (``-1e-200`` next to 3 for p = 4; a subnormal cell) has derivative 0 (``0 * log t``),
+    but its partial sum's NaN p-tangent (log of a negative cell) or inf x-tangent (1 over
+    a subnormal scale) met the underflowed factor as NaN."""
+    from ndpool.conformance.cases import Case
+    from ndpool.conformance.tolerances import jvp_allowed, mismatches
+
+    cfg = dict(kernel_size=2, stride=2, sign=sign)
+    x = np.array([[cells]])
+    x_dot = np.array([[[0.5, -1.0, 2.0, 0.25, 1.0, -0.5][: len(cells)]]])
+    case = Case(op="lp_pool", x=x, params=(np.array(p),), cfg=cfg)
+
+    def f(x, norm):
+        return impl.lp_pool(x, norm, **cfg)
+
+    for xd, p_dot in ((x_dot, 0.0), (0 * x_dot, 1.0), (x_dot, 0.5)):
+        tangents = (xd, np.array(p_dot))
+        _, want = spec.jvp("lp_pool", case.primals, tangents, **cfg)
+        primals = (torch.from_numpy(x), torch.tensor(p, dtype=torch.float64))
+        _, got = jvp(f, primals, (torch.from_numpy(xd), torch.tensor(p_dot, dtype=torch.float64)))
+        allowed = jvp_allowed(case, tangents, want, {"x", "norm_type"})
+        bad = mismatches(got.numpy(), want, allowed, "float64")
+        assert not bad.any(), (p_dot, got.numpy(), want)
