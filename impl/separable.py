@@ -12,10 +12,10 @@ window along the axis is a strided view of the (padded) tensor, so a stage is
 output-sized views: vectorized, and nothing is copied but the padding, so peak
 extra memory is a small multiple of input + output, never a K-fold expansion. A
 window sum's backward is its adjoint (:class:`_SlidingSum`: K strided adds into
-one buffer). The winner *selection* (:mod:`ndpool.impl.selection`) and the
-research poolers still read ``unfold`` views (:func:`windows`), a trailing
-window dimension without a copy. Adaptive axes are read with ``index_select``
-(one axis at a time, a K_a-fold copy of that axis only).
+one buffer); the winner *selection* (:mod:`ndpool.impl.selection`) scans the same
+tap views. The research poolers and the rescaled Lp sum read ``unfold`` views
+(:func:`windows`), a trailing window dimension without a copy. Adaptive axes are
+read with ``index_select`` (one axis at a time, a K_a-fold copy of that axis only).
 """
 
 from __future__ import annotations
