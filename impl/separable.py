@@ -20,6 +20,7 @@ read with ``index_select`` (one axis at a time, a K_a-fold copy of that axis onl
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -155,33 +156,82 @@ def reduce_axes(
 
 
 def box_sum(x: torch.Tensor, plan: Plan) -> torch.Tensor:
-    """Sum of the real cells of every window (padding and repeats add nothing)."""
+    """Sum of the real cells of every window (padding and repeats add nothing).
 
-    def stage(t, dim, a):
+    The axes are summed outermost first (a sum's order does not matter, unlike a
+    selection's): the innermost axis, whose strided taps do not vectorize, then runs on
+    the smallest tensor (one thread, forward ms, inner-first vs outer-first:
+    [32,64,56,56] 3x3 s2 14.0 vs 12.9, [8,16,32,32,32] 2x2x2 s2 10.2 vs 7.3)."""
+    for a in range(plan.d):
         ax = plan.axes[a]
+        dim = x.ndim - plan.d + a
         if isinstance(ax, SlidingAxis) and not torch.compiler.is_compiling():
             # (dynamo does not trace a custom jvp; compiled, the views are fused anyway)
-            return _SlidingSum.apply(t, dim, ax)
-        return tap_sum(repeat_free(taps(t, dim, ax, 0.0), dim, ax))
+            x = _SlidingSum.apply(x, dim, ax)
+        else:
+            x = tap_sum(repeat_free(taps(x, dim, ax, 0.0), dim, ax))
+    return x
 
-    return reduce_axes(x, plan, stage)
+
+def _dense(t: torch.Tensor, dim: int, ax: SlidingAxis) -> SlidingAxis | None:
+    """The stride-1 twin of an innermost axis whose windows overlap a lot (K >= 2 x
+    stride): its window sums at every position, then every stride-th kept, cost K
+    vectorized adds at the input's size instead of K strided (unvectorized) ones at the
+    output's ([16,64,8192] k7 s2: 44.7 vs 27.0 ms; k3 s2: 14.0 vs 15.7, kept strided)."""
+    if dim != t.ndim - 1 or ax.stride == 1 or ax.kernel < 2 * ax.stride:
+        return None
+    return dataclasses.replace(ax, stride=1, out=(ax.out - 1) * ax.stride + 1)
+
+
+def _real_taps(ax: SlidingAxis):
+    """Per tap: ``(first, count, start)``: the outputs ``first .. first + count - 1`` read
+    a real cell at this tap, the first of them cell ``start`` (then every stride-th)."""
+    for j in range(0, ax.eff, ax.dilation):
+        # output i reads cell i * stride + j - pad_begin; the ones inside [0, length)
+        first = max(0, -((j - ax.pad_begin) // ax.stride))
+        last = min(ax.out - 1, (ax.length - 1 + ax.pad_begin - j) // ax.stride)
+        if last >= first:
+            yield first, last - first + 1, first * ax.stride + j - ax.pad_begin
+
+
+def _cells(t: torch.Tensor, dim: int, ax: SlidingAxis, count: int, start: int):
+    """The ``count`` cells from ``start`` along ``dim``, every stride-th (a view)."""
+    cells = t.narrow(dim, start, (count - 1) * ax.stride + 1)
+    if ax.stride > 1:
+        cells = cells[(slice(None),) * dim + (slice(None, None, ax.stride),)]
+    return cells
 
 
 def _sliding_sum(t: torch.Tensor, dim: int, ax: SlidingAxis) -> torch.Tensor:
-    return tap_sum(taps(t, dim, ax, 0.0))
+    """The window sums along ``dim``: each tap added, over the outputs it reads a real
+    cell for, into one zeroed output (no padded copy of ``t``)."""
+    dense = _dense(t, dim, ax)
+    if dense is not None:
+        return _sliding_sum(t, dim, dense)[..., :: ax.stride]
+    shape = list(t.shape)
+    shape[dim] = ax.out
+    total = t.new_zeros(shape)
+    for first, count, start in _real_taps(ax):
+        total.narrow(dim, first, count).add_(_cells(t, dim, ax, count, start))
+    return total
 
 
 def _sliding_sum_transpose(g: torch.Tensor, dim: int, ax: SlidingAxis) -> torch.Tensor:
-    """The adjoint of :func:`_sliding_sum`: every output's value added to the cells of its
-    taps, padding's share dropped (K strided adds into one zeroed buffer)."""
-    span = (ax.out - 1) * ax.stride + 1
+    """The adjoint of :func:`_sliding_sum`: every output's value added to the real cells
+    of its taps (K strided adds into one zeroed input-sized buffer; for a
+    :func:`_dense` axis, g spread onto the stride-1 positions first, then K contiguous
+    adds)."""
+    dense = _dense(g, dim, ax)
+    if dense is not None:
+        spread = g.new_zeros((*g.shape[:-1], dense.out))
+        spread[..., :: ax.stride] = g
+        g, ax = spread, dense
     shape = list(g.shape)
-    shape[dim] = ax.pad_begin + ax.length + max(ax.pad_after, 0)
+    shape[dim] = ax.length
     buf = g.new_zeros(shape)
-    head = (slice(None),) * dim
-    for j in range(0, ax.eff, ax.dilation):
-        buf[head + (slice(j, j + span, ax.stride),)].add_(g)
-    return buf.narrow(dim, ax.pad_begin, ax.length)
+    for first, count, start in _real_taps(ax):
+        _cells(buf, dim, ax, count, start).add_(g.narrow(dim, first, count))
+    return buf
 
 
 class _SlidingSum(torch.autograd.Function):

@@ -144,6 +144,9 @@ WINDOW_SUM_GEOMETRIES = [
     dict(kernel_size=(2, 3), stride=(3, 2), padding=((1, 0), (0, 1)), ceil_mode=True),
     dict(kernel_size=2, stride=1, dilation=(2, 3), padding=1),
     dict(kernel_size=(1, 2), stride=(2, 4)),  # unread cells between windows
+    # innermost K >= 2 x stride: stride-1 sums, then every stride-th (separable._dense)
+    dict(kernel_size=(2, 5), stride=2, padding=(0, 2)),
+    dict(kernel_size=(1, 4), stride=(1, 2), dilation=(1, 2), padding=(0, 3), ceil_mode=True),
 ]
 
 

@@ -94,6 +94,11 @@ def test_separable_selection_in_blocks(monkeypatch, planes):
 SUM_PATHS = {
     "separable, overlapping": ((9, 8), dict(kernel_size=3, stride=2, padding=1), True),
     "separable, small disjoint": ((9, 8), dict(kernel_size=2, stride=2), True),
+    "separable, dense innermost": (
+        (9, 11),
+        dict(kernel_size=(3, 5), stride=2, padding=(1, 2)),
+        True,
+    ),
     "native, disjoint 3x3": ((9, 8), dict(kernel_size=3, stride=3, padding=1), False),
 }
 
