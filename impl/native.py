@@ -82,15 +82,18 @@ def max_pool_applies(plan: Plan, x: torch.Tensor) -> bool:
 
 def _channels_last_faster(plan: Plan, x: torch.Tensor) -> bool:
     """PyTorch's CPU max_pool2d with indices is vectorized over channels in channels_last
-    layout only; with 4 or more channels converting a contiguous input there (and the
-    outputs back) is faster (one thread, forward + backward, contiguous vs converted:
-    [32,64,56,56] 3x3 s1 160 vs 89 ms, s2 52 vs 39; [512,4,56,56] 3x3 s1 161 vs 139; one
-    channel: no gain; 3-D mixed, not used). Same values and indices (the kernels'
-    first-maximizer scan is the same)."""
+    layout only; with 4 or more channels and overlapping windows (more than 4 cells per
+    output stride) converting a contiguous input there (and the outputs back) is faster.
+    One thread, forward + backward in ms, converted vs contiguous, [32,64,56,56]: 3x3 s1
+    124 vs 167 (another machine: 89 vs 160), 3x3 s2 57 vs 53 (there: 39 vs 52), 2x2 s2
+    55 vs 41; [512,4,56,56] 3x3 s1 139 vs 161; one channel: no gain; 3-D mixed, not
+    used. Where the machines disagree the contiguous input keeps PyTorch's own speed.
+    Same values and indices (the kernels' first-maximizer scan is the same)."""
     return (
         x.device.type == "cpu"
         and plan.d == 2
         and x.shape[1] >= 4
+        and plan.window_size > 4 * math.prod(plan.stride)
         and x.is_contiguous()
         and not x.is_contiguous(memory_format=torch.channels_last)
     )
@@ -127,11 +130,13 @@ def separable_max_values(plan: Plan, x: torch.Tensor) -> bool:
 def separable_sums_faster(plan: Plan, x: torch.Tensor) -> bool:
     """Whether window sums (avg, Lp) are faster separable (with the adjoint backward of
     :class:`ndpool.impl.separable._SlidingSum`) than from PyTorch's avg_pool: on CPU
-    unless the windows are disjoint and hold 9 or more cells (one thread, forward /
-    forward + backward in ms, separable vs PyTorch: [32,64,56,56] 3x3 s1 16/37 vs 56/112,
-    2x2 s2 3.9/11.6 vs 11.4/23.4, 4x4 s4 5.9/15.2 vs 4.8/9.9; [8,16,32,32,32] 2x2x2 s2
-    2.9/8.2 vs 6.2/13.6, 3x3x3 s3 6.8/13.7 vs 4.0/9.2). CUDA keeps the native kernels
-    (not measured here)."""
+    unless the windows are disjoint and hold 9 or more cells. One thread, forward +
+    backward in ms, separable vs PyTorch, interleaved: [32,64,56,56] 3x3 s1 55 vs 112,
+    3x3 s2 33 vs 34, 2x2 s2 29 vs 30; [8,16,32,32,32] 2x2x2 s1 43 vs 91, 3x3x3 s2 20 vs
+    24, 2x2x2 s2 18 vs 16; [16,64,8192] k3 s1 42 vs 104, k7 s2 68 vs 65 (a second
+    machine, earlier code, disjoint: 4x4 s4 5.9/15.2 vs 4.8/9.9 forward / forward +
+    backward, 3x3x3 s3 6.8/13.7 vs 4.0/9.2). CUDA keeps the native kernels (not measured
+    here)."""
     if x.device.type != "cpu":
         return False
     disjoint = all(a.stride >= a.kernel for a in plan.axes)

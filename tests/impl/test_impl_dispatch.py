@@ -18,7 +18,8 @@ from ndpool.impl.geometry import sliding_plan
 MAX_PATHS = {
     # name: (spatial shape, channels, geometry, which rule holds)
     "native, contiguous": ((7, 6), 3, dict(kernel_size=3, stride=1, padding=1), "plain"),
-    "native, channels-last copy": ((7, 6), 5, dict(kernel_size=3, stride=2, padding=1), "cl"),
+    "native, channels-last copy": ((7, 6), 5, dict(kernel_size=3, stride=1, padding=1), "cl"),
+    "native, strided, 5 channels": ((7, 6), 5, dict(kernel_size=3, stride=2, padding=1), "plain"),
     "native 3-D": ((4, 5, 4), 5, dict(kernel_size=2, stride=1), "plain"),
     "separable selection": ((7, 6), 5, dict(kernel_size=5, stride=1, padding=2), "separable"),
 }
