@@ -208,10 +208,19 @@ def _sliding_sum(t: torch.Tensor, dim: int, ax: SlidingAxis) -> torch.Tensor:
     dense = _dense(t, dim, ax)
     if dense is not None:
         return _sliding_sum(t, dim, dense)[..., :: ax.stride]
-    shape = list(t.shape)
-    shape[dim] = ax.out
-    total = t.new_zeros(shape)
+    # taps reading a real cell for every output start the sum (an allocating add, as
+    # tap_sum); the others add over their outputs into it
+    full, partial = [], []
     for first, count, start in _real_taps(ax):
+        (full if count == ax.out else partial).append((first, count, start))
+    if len(full) >= 2:
+        total = _cells(t, dim, ax, ax.out, full[0][2]) + _cells(t, dim, ax, ax.out, full[1][2])
+        full = full[2:]
+    else:
+        shape = list(t.shape)
+        shape[dim] = ax.out
+        total = t.new_zeros(shape)
+    for first, count, start in full + partial:
         total.narrow(dim, first, count).add_(_cells(t, dim, ax, count, start))
     return total
 
