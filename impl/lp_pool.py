@@ -207,8 +207,26 @@ def _magnitudes(t: torch.Tensor, nonnegative: bool) -> tuple[float, float] | Non
             a = torch.where(torch.isfinite(a), a, 0.0)
             lo, hi = (float(v) for v in torch.aminmax(a))
         if lo == 0 and hi > 0:
-            lo = float(torch.where(a > 0, a, float("inf")).amin())
+            lo = _smallest_nonzero(a)
     return (lo, hi), finite
+
+
+def _smallest_nonzero(x: torch.Tensor) -> float:
+    """The smallest non-zero ``|x|`` (inf if every cell is 0; a NaN cell may count), from
+    the bits: ``(|x| bits) - 1`` read unsigned sends 0 to the top, and XOR with the sign
+    bit makes that order the signed one, so one integer ``amin`` skips the zeros.
+    Integer passes stay fast where comparisons against 0 (a bool mask per cell) do not:
+    [32,64,56,56] with half its cells 0, 10 ms against 40 for ``where(a > 0, a,
+    inf).amin()``."""
+    ints = {torch.float32: torch.int32, torch.float64: torch.int64}[x.dtype]
+    info = torch.iinfo(ints)
+    with torch.no_grad():
+        key = (x.detach().view(ints) & info.max).sub_(1).bitwise_xor_(info.min)
+        low = int(key.amin()) if key.numel() else info.max
+    if low == info.max:
+        return float("inf")
+    bits = torch.tensor((low ^ info.min) + 1, dtype=ints)
+    return float(bits.view(x.dtype))
 
 
 def _in_range(extremes: tuple[float, float], p, plan: Plan, dtype: torch.dtype) -> bool:
@@ -237,9 +255,37 @@ def _infinite_windows(t: torch.Tensor, plan: Plan):
     return infinite if traced or bool(infinite.any()) else None
 
 
+def _square_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool) -> torch.Tensor | None:
+    """p = 2 straight from ``x``: ``sqrt(window_sum(x^2))``. ``x^2`` is ``|x|^2`` bit for
+    bit (either sign convention) and its derivative ``2x`` is the spec's
+    ``2 |x| sign(x)``, 0 at a zero cell, so this is :func:`_direct_pow_sum`'s result
+    without the ``|x|`` pass and its backward. Used where :func:`_in_range`'s conditions
+    hold, checked on the squares themselves: every square of a non-zero cell above twice
+    the smallest normal, no window sum near overflow (an inf or NaN cell fails the
+    latter). Else None (and eagerly only): the general path decides."""
+    if native.is_traced(x) or x.numel() == 0:
+        return None
+    sq = x.square()
+    info = torch.finfo(x.dtype)
+    with torch.no_grad():
+        lo, hi = (float(v) for v in torch.aminmax(sq.detach()))
+        if not hi * plan.window_size < info.max / 2:
+            return None
+        # zero cells are fine, tiny squares of non-zero cells are not (|x| >= 2 sqrt(2
+        # tiny) makes x^2 >= 8 tiny whatever the rounding)
+        if lo <= 2 * info.tiny and _smallest_nonzero(x) < 2 * math.sqrt(2 * info.tiny):
+            return None
+    return _root(window_sum(sq, plan, ceil_mode), 2.0, None)
+
+
 def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=None):
     """Finite p, with the spec's derivative rules in its order of precedence: the power
-    form (zero cells / zero windows: 0), p = 1 linear, then :func:`_exceptional`."""
+    form (zero cells / zero windows: 0), p = 1 linear, then :func:`_exceptional`. For
+    p = 2 (a float) :func:`_square_sum` first."""
+    if isinstance(p, float) and p == 2:
+        y = _square_sum(xb, plan, ceil_mode)
+        if y is not None:
+            return y
     t = xb.abs() if sign == "abs" else xb
     scan = _magnitudes(t, sign == "abs")  # None under tracing
     finite = scan is not None and scan[1]
