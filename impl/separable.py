@@ -9,13 +9,15 @@ then the next axis over those partial results, and so on. Each output costs
 Per axis the reductions run *tap by tap* (:func:`taps`): tap ``j`` of every
 window along the axis is a strided view of the (padded) tensor, so a stage is
 ``K`` elementwise ops (``maximum``, ``add``, the log-sum-exp terms) on
-output-sized views: vectorized, and nothing is copied but the padding, so peak
-extra memory is a small multiple of input + output, never a K-fold expansion. A
-window sum's backward is its adjoint (:class:`_SlidingSum`: K strided adds into
-one buffer); the winner *selection* (:mod:`ndpool.impl.selection`) scans the same
-tap views. The research poolers and the rescaled Lp sum read ``unfold`` views
-(:func:`windows`), a trailing window dimension without a copy. Adaptive axes are
-read with ``index_select`` (one axis at a time, a K_a-fold copy of that axis only).
+output-sized views: vectorized, and nothing is copied but the padding (a sliding
+window sum, :func:`_sliding_sum`, does without even that: each tap adds over the
+outputs it reads a real cell for), so peak extra memory is a small multiple of
+input + output, never a K-fold expansion. A window sum's backward is its adjoint
+(:class:`_SlidingSum`: K strided adds into one buffer); the winner *selection*
+(:mod:`ndpool.impl.selection`) scans the same tap views. The research poolers and
+the rescaled Lp sum read ``unfold`` views (:func:`windows`), a trailing window
+dimension without a copy. Adaptive axes are read with ``index_select`` (one axis at
+a time, a K_a-fold copy of that axis only).
 """
 
 from __future__ import annotations
@@ -204,7 +206,8 @@ def _cells(t: torch.Tensor, dim: int, ax: SlidingAxis, count: int, start: int):
 
 def _sliding_sum(t: torch.Tensor, dim: int, ax: SlidingAxis) -> torch.Tensor:
     """The window sums along ``dim``: each tap added, over the outputs it reads a real
-    cell for, into one zeroed output (no padded copy of ``t``)."""
+    cell for, into one output that the first two taps covering every output start (or
+    zeros, if fewer do); no padded copy of ``t``."""
     dense = _dense(t, dim, ax)
     if dense is not None:
         return _sliding_sum(t, dim, dense)[..., :: ax.stride]
