@@ -259,22 +259,18 @@ def _square_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool) -> torch.Tensor | 
     """p = 2 straight from ``x``: ``sqrt(window_sum(x^2))``. ``x^2`` is ``|x|^2`` bit for
     bit (either sign convention) and its derivative ``2x`` is the spec's
     ``2 |x| sign(x)``, 0 at a zero cell, so this is :func:`_direct_pow_sum`'s result
-    without the ``|x|`` pass and its backward. Used where :func:`_in_range`'s conditions
-    hold, checked on the squares themselves: every square of a non-zero cell above twice
-    the smallest normal, no window sum near overflow (an inf or NaN cell fails the
-    latter). Else None (and eagerly only): the general path decides."""
+    without the ``|x|`` pass and its backward. Used where :func:`_in_range` holds, on
+    magnitudes read off the squares (one ``aminmax``; an inf or NaN cell fails it), else
+    None (and under tracing): the general path decides."""
     if native.is_traced(x) or x.numel() == 0:
         return None
     sq = x.square()
-    info = torch.finfo(x.dtype)
     with torch.no_grad():
-        lo, hi = (float(v) for v in torch.aminmax(sq.detach()))
-        if not hi * plan.window_size < info.max / 2:
-            return None
-        # zero cells are fine, tiny squares of non-zero cells are not (|x| >= 2 sqrt(2
-        # tiny) makes x^2 >= 8 tiny whatever the rounding)
-        if lo <= 2 * info.tiny and _smallest_nonzero(x) < 2 * math.sqrt(2 * info.tiny):
-            return None
+        lo, hi = (math.sqrt(float(v)) for v in torch.aminmax(sq.detach()))
+        if lo == 0 and hi > 0:  # zero cells, or squares that underflowed: look at x
+            lo = _smallest_nonzero(x)
+    if not _in_range((lo, hi), 2.0, plan, x.dtype):
+        return None
     return _root(window_sum(sq, plan, ceil_mode), 2.0, None)
 
 

@@ -179,7 +179,9 @@ def _dense(t: torch.Tensor, dim: int, ax: SlidingAxis) -> SlidingAxis | None:
     """The stride-1 twin of an innermost axis whose windows overlap a lot (K >= 2 x
     stride): its window sums at every position, then every stride-th kept, cost K
     vectorized adds at the input's size instead of K strided (unvectorized) ones at the
-    output's ([16,64,8192] k7 s2: 44.7 vs 27.0 ms; k3 s2: 14.0 vs 15.7, kept strided)."""
+    output's ([16,64,8192] k7 s2: 44.7 vs 27.0 ms; k3 s2: 14.0 vs 15.7, kept strided).
+    Only the fields :func:`_real_taps` reads are the twin's own (the per-window tuples
+    still describe the strided axis)."""
     if dim != t.ndim - 1 or ax.stride == 1 or ax.kernel < 2 * ax.stride:
         return None
     return dataclasses.replace(ax, stride=1, out=(ax.out - 1) * ax.stride + 1)
