@@ -77,7 +77,7 @@ def pytest_args(ns: argparse.Namespace) -> list[str]:
     for op in ns.op:
         args += ["--ndpool-op", op]
     if ns.seed is not None:
-        args += ["--hypothesis-seed", str(ns.seed)]
+        args += ["--ndpool-seed", str(ns.seed)]
     if ns.jobs:
         try:
             import xdist  # noqa: F401

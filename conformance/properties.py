@@ -20,21 +20,13 @@ from hypothesis import strategies as st
 
 from ndpool import spec
 
-from . import deviations as devs
 from .cases import Case, array_code, reproducer, to_dtype
-from .opinfo import OP_INFO, Invalid, model
+from .deviations import Deviation, Registry
+from .ops import OP_INFO
+from .record import Invalid
 from .strategies import cases, rng_of, tangent_like
-from .targets import NotProvided, Target
-from .tolerances import (
-    Allowed,
-    Windows,
-    adjoint_bound,
-    forward_allowed,
-    jvp_allowed,
-    mismatches,
-    ulp_histogram,
-    vjp_allowed,
-)
+from .targets.base import NotProvided, Target
+from .tolerances import Allowed, Windows, mismatches, ulp_histogram
 
 MAX_LISTED = 5
 
@@ -50,22 +42,47 @@ class PropertyFailure(AssertionError):
 class DeviationSkip(Exception):
     """The case lies in a ``skip = true`` known deviation: the target is not called."""
 
-    def __init__(self, entry):
+    def __init__(self, entry: Deviation):
         super().__init__(entry.id)
         self.entry = entry
 
 
-#: (target, property, registry) of the example being checked, for the skip guard
-_CURRENT: list = []
+@dataclass
+class Run:
+    """One property being checked on one target: what an example's check needs beyond
+    the drawn data -- the target, the property's name and the known-deviations registry
+    whose ``skip`` entries keep the target from being called."""
 
+    target: Target
+    prop: str
+    registry: Registry
 
-def _guard(case: Case) -> None:
-    if not _CURRENT:
-        return
-    _, prop, registry = _CURRENT[-1]
-    entry = registry.match(prop, case.op, case, skip_only=True)
-    if entry is not None:
-        raise DeviationSkip(entry)
+    def draw(self, data, op: str, ctx: dict | None = None) -> Case:
+        """A case of ``op`` within the target's capabilities (``ctx`` steers it)."""
+        ctx = {**(ctx or {}), "property": self.prop}
+        return data.draw(cases(OP_INFO[op], self.target.capabilities(op), ctx), label="case")
+
+    def guard(self, case: Case) -> None:
+        """Raise :class:`DeviationSkip` where a ``skip`` entry covers the case."""
+        entry = self.registry.match(self.prop, case.op, case, skip_only=True)
+        if entry is not None:
+            raise DeviationSkip(entry)
+
+    def invoke(self, case: Case, what: str, fn, *args):
+        """Call the target; an exception on a configuration the spec accepts fails."""
+        self.guard(case)
+        try:
+            return fn(*args)
+        except NotProvided:
+            raise
+        except Exception as exc:
+            raise PropertyFailure(
+                f"{what}: the target raised {type(exc).__name__}: {exc}\n"
+                f"on a configuration the spec accepts: {case.describe()}\n"
+                "reproducer:\n"
+                + _indent(reproducer(case, self.target.construct, _call_code(what, args))),
+                case,
+            ) from exc
 
 
 class SuiteError(RuntimeError):
@@ -76,28 +93,12 @@ class SuiteError(RuntimeError):
 class Property:
     name: str
     description: str
-    check: Callable[[Target, str, st.DataObject], None]
+    check: Callable[[Run, str, st.DataObject], None]
     gradients: tuple[str, ...] = ()
     applies: Callable[[str, Target], str | None] = lambda op, target: None
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _invoke(case: Case, what: str, fn, *args):
-    _guard(case)
-    try:
-        return fn(*args)
-    except NotProvided:
-        raise
-    except Exception as exc:
-        construct = _CURRENT[-1][0].construct if _CURRENT else "target = ..."
-        raise PropertyFailure(
-            f"{what}: the target raised {type(exc).__name__}: {exc}\n"
-            f"on a configuration the spec accepts: {case.describe()}\n"
-            "reproducer:\n" + _indent(reproducer(case, construct, _call_code(what, args))),
-            case,
-        ) from exc
-
-
 def _call_code(what: str, args) -> str:
     if what.startswith("jvp") and len(args) > 1:
         tangents = ", ".join(array_code(t) for t in args[1])
@@ -138,7 +139,7 @@ def _mismatch_lines(
             bt = t if case.batched else (0, *t)
             if len(bt) == windows.w.ndim - 1:
                 cells = windows.w[bt]
-                real = windows.real[bt[2:]]
+                real = windows.call.real[bt[2:]]
                 shown = ["pad" if not r else repr(float(v)) for v, r in zip(cells, real)]
                 line += f"; window cells [{', '.join(shown)}]"
         lines.append(line)
@@ -179,33 +180,31 @@ def _compare(title, case, target, got, ref, allowed, call, windows=None, ulps=Tr
 FORWARD_CALL = "print('target:', target.forward(case))\nprint('spec:  ', case.spec_forward())"
 
 
-def _draw_case(data, target: Target, op: str, ctx: dict) -> Case:
-    return data.draw(cases(op, target.capabilities(op), ctx), label="case")
-
-
 # -- forward and indices ------------------------------------------------------------------
 def _windows(case: Case) -> Windows | None:
     """The case's windows for failure messages (None for a composition such as s3_pool)."""
-    return Windows(case) if OP_INFO[case.op].sliding_windows else None
+    return Windows(case) if OP_INFO[case.op].shows_windows else None
 
 
 def _selects(case: Case) -> bool:
     """The forward value is a selection of an input cell (compared exactly with itself)."""
-    return model(case) in ("exact", "gumbel_select")
+    return OP_INFO[case.op].selects(case.cfg)
 
 
-def check_forward(target: Target, op: str, data) -> None:
-    case = _draw_case(data, target, op, {"property": "forward"})
+def check_forward(run: Run, op: str, data) -> None:
+    target = run.target
+    case = run.draw(data, op)
     ref = case.spec_forward()
-    got = _invoke(case, "forward", target.forward, case)
-    allowed = forward_allowed(case, ref)
+    got = run.invoke(case, "forward", run.target.forward, case)
+    allowed = OP_INFO[op].forward_allowed(case, ref)
     _compare("forward value", case, target, got, ref, allowed, FORWARD_CALL, _windows(case))
 
 
-def check_indices(target: Target, op: str, data) -> None:
-    case = _draw_case(data, target, op, {"property": "indices", "return_indices": True})
+def check_indices(run: Run, op: str, data) -> None:
+    target = run.target
+    case = run.draw(data, op, {"return_indices": True})
     ref_y, ref_i = case.spec_forward()
-    got = _invoke(case, "forward with return_indices", target.forward, case)
+    got = run.invoke(case, "forward with return_indices", run.target.forward, case)
     if not isinstance(got, tuple) or len(got) != 2:
         _fail("indices: the target did not return (values, indices)", case, target, [], "")
     got_y, got_i = got
@@ -253,24 +252,19 @@ def _tangents(data, case: Case, diff) -> tuple[np.ndarray, ...]:
     )
 
 
-def _grad_case(data, target, op, prop):
+def _grad_case(data, run: Run, op):
     info = OP_INFO[op]
-    return _draw_case(
-        data, target, op, {"property": prop, "regimes": info.gradient_regimes, "finite_p": True}
-    )
+    return run.draw(data, op, {"regimes": info.gradient_regimes, "finite_p": True})
 
 
-def _exact_jvp(case: Case) -> bool:
-    return model(case, gradient=True) == "exact"
-
-
-def check_jvp(target: Target, op: str, data) -> None:
-    case = _grad_case(data, target, op, "jvp")
+def check_jvp(run: Run, op: str, data) -> None:
+    target = run.target
+    case = _grad_case(data, run, op)
     diff = _differentiable(target, op)
     tangents = _tangents(data, case, diff)
     with np.errstate(all="ignore"):
         ref_y, ref_dot = spec.jvp(op, case.primals, tangents, **case.cfg)
-    got_y, got_dot = _invoke(case, "jvp", target.jvp, case, tangents)
+    got_y, got_dot = run.invoke(case, "jvp", run.target.jvp, case, tangents)
     call = (
         f"tangents = ({', '.join(array_code(t) for t in tangents)},)\n"
         "from ndpool import spec\n"
@@ -278,24 +272,21 @@ def check_jvp(target: Target, op: str, data) -> None:
         "print('spec:  ', spec.jvp(case.op, case.primals, tangents, **case.cfg)[1])"
     )
     win = _windows(case)
-    _compare(
-        "jvp (primal output)", case, target, got_y, ref_y, forward_allowed(case, ref_y), call, win
-    )
-    if _exact_jvp(case):
-        allowed = Allowed.radius(ref_dot, 0, True)
-    else:
-        allowed = jvp_allowed(case, tangents, ref_dot, diff)
+    primal = OP_INFO[op].forward_allowed(case, ref_y)
+    _compare("jvp (primal output)", case, target, got_y, ref_y, primal, call, win)
+    allowed = OP_INFO[op].jvp_allowed(case, tangents, ref_dot, diff)
     _compare("jvp (tangent output)", case, target, got_dot, ref_dot, allowed, call, win)
 
 
-def check_vjp(target: Target, op: str, data) -> None:
-    case = _grad_case(data, target, op, "vjp")
+def check_vjp(run: Run, op: str, data) -> None:
+    target = run.target
+    case = _grad_case(data, run, op)
     diff = _differentiable(target, op)
     ref_y = np.asarray(case.spec_forward())
     cot = tangent_like(data.draw, ref_y, case.dtype)
     with np.errstate(all="ignore"):
         ref_bars = spec.vjp(op, case.primals, cot, **case.cfg)
-    got_bars = _invoke(case, "vjp", target.vjp, case, cot)
+    got_bars = run.invoke(case, "vjp", run.target.vjp, case, cot)
     got_bars = tuple(got_bars) + (None,) * (len(case.primals) - len(tuple(got_bars)))
     call = (
         f"cotangent = {array_code(cot)}\n"
@@ -303,7 +294,7 @@ def check_vjp(target: Target, op: str, data) -> None:
         "print('target:', target.vjp(case, cotangent))\n"
         "print('spec:  ', spec.vjp(case.op, case.primals, cotangent, **case.cfg))"
     )
-    allowed = vjp_allowed(case, cot, ref_bars, diff)
+    allowed = OP_INFO[op].vjp_allowed(case, cot, ref_bars, diff)
     for name, got, ref, a in zip(case.record.inputs, got_bars, ref_bars, allowed):
         if a is None:
             continue
@@ -320,14 +311,15 @@ def _dot0(t, b) -> np.ndarray:
         return np.where(t == 0, 0.0, t * b)
 
 
-def check_adjoint(target: Target, op: str, data) -> None:
-    case = _grad_case(data, target, op, "adjoint")
+def check_adjoint(run: Run, op: str, data) -> None:
+    target = run.target
+    case = _grad_case(data, run, op)
     diff = _differentiable(target, op)
     tangents = _tangents(data, case, diff)
     ref_y = np.asarray(case.spec_forward())
     cot = tangent_like(data.draw, ref_y, case.dtype)
-    _, got_dot = _invoke(case, "jvp", target.jvp, case, tangents)
-    got_bars = _invoke(case, "vjp", target.vjp, case, cot)
+    _, got_dot = run.invoke(case, "jvp", run.target.jvp, case, tangents)
+    got_bars = run.invoke(case, "vjp", run.target.vjp, case, cot)
     with np.errstate(all="ignore"):
         _, ref_dot = spec.jvp(op, case.primals, tangents, **case.cfg)
         ref_bars = spec.vjp(op, case.primals, cot, **case.cfg)
@@ -337,7 +329,7 @@ def check_adjoint(target: Target, op: str, data) -> None:
         for name, t, b in zip(case.record.inputs, tangents, got_bars):
             if name in diff and b is not None and t is not None:
                 rhs += float(np.sum(_dot0(t, b)))
-        bound = adjoint_bound(case, tangents, cot, diff, ref_dot, ref_bars)
+        bound = OP_INFO[op].adjoint_bound(case, tangents, cot, diff, ref_dot, ref_bars)
     # the spec's derivatives in the target's dtype: NaN (undefined), or overflowing it
     spec_finite = np.isfinite(to_dtype(ref_dot, case.dtype)).all() and all(
         np.isfinite(to_dtype(b, case.dtype)).all()
@@ -366,18 +358,18 @@ def check_adjoint(target: Target, op: str, data) -> None:
 
 
 # -- shapes and invalid configurations -----------------------------------------------------
-def check_output_shape(target: Target, op: str, data) -> None:
+def check_output_shape(run: Run, op: str, data) -> None:
+    target = run.target
     caps = target.capabilities(op)
     ret = spec.OPS[op].returns_indices and caps.return_indices
     ctx = {
-        "property": "output_shape",
         "regimes": ("grid",),
         "return_indices": ret,
         "batch": (0, 2) if caps.empty_batch else (1, 2),
     }
-    case = _draw_case(data, target, op, ctx)
+    case = run.draw(data, op, ctx)
     expected = spec.output_shape(op, case.x.shape, **case.cfg)
-    got = _invoke(case, "forward", target.forward, case)
+    got = run.invoke(case, "forward", run.target.forward, case)
     shapes = [np.shape(g) for g in got] if isinstance(got, tuple) else [np.shape(got)]
     for what, shape in zip(("values", "indices"), shapes):
         if tuple(shape) != tuple(expected):
@@ -428,7 +420,7 @@ def _break_rank(data, case: Case) -> Case:
     key = "output_size" if case.record.adaptive else "kernel_size"
     cfg = dict(case.cfg, **{key: tuple(_size_tuple(case, key))})
     x = case.x.reshape(-1)[: int(np.prod(_spatial(case)))].reshape(_spatial(case))
-    return case.with_x(x, cfg=cfg, batched=False, meta={"rank_broken": True})
+    return case.with_x(x, cfg=cfg, batched=False, meta={**case.meta, "rank_broken": True})
 
 
 def _break_extent(data, case: Case) -> Case:
@@ -542,18 +534,19 @@ def invalid_breakers(op: str, target: Target) -> list[Invalid]:
     return out
 
 
-def check_invalid_config(target: Target, op: str, data) -> None:
+def check_invalid_config(run: Run, op: str, data) -> None:
+    target = run.target
     caps = target.capabilities(op)
     breakers = invalid_breakers(op, target)
     inv = data.draw(st.sampled_from(breakers), label="constraint to break")
-    ctx = {"property": "invalid_config", "regimes": ("grid",), "batch": (1, 2), "batched": (True,)}
-    base = _draw_case(data, target, op, ctx)
+    ctx = {"regimes": ("grid",), "batch": (1, 2), "batched": (True,)}
+    base = run.draw(data, op, ctx)
     if inv.key in ("x", "output_size", "kernel_size", "stride", "dilation", "padding"):
         case = inv.make(data, base)
     else:
         case = _apply_op_breaker(inv, data, base)
     case.meta["broken_constraint"] = inv.constraint
-    _guard(case)
+    run.guard(case)
     try:
         with np.errstate(all="ignore"):
             spec.OPS[op].function(*case.primals, **case.cfg)
@@ -594,26 +587,28 @@ def _values(out):
     return out[0] if isinstance(out, tuple) else out
 
 
-def _own_forward(case: Case, target: Target, relation: str) -> np.ndarray:
+def _own_forward(run: Run, case: Case, relation: str) -> np.ndarray:
     """The target's forward values for a metamorphic relation, after checking their shape
     against the spec's shape function: the relation compares the target with itself, so a
     wrong-shape output must fail here, before any tolerance is shaped after it."""
-    y = np.asarray(_values(_invoke(case, "forward", target.forward, case)), dtype=np.float64)
+    out = run.invoke(case, "forward", run.target.forward, case)
+    y = np.asarray(_values(out), dtype=np.float64)
     want = tuple(spec.output_shape(case.op, case.x.shape, **case.cfg))
     if y.shape != want:
         _fail(
             f"{relation}: shape {y.shape} from the target, {want} expected (spec.output_shape)",
             case,
-            target,
+            run.target,
             [],
             "print(np.shape(target.forward(case)))",
         )
     return y
 
 
-def check_permutation(target: Target, op: str, data) -> None:
-    ctx = {"property": "permutation", "batch": (2, 3), "channels": (2, 3), "batched": (True,)}
-    case = _draw_case(data, target, op, ctx)
+def check_permutation(run: Run, op: str, data) -> None:
+    target = run.target
+    ctx = {"batch": (2, 3), "channels": (2, 3), "batched": (True,)}
+    case = run.draw(data, op, ctx)
     rng = rng_of(data.draw)
     pn = rng.permutation(case.x.shape[0])
     pc = rng.permutation(case.x.shape[1])
@@ -621,8 +616,8 @@ def check_permutation(target: Target, op: str, data) -> None:
         _permute_input(p, s.kind, pn, pc) for p, s in zip(case.params, case.record.input_specs[1:])
     )
     moved = case.with_x(case.x[pn][:, pc], params=params)
-    y = _own_forward(case, target, "permutation equivariance")
-    y2 = _own_forward(moved, target, "permutation equivariance")
+    y = _own_forward(run, case, "permutation equivariance")
+    y2 = _own_forward(run, moved, "permutation equivariance")
     expected = y[pn][:, pc]
     call = (
         f"pn, pc = {pn.tolist()!r}, {pc.tolist()!r}\n"
@@ -632,7 +627,7 @@ def check_permutation(target: Target, op: str, data) -> None:
     if _selects(case):
         allowed = Allowed.radius(expected, 0, True)
     else:  # each plane within its bound: positions may take different (vectorized) paths
-        bound = forward_allowed(moved, moved.spec_forward()).radius_of
+        bound = OP_INFO[op].forward_allowed(moved, moved.spec_forward()).radius_of
         allowed = Allowed.radius(expected, 2 * bound)
     _compare(
         f"permutation equivariance (batch order {pn.tolist()}, channel order {pc.tolist()})",
@@ -659,9 +654,10 @@ def _permute_input(p, kind: str, pn, pc):
     return p[pc] if np.ndim(p) else p
 
 
-def check_translation(target: Target, op: str, data) -> None:
-    ctx = {"property": "translation", "no_padding": True, "no_ceil": True, "translate": True}
-    case = _draw_case(data, target, op, ctx)
+def check_translation(run: Run, op: str, data) -> None:
+    target = run.target
+    ctx = {"no_padding": True, "no_ceil": True, "translate": True}
+    case = run.draw(data, op, ctx)
     a, t, s = case.meta["translate_axis"], case.meta["translate_by"], case.meta["stride"]
     ax = case.x.ndim - case.d + a
     # draws per output position shift with the outputs (the first t are dropped)
@@ -674,14 +670,14 @@ def check_translation(target: Target, op: str, data) -> None:
     shifted = case.with_x(
         np.take(case.x, np.arange(t * s, case.x.shape[ax]), axis=ax), params=params
     )
-    y = _own_forward(case, target, "translation equivariance")
-    y2 = _own_forward(shifted, target, "translation equivariance")
+    y = _own_forward(run, case, "translation equivariance")
+    y2 = _own_forward(run, shifted, "translation equivariance")
     expected = np.take(y, np.arange(t, y.shape[ax]), axis=ax)
     exact = _selects(case)
     if exact:
         allowed = Allowed.radius(expected, 0, True)
     else:
-        b1 = forward_allowed(shifted, shifted.spec_forward()).radius_of
+        b1 = OP_INFO[op].forward_allowed(shifted, shifted.spec_forward()).radius_of
         allowed = Allowed.radius(expected, 2 * b1)
     call = (
         f"shifted = Case(**{{**case.__dict__, 'x': np.take(case.x, np.arange({t * s}, "
@@ -701,20 +697,21 @@ def check_translation(target: Target, op: str, data) -> None:
     )
 
 
-def check_monotonicity(target: Target, op: str, data) -> None:
-    ctx = {"property": "monotone", "regimes": ("grid", "floats", "neg_inf", "zeros")}
-    case = _draw_case(data, target, op, ctx)
+def check_monotonicity(run: Run, op: str, data) -> None:
+    target = run.target
+    ctx = {"regimes": ("grid", "floats", "neg_inf", "zeros")}
+    case = run.draw(data, op, ctx)
     rng = rng_of(data.draw)
     delta = rng.integers(0, 3, size=case.x.shape).astype(np.float64)
     bigger = case.with_x(to_dtype(case.x + delta, case.dtype))
-    y = _own_forward(case, target, "monotonicity")
-    y2 = _own_forward(bigger, target, "monotonicity")
+    y = _own_forward(run, case, "monotonicity")
+    y2 = _own_forward(run, bigger, "monotonicity")
     slack = 0.0
     if OP_INFO[op].monotone_slack and not _selects(case):
         # monotone in exact arithmetic; each evaluation may round by its forward bound
         slack = (
-            forward_allowed(case, case.spec_forward()).radius_of
-            + forward_allowed(bigger, bigger.spec_forward()).radius_of
+            OP_INFO[op].forward_allowed(case, case.spec_forward()).radius_of
+            + OP_INFO[op].forward_allowed(bigger, bigger.spec_forward()).radius_of
         )
     with np.errstate(invalid="ignore"):
         bad = ~((y2 >= y - slack) | (np.isnan(y) & np.isnan(y2)))
@@ -732,20 +729,21 @@ def check_monotonicity(target: Target, op: str, data) -> None:
         )
 
 
-def check_scaling(target: Target, op: str, data) -> None:
-    ctx = {"property": "scaling", "regimes": ("grid", "floats")}
-    case = _draw_case(data, target, op, ctx)
+def check_scaling(run: Run, op: str, data) -> None:
+    target = run.target
+    ctx = {"regimes": ("grid", "floats")}
+    case = run.draw(data, op, ctx)
     alpha = data.draw(st.sampled_from((2.0, 4.0)), label="alpha")
     info = OP_INFO[op]
     scaled = case.with_x(case.x * alpha, params=tuple(info.scale_params(case.params, alpha)))
-    y = _own_forward(case, target, "positive scaling")
-    y2 = _own_forward(scaled, target, "positive scaling")
+    y = _own_forward(run, case, "positive scaling")
+    y2 = _own_forward(run, scaled, "positive scaling")
     expected = alpha * y
     if _selects(case):
         allowed = Allowed.radius(expected, 0, True)
     else:
-        b = forward_allowed(case, case.spec_forward()).radius_of
-        b2 = forward_allowed(scaled, scaled.spec_forward()).radius_of
+        b = OP_INFO[op].forward_allowed(case, case.spec_forward()).radius_of
+        b2 = OP_INFO[op].forward_allowed(scaled, scaled.spec_forward()).radius_of
         allowed = Allowed.radius(expected, alpha * b + b2)
     params = ", ".join(array_code(p) for p in scaled.params)
     call = (
@@ -831,7 +829,7 @@ def availability(target: Target, op: str, prop: str) -> tuple[str, str] | None:
     """``None`` if the property can run, else ``(status, reason)``; status is one of
     ``"no strategy"``, ``"not provided"``, ``"n/a"``."""
     if op not in OP_INFO:
-        return "no strategy", f"no strategy for op {op!r} (add an entry to conformance/opinfo.py)"
+        return "no strategy", f"no strategy for op {op!r} (add its record to conformance/ops)"
     if not target.provides(op):
         return "not provided", f"not provided: target {target.name!r} has no {op}"
     p = PROPERTIES[prop]
@@ -845,18 +843,15 @@ def availability(target: Target, op: str, prop: str) -> tuple[str, str] | None:
     return None
 
 
-def run_example(target: Target, op: str, prop: str, data, registry=None) -> None:
-    """Draw and check one example; failures inside a known deviation are recorded."""
-    registry = registry if registry is not None else devs.registry_for(target)
-    _CURRENT.append((target, prop, registry))
+def run_example(run: Run, op: str, data) -> None:
+    """Draw and check one example of ``run.prop`` on ``op``; a failure inside a known
+    deviation (and a skipped example) is recorded as a hit of its entry."""
     try:
-        PROPERTIES[prop].check(target, op, data)
+        PROPERTIES[run.prop].check(run, op, data)
     except DeviationSkip as skipped:
-        registry.hit(skipped.entry)
+        run.registry.hit(skipped.entry)
     except PropertyFailure as failure:
-        entry = registry.match(prop, op, failure.case) if failure.case is not None else None
-        if entry is None:
+        entry = failure.case is not None and run.registry.match(run.prop, op, failure.case)
+        if not entry:
             raise
-        registry.hit(entry)
-    finally:
-        _CURRENT.pop()
+        run.registry.hit(entry)

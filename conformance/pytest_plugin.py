@@ -1,216 +1,189 @@
-"""pytest integration: options, the target fixture, profiles, deviations, the summary matrix.
+"""pytest integration: options, the target and check fixtures, the summary matrix.
 
-``pytest --pyargs ndpool.conformance --ndpool-target T`` loads this through the
-package's ``conftest.py``. Options::
+``pytest --pyargs ndpool.conformance --ndpool-target T`` runs the suite (the plugin is
+registered by the package's ``pytest11`` entry point). Options::
 
     --ndpool-target T        ndpool.impl (default), torch, ndpool.spec or module:attribute
     --ndpool-device D        device for torch-based targets (default cpu)
     --ndpool-profile P       quick | ci | thorough (examples per op x property)
+    --ndpool-seed N          the seed (default: Hypothesis' --hypothesis-seed, else random)
     --ndpool-db DIR          Hypothesis example database (failures replay first next time)
     --ndpool-deviations F    a known-deviations TOML file instead of the target's own
     --ndpool-op OP           only these ops (repeatable)
+    --ndpool-property P      only these properties (repeatable)
     --ndpool-report F        write the summary as F.md, F.html or F.json
 
-Hypothesis' own ``--hypothesis-seed`` sets the seed; ``-n`` (pytest-xdist) runs in
-parallel; ``--junit-xml`` writes JUnit XML.
+The suite is one test per (op, property), ``test_property[op-property]``; every
+parameter comes from ``spec.OPS`` and the properties, so a registered op is picked up.
+A test module may override the ``ndpool_target`` fixture to pin a target, and
+``ndpool_seed`` to pin the seed. ``-n`` (pytest-xdist) runs in parallel; ``--junit-xml``
+writes JUnit XML.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
 
-from . import deviations as devs
-from .properties import availability
+from ndpool import spec
+
+from .deviations import Registry
+from .properties import PROPERTIES
 from .reporting import Matrix, write_report
-from .runner import PROFILES
+from .runner import PROFILES, CheckContext
 from .targets import load_target
-
-SUPPRESS = [
-    HealthCheck.too_slow,
-    HealthCheck.data_too_large,
-    HealthCheck.filter_too_much,
-    HealthCheck.large_base_example,
-    HealthCheck.function_scoped_fixture,
-    HealthCheck.differing_executors,
-]
-
-
-@dataclass
-class State:
-    target: str = "ndpool.impl"
-    device: str = "cpu"
-    profile: str = "quick"
-    database: str | None = None
-    derandomize: bool = False
-    ops: list[str] = field(default_factory=list)
-    report: str | None = None
-
-
-STATE = State()
-
-
-def suite_settings() -> settings:
-    """The Hypothesis settings of every suite test (read when the suite is imported)."""
-    return settings(
-        max_examples=PROFILES[STATE.profile],
-        deadline=None,
-        suppress_health_check=SUPPRESS,
-        database=DirectoryBasedExampleDatabase(STATE.database) if STATE.database else None,
-        derandomize=STATE.derandomize,
-        print_blob=False,
-    )
 
 
 # -- options -----------------------------------------------------------------------------------
 def pytest_addoption(parser):
     group = parser.getgroup("ndpool", "ndpool conformance suite")
-    group.addoption("--ndpool-target", default=None, help="target under test")
+    group.addoption("--ndpool-target", default="ndpool.impl", help="target under test")
     group.addoption("--ndpool-device", default="cpu", help="device for torch targets")
     group.addoption("--ndpool-profile", default="quick", choices=sorted(PROFILES))
+    group.addoption("--ndpool-seed", default=None, type=int, help="Hypothesis seed")
     group.addoption("--ndpool-db", default=None, help="Hypothesis example database directory")
     group.addoption("--ndpool-deviations", default=None, help="known-deviations TOML file")
     group.addoption("--ndpool-op", action="append", default=[], help="only this op")
+    group.addoption(
+        "--ndpool-property", action="append", default=[], help="only this property"
+    )
     group.addoption("--ndpool-report", default=None, help="summary report (.md/.html/.json)")
 
 
 def _opt(config, name, default=None):
     try:
-        return config.getoption(name)
+        value = config.getoption(name)
     except ValueError:
         return default
+    return default if value is None else value
+
+
+class SuiteReport:
+    """The op x property matrix of one session, filled from the test reports (on the
+    xdist controller too) and printed at the end."""
+
+    def __init__(self, config):
+        self.config = config
+        self.matrix = Matrix()
+
+    def pytest_runtest_logreport(self, report):
+        self.matrix.add_report(report)
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        matrix = self.matrix
+        if not matrix.cells:
+            return
+        tr = terminalreporter
+        tr.section("ndpool conformance summary")
+        deviations = _opt(config, "--ndpool-deviations")
+        for target in matrix.targets():
+            tr.write_line(matrix.render_text(target))
+            hits = matrix.hits(target)
+            if hits:
+                tr.write_line(
+                    "known deviations hit: "
+                    + ", ".join(f"{k} ({v}x)" for k, v in sorted(hits.items()))
+                )
+            source = matrix.registry_sources.get(target)
+            entries = Registry.load(target, source).entries if source else []
+            exercised = matrix.exercised(target)
+            stale = [
+                e
+                for e in entries
+                if any(e.covers(p, o) for o, p in exercised) and not hits.get(e.id)
+            ]
+            for e in stale:
+                tr.write_line(
+                    f"STALE deviation {e.id!r} in {deviations or source}: nothing matched it "
+                    f"({', '.join(e.properties)} x {', '.join(e.ops)})",
+                    yellow=True,
+                )
+            matrix.stale[target] = [e.id for e in stale]
+        report = _opt(config, "--ndpool-report")
+        if report:
+            write_report(matrix, report, profile=_opt(config, "--ndpool-profile", "quick"))
+            tr.write_line(f"report written to {report}")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "ndpool_property(name): a conformance-suite property")
-    target = _opt(config, "--ndpool-target")
-    if target:
-        STATE.target = target
-    STATE.device = _opt(config, "--ndpool-device", "cpu") or "cpu"
-    STATE.profile = _opt(config, "--ndpool-profile", STATE.profile) or STATE.profile
-    STATE.database = _opt(config, "--ndpool-db", STATE.database)
-    STATE.ops = list(_opt(config, "--ndpool-op", []) or [])
-    STATE.report = _opt(config, "--ndpool-report")
-    dev_file = _opt(config, "--ndpool-deviations")
-    if dev_file:
-        devs.OVERRIDE_PATH[:] = [dev_file]
-    config._ndpool_matrix = Matrix()
+    config.addinivalue_line("markers", "ndpool_suite: the conformance suite's property test")
+    config.addinivalue_line("markers", "ndpool_ops(*ops): run the suite on these ops only")
+    config.addinivalue_line(
+        "markers", "ndpool_properties(*names): run the suite's properties of these names only"
+    )
+    if not config.pluginmanager.has_plugin("ndpool-suite-report"):
+        config.pluginmanager.register(SuiteReport(config), "ndpool-suite-report")
 
 
-def make_target():
-    return load_target(STATE.target, device=STATE.device)
+def pytest_generate_tests(metafunc):
+    """The suite's test runs once per (op, property): every op of ``spec.OPS`` times every
+    property, or the selection of ``--ndpool-op`` / ``--ndpool-property`` and of the
+    ``ndpool_ops(...)`` / ``ndpool_properties(...)`` markers of a test module."""
+    if metafunc.definition.get_closest_marker("ndpool_suite") is None:
+        return
+    ops = _opt(metafunc.config, "--ndpool-op", []) or list(spec.OPS)
+    props = _opt(metafunc.config, "--ndpool-property", []) or list(PROPERTIES)
+    for name, chosen in (("ndpool_ops", ops), ("ndpool_properties", props)):
+        marker = metafunc.definition.get_closest_marker(name)
+        if marker is not None:
+            chosen[:] = [v for v in chosen if v in marker.args]
+    params = [(op, prop) for op in ops for prop in props]
+    metafunc.parametrize(("op", "prop"), params, ids=[f"{o}-{p}" for o, p in params])
 
 
 # -- fixtures ------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def ndpool_target():
+def ndpool_target(pytestconfig):
     """The target under test (override it in a test module to pin another one)."""
-    return make_target()
-
-
-@pytest.fixture(autouse=True)
-def _ndpool_availability(request):
-    marker = request.node.get_closest_marker("ndpool_property")
-    if marker is None:
-        return
-    prop = marker.args[0]
-    op = request.node.callspec.params.get("op")
-    target = request.getfixturevalue("ndpool_target")
-    request.node.user_properties.append(
-        ("ndpool", json.dumps({"target": target.name, "op": op, "property": prop}))
+    return load_target(
+        _opt(pytestconfig, "--ndpool-target", "ndpool.impl"),
+        device=_opt(pytestconfig, "--ndpool-device", "cpu"),
     )
-    blocked = availability(target, op, prop)
-    if blocked:
-        pytest.skip(f"{blocked[0]}: {blocked[1]}")
 
 
-def pytest_collection_modifyitems(config, items):
-    if not STATE.ops:
-        return
-    keep, drop = [], []
-    for item in items:
-        marker = item.get_closest_marker("ndpool_property")
-        op = getattr(getattr(item, "callspec", None), "params", {}).get("op")
-        (drop if marker is not None and op not in STATE.ops else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+@pytest.fixture(scope="session")
+def ndpool_seed(pytestconfig):
+    """The seed of the run (``--ndpool-seed``, else Hypothesis' ``--hypothesis-seed``,
+    else ``None``: the check draws one)."""
+    value = _opt(pytestconfig, "--ndpool-seed")
+    if value is None:
+        value = _opt(pytestconfig, "hypothesis_seed")
+    return None if value is None else int(value)
 
 
-# -- known deviations --
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item):
-    if item.get_closest_marker("ndpool_property") is None:
-        return (yield)
-    target = item.funcargs.get("ndpool_target")
-    registry = devs.registry_for(target)
-    before = dict(registry.hits)
-    try:
-        return (yield)
-    finally:
-        new = {k: v - before.get(k, 0) for k, v in registry.hits.items() if v > before.get(k, 0)}
-        if new:
-            item.user_properties.append(("ndpool_hits", json.dumps(new)))
+@pytest.fixture
+def ndpool_check(pytestconfig, ndpool_target, ndpool_seed) -> CheckContext:
+    """The check context of one suite test (the target, profile, seed, registry)."""
+    return CheckContext(
+        ndpool_target,
+        profile=_opt(pytestconfig, "--ndpool-profile", "quick"),
+        seed=ndpool_seed,
+        database=_opt(pytestconfig, "--ndpool-db"),
+        deviations=_opt(pytestconfig, "--ndpool-deviations"),
+    )
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    if call.when == "call" and report.passed:
-        hits = [json.loads(v) for k, v in item.user_properties if k == "ndpool_hits"]
-        if hits:
-            ids = sorted({i for h in hits for i in h})
-            report.outcome = "skipped"
-            report.wasxfail = "known deviation: " + ", ".join(ids)
-    return report
-
-
-def pytest_runtest_logreport(report):
-    matrix = getattr(_CONFIG[0], "_ndpool_matrix", None) if _CONFIG else None
-    if matrix is not None:
-        matrix.add_report(report)
-
-
-_CONFIG: list = []
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    _CONFIG[:] = [session.config]
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    matrix: Matrix | None = getattr(config, "_ndpool_matrix", None)
-    if matrix is None or not matrix.cells:
-        return
-    tr = terminalreporter
-    tr.section("ndpool conformance summary")
-    for target in matrix.targets():
-        registry = devs.registry_for(target)
-        registry_hits = matrix.hits(target)
-        stale = [
-            e
-            for e in registry.entries
-            if any(e.covers(p, o) for o, p in matrix.exercised(target))
-            and not registry_hits.get(e.id)
-        ]
-        tr.write_line(matrix.render_text(target))
-        if registry_hits:
-            tr.write_line(
-                "known deviations hit: "
-                + ", ".join(f"{k} ({v}x)" for k, v in sorted(registry_hits.items()))
-            )
-        for e in stale:
-            tr.write_line(
-                f"STALE deviation {e.id!r} in {registry.source}: nothing matched it "
-                f"({', '.join(e.properties)} x {', '.join(e.ops)})",
-                yellow=True,
-            )
-        matrix.stale[target] = [e.id for e in stale]
-    if STATE.report:
-        write_report(matrix, STATE.report, profile=STATE.profile)
-        tr.write_line(f"report written to {STATE.report}")
+def run_suite_test(ctx: CheckContext, op: str, prop: str, node) -> None:
+    """The body of the suite's test: check one property and report it as pytest does
+    (pass, fail, skip with the reason, or xfail "known deviation: ...")."""
+    node.user_properties.append(
+        ("ndpool", json.dumps({"target": ctx.target.name, "op": op, "property": prop}))
+    )
+    registry = ctx.registry
+    node.user_properties.append(
+        (
+            "ndpool_registry",
+            json.dumps({"source": registry.source, "entries": [e.id for e in registry.entries]}),
+        )
+    )
+    outcome = ctx.run(op, prop)
+    node.user_properties.append(("ndpool_examples", str(outcome.examples)))
+    if outcome.hits:
+        node.user_properties.append(("ndpool_hits", json.dumps(outcome.hits)))
+    if outcome.status in ("not provided", "n/a", "no strategy"):
+        pytest.skip(f"{outcome.status}: {outcome.message.removeprefix(outcome.status + ': ')}")
+    if outcome.status == "fail":
+        pytest.fail(f"{op} / {prop} (seed {ctx.seed}):\n{outcome.message}", pytrace=False)
+    if outcome.status == "known deviation":
+        pytest.xfail("known deviation: " + ", ".join(sorted(outcome.hits)))

@@ -31,7 +31,10 @@ class Matrix:
     messages: dict[tuple[str, str, str], str] = field(default_factory=dict)
     hit_counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     durations: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    examples: dict[tuple[str, str, str], int] = field(default_factory=dict)
     stale: dict[str, list[str]] = field(default_factory=dict)
+    #: per target, the known-deviations registry its tests used (its source file)
+    registry_sources: dict[str, str] = field(default_factory=dict)
 
     def set(self, target: str, op: str, prop: str, status: str, message: str = "") -> None:
         key = (target, op, prop)
@@ -45,32 +48,32 @@ class Matrix:
     def add_report(self, report) -> None:
         meta = None
         hits: dict[str, int] = {}
-        for key, value in getattr(report, "user_properties", ()):
-            if key == "ndpool":
-                meta = json.loads(value)
-            elif key == "ndpool_hits":
-                hits.update(json.loads(value))
-        if meta is None:
+        props = dict(getattr(report, "user_properties", ()))
+        if "ndpool" not in props:
             return
+        meta = json.loads(props["ndpool"])
+        hits.update(json.loads(props.get("ndpool_hits", "{}")))
         target, op, prop = meta["target"], meta["op"], meta["property"]
+        if "ndpool_registry" in props:
+            self.registry_sources[target] = json.loads(props["ndpool_registry"])["source"]
+        if "ndpool_examples" in props:
+            self.examples[(target, op, prop)] = int(props["ndpool_examples"])
         for k, v in hits.items():
             self.hit_counts[target][k] += v
         key = (target, op, prop)
         self.durations[key] = self.durations.get(key, 0.0) + getattr(report, "duration", 0.0)
-        if report.when == "call":
-            if hasattr(report, "wasxfail") and report.skipped:
-                self.set(target, op, prop, "known deviation", report.wasxfail)
-            elif report.passed:
-                self.set(target, op, prop, "pass")
-            elif report.failed:
-                self.set(target, op, prop, "fail", report.longreprtext)
+        if hasattr(report, "wasxfail") and report.skipped:
+            self.set(target, op, prop, "known deviation", report.wasxfail)
         elif report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
             reason = reason.removeprefix("Skipped: ")
             status = reason.split(":", 1)[0]
             self.set(target, op, prop, status if status in STATUSES else "n/a", reason)
+        elif report.when == "call" and report.passed:
+            self.set(target, op, prop, "pass")
         elif report.failed:
-            self.set(target, op, prop, "error", report.longreprtext)
+            status = "fail" if report.when == "call" else "error"
+            self.set(target, op, prop, status, report.longreprtext)
 
     # -- queries ----------------------------------------------------------------------------------
     def targets(self) -> list[str]:

@@ -1,17 +1,26 @@
-"""Run one property of one op on one target outside pytest (used by the meta-tests and
-the kill-rate / quiet-run scripts). ``ndpool check`` and ``pytest --pyargs
-ndpool.conformance`` run the same checks as pytest items instead."""
+"""A check of one target: its explicit run state, and the one place Hypothesis is driven.
+
+:class:`CheckContext` holds everything a run reads -- the target, the profile and its
+example budget, the seed, the example database, the known-deviations registry -- and
+:meth:`CheckContext.run` checks one property of one op with it, returning an
+:class:`Outcome`. ``ndpool check``, the pytest plugin, the kill-rate and quiet-run tools
+and the meta-tests all go through it; nothing is kept in module globals.
+"""
 
 from __future__ import annotations
 
+import random
 import time
-from dataclasses import dataclass
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 
-from . import deviations as devs
-from .properties import PROPERTIES, availability, run_example
+from .deviations import Registry
+from .properties import PROPERTIES, Run, availability, run_example
 from .targets import Target, load_target
 
 SUPPRESS = [
@@ -19,6 +28,8 @@ SUPPRESS = [
     HealthCheck.data_too_large,
     HealthCheck.filter_too_much,
     HealthCheck.large_base_example,
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.differing_executors,
 ]
 
 #: Hypothesis settings per profile (max_examples per op x property)
@@ -33,48 +44,84 @@ class Outcome:
     message: str = ""
     seconds: float = 0.0
     examples: int = 0
+    hits: dict[str, int] = field(default_factory=dict)
 
 
-def run_property(
-    target: Target | str,
-    op: str,
-    prop: str,
-    max_examples: int = 12,
-    seed_value: int | None = 0,
-    shrink: bool = True,
-    registry: devs.Registry | None = None,
-) -> Outcome:
-    target = load_target(target)
-    blocked = availability(target, op, prop)
-    if blocked:
-        return Outcome(op, prop, blocked[0], blocked[1])
-    registry = registry if registry is not None else devs.registry_for(target)
-    before = sum(registry.hits.values())
-    count = [0]
-    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
+@dataclass
+class CheckContext:
+    """The state of one check of one target (see the module doc).
 
-    @settings(
-        max_examples=max_examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=SUPPRESS,
-        phases=phases,
-        print_blob=False,
-    )
-    @given(st.data())
-    def inner(data):
-        count[0] += 1
-        run_example(target, op, prop, data, registry)
+    ``profile`` sets the examples per op x property (:data:`PROFILES`; ``max_examples``
+    overrides it); ``seed`` makes the run replayable (``None``: a random seed is drawn
+    and kept here, so a failure can name it); ``database``: a Hypothesis example database
+    directory (failures found there replay first); ``deviations``: a registry file the
+    user named (checked to exist), else the target's own (``target.deviations_file``).
+    """
 
-    if seed_value is not None:
-        inner = seed(seed_value)(inner)
-    start = time.perf_counter()
-    try:
-        inner()
-    except Exception as exc:  # a failure, or a crash in the target or the suite: report it
-        return Outcome(op, prop, "fail", describe(exc), time.perf_counter() - start, count[0])
-    status = "known deviation" if sum(registry.hits.values()) > before else "pass"
-    return Outcome(op, prop, status, "", time.perf_counter() - start, count[0])
+    target: Target
+    profile: str = "quick"
+    seed: int | None = None
+    database: str | None = None
+    deviations: str | Path | None = None
+    max_examples: int | None = None
+    shrink: bool = True
+    registry: Registry = field(init=False)
+
+    def __post_init__(self):
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r}; known: {sorted(PROFILES)}")
+        if self.seed is None:
+            self.seed = random.randrange(2**32)
+        named = self.deviations is not None
+        self.registry = Registry.load(
+            self.target.name,
+            self.deviations if named else self.target.deviations_file,
+            required=named,
+            properties=tuple(PROPERTIES),
+        )
+
+    @property
+    def examples(self) -> int:
+        return self.max_examples if self.max_examples is not None else PROFILES[self.profile]
+
+    def settings(self) -> settings:
+        phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+        phases += [Phase.shrink] if self.shrink else []
+        return settings(
+            max_examples=self.examples,
+            deadline=None,
+            database=DirectoryBasedExampleDatabase(self.database) if self.database else None,
+            suppress_health_check=SUPPRESS,
+            phases=phases,
+            print_blob=False,
+            report_multiple_bugs=True,
+        )
+
+    def run(self, op: str, prop: str) -> Outcome:
+        """Check ``prop`` on ``op`` with this context's budget, seed and registry."""
+        blocked = availability(self.target, op, prop)
+        if blocked:
+            return Outcome(op, prop, blocked[0], blocked[1])
+        run = Run(self.target, prop, self.registry)
+        before = dict(self.registry.hits)
+        count = [0]
+
+        def inner(data):
+            count[0] += 1
+            run_example(run, op, data)
+
+        # one database key per target, op and property (the function is the same for all)
+        inner._hypothesis_internal_add_digest = f"{self.target.name}/{op}/{prop}".encode()
+        test = seed(self.seed)(self.settings()(given(st.data())(inner)))
+        start = time.perf_counter()
+        try:
+            test()
+        except Exception as exc:  # a failure, or a crash in the target or the suite
+            return Outcome(op, prop, "fail", describe(exc), time.perf_counter() - start, count[0])
+        hits = {k: v - before.get(k, 0) for k, v in self.registry.hits.items()}
+        hits = {k: v for k, v in hits.items() if v > 0}
+        status = "known deviation" if hits else "pass"
+        return Outcome(op, prop, status, "", time.perf_counter() - start, count[0], hits)
 
 
 def describe(exc: BaseException) -> str:
@@ -85,15 +132,26 @@ def describe(exc: BaseException) -> str:
         return f"{len(parts)} distinct failures:\n" + "\n\n".join(parts)
     if isinstance(exc, AssertionError):
         return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    # not a property failure: an error in the target or the suite, with where it happened
+    trace = "".join(traceback.format_exception(exc, limit=-6))
+    return f"{type(exc).__name__}: {exc}\n{trace}"
 
 
-def run_all(target, ops=None, props=None, max_examples: int = 12, seed_value: int | None = 0):
-    from ndpool import spec
-
-    target = load_target(target)
-    return [
-        run_property(target, op, prop, max_examples, seed_value)
-        for op in (ops or list(spec.OPS))
-        for prop in (props or list(PROPERTIES))
-    ]
+def run_property(
+    target: Target | str,
+    op: str,
+    prop: str,
+    max_examples: int = 12,
+    seed_value: int | None = 0,
+    shrink: bool = True,
+    deviations: str | Path | None = None,
+) -> Outcome:
+    """Check one property of one op on ``target`` (a :class:`CheckContext` of its own)."""
+    ctx = CheckContext(
+        load_target(target),
+        seed=seed_value,
+        max_examples=max_examples,
+        shrink=shrink,
+        deviations=deviations,
+    )
+    return ctx.run(op, prop)

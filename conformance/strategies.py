@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 
 from ndpool import spec
 
-from .cases import LARGEST, SMALLEST_NORMAL, SMALLEST_SUBNORMAL, UNIT_ROUNDOFF, Case, to_dtype
-from .opinfo import OP_INFO, OpInfo
-from .targets import Capabilities
+from .cases import LARGEST, SMALLEST_NORMAL, SMALLEST_SUBNORMAL, Case, to_dtype
+from .targets.base import Capabilities
 
 #: cells per spatial axis and kernel taps per axis, by spatial rank (keeps arrays small)
 MAX_EXTRA = {1: 6, 2: 4, 3: 2, 4: 1, 5: 1}
@@ -159,42 +158,11 @@ def s3_geometry(draw, caps: Capabilities, op: str, d: int, batched: bool, ctx: d
     return tuple(spatial), cfg
 
 
-def _window_cells(op: str, shape, cfg) -> int:
+def window_cells(record, shape, cfg) -> int:
     """Cells per window (``K``) of a sliding-window op (0 where it has no such windows)."""
-    record = spec.OPS[op]
-    if record.adaptive or not OP_INFO[op].sliding_windows:
+    if record.windows.name != "sliding":
         return 0
-    geometry_cfg = {k: v for k, v in cfg.items() if k in record.geometry_keys}
-    return record._geometry(tuple(shape), record._config(geometry_cfg))[0].window_size
-
-
-def off_boundaries(x: np.ndarray, u: np.ndarray, cfg: dict, dtype: str) -> np.ndarray:
-    """``u`` with every draw within ``(K + 2)`` units of ``dtype``'s roundoff of a CDF
-    boundary ``c_k / S`` moved to the middle of the cell it picks in the spec: a target
-    that forms the running sums in its own order or precision may pick either neighbour
-    of a boundary draw, so the exact comparison is only meaningful away from them
-    (``ndpool.spec.stochastic_pool.selection_margin``)."""
-    from ndpool.spec.stochastic_pool import STOCHASTIC_POOL, selection_margin
-
-    cfg = {k: v for k, v in cfg.items() if k != "mode"}
-    margin = selection_margin(x, u, **cfg)
-    call, w, _ = STOCHASTIC_POOL._setup((x, u), {**cfg, "mode": "train"})
-    k = max(w.shape[-1], 1)
-    near = STOCHASTIC_POOL._batch(margin, call) < (k + 2) * UNIT_ROUNDOFF[dtype] * 4
-    if not near.any():
-        return u
-    cells = np.where(np.broadcast_to(call.real, w.shape), w, 0.0)
-    c = np.cumsum(cells, axis=-1)
-    total = c[..., -1:]
-    ub = STOCHASTIC_POOL._batch(u, call)
-    safe = np.where(total > 0, total, 1.0)
-    hit = c > ub[..., None] * total
-    sel = np.where(hit.any(-1), hit.argmax(-1), k - 1)
-    hi = np.take_along_axis(c, sel[..., None], -1)[..., 0]
-    lo = np.take_along_axis(np.concatenate([np.zeros_like(total), c], -1), sel[..., None], -1)
-    mid = (lo[..., 0] + hi) / 2 / safe[..., 0]
-    out = np.where(near & (hi > lo[..., 0]), np.minimum(mid, np.nextafter(1.0, 0.0)), ub)
-    return out if call.batched else out[0]
+    return record.geometry(tuple(shape), **cfg).window_size
 
 
 # -- values ---------------------------------------------------------------------------
@@ -241,13 +209,15 @@ def rng_of(draw) -> np.random.Generator:
 
 # -- whole cases -------------------------------------------------------------------------
 @st.composite
-def cases(draw, op: str, caps: Capabilities, ctx: dict | None = None) -> Case:
-    """A valid case of ``op`` within ``caps``. ``ctx`` steers it: ``regimes``,
-    ``batch`` (range of N), ``channels``, ``return_indices``, ``no_padding``, ..."""
+def cases(draw, info, caps: Capabilities, ctx: dict | None = None) -> Case:
+    """A valid case of the op whose conformance record is ``info``, within ``caps``.
+    ``ctx`` steers it: ``property`` (the property's name, kept in the case's ``meta``),
+    ``regimes``, ``batch`` (range of N), ``channels``, ``return_indices``,
+    ``no_padding``, ..."""
     ctx = dict(ctx or {})
     ctx["meta"] = {}
+    op = info.name
     record = spec.OPS[op]
-    info: OpInfo = OP_INFO[op]
     d = draw(st.sampled_from(caps.ranks))
     batched = draw(st.sampled_from(ctx.get("batched", caps.batched)))
     n_lo, n_hi = ctx.get("batch", (0 if caps.empty_batch else 1, 2))
@@ -255,13 +225,9 @@ def cases(draw, op: str, caps: Capabilities, ctx: dict | None = None) -> Case:
     nonzero = tuple(range(max(n_lo, 1), n_hi + 1))
     n = draw(st.sampled_from(((n_lo,) if n_lo == 0 else ()) + nonzero * 3))
     c = draw(st.integers(*ctx.get("channels", (1, 3))))
-    if record.adaptive:
-        spatial, cfg = adaptive_geometry(draw, caps, op, d, batched, ctx)
-    elif not info.sliding_windows:
-        spatial, cfg = s3_geometry(draw, caps, op, d, batched, ctx)
-    else:
-        spatial, cfg = sliding_geometry(draw, caps, op, d, batched, ctx)
-    options = info.draw_options(draw, caps, ctx.get("property", ""))
+    draw_geometry = info.draw_geometry or sliding_geometry
+    spatial, cfg = draw_geometry(draw, caps, op, d, batched, ctx)
+    options = info.draw_options(draw, caps, ctx)
     cfg.update(options)
     dtype = draw(st.sampled_from(ctx.get("dtypes", caps.dtypes)))
     layout = draw(st.sampled_from(caps.layouts))
@@ -271,22 +237,21 @@ def cases(draw, op: str, caps: Capabilities, ctx: dict | None = None) -> Case:
     x = values(rng, shape, dtype, regime, info.magnitude_fraction)
     if info.prepare_x is not None:
         x = to_dtype(info.prepare_x(x, rng), dtype)
-    pctx = {**ctx, **options, "x_shape": shape, "cfg": cfg, "k": _window_cells(op, shape, cfg)}
-    params = info.draw_params(draw, caps, c, dtype, pctx)
-    if op == "stochastic_pool" and params[0] is not None:
-        params = (off_boundaries(x, params[0], cfg, dtype),)
-    case = Case(
+    pctx = {**ctx, **options, "x_shape": shape, "cfg": cfg, "k": window_cells(record, shape, cfg)}
+    params = tuple(info.draw_params(draw, caps, c, dtype, pctx))
+    if info.adjust_params is not None:
+        params = tuple(info.adjust_params(x, params, cfg, dtype))
+    return Case(
         op=op,
         x=x,
-        params=tuple(params),
+        params=params,
         cfg=cfg,
         dtype=dtype,
         layout=layout,
         batched=batched,
         return_indices=bool(ctx.get("return_indices")) and record.returns_indices,
-        meta=dict(ctx["meta"], regime=regime),
+        meta=dict(ctx["meta"], regime=regime, property=ctx.get("property")),
     )
-    return case
 
 
 def tangent_like(draw, a: np.ndarray, dtype: str) -> np.ndarray:

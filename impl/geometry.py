@@ -207,3 +207,15 @@ def _resolve_adaptive(shape, output_size) -> Plan:
     g = geo.adaptive_geometry(spatial, output_size=output_size)
     axes = [adaptive_axis(t.length, t.position, t.real) for t in g.axes]
     return plan(d, len(shape) == d + 2, spatial, axes)
+
+
+def per_output(counts: list[tuple[int, ...]], dtype, device) -> torch.Tensor:
+    """The product over axes of per-axis counts, shaped ``[*O]`` (a separable divisor)."""
+    d = len(counts)
+    total = None
+    for a, c in enumerate(counts):
+        shape = [1] * d
+        shape[a] = len(c)
+        term = torch.tensor(c, dtype=dtype, device=device).reshape(shape)
+        total = term if total is None else total * term
+    return total

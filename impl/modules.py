@@ -1,23 +1,49 @@
-"""``torch.nn.Module`` wrappers of the functional ops, for any spatial rank.
+"""``torch.nn.Module`` wrappers of every functional op, for any spatial rank.
 
-The spatial rank comes from the input (``ndim - 2`` batched, or from a
-sequence ``kernel_size`` / ``output_size``). ``LpPool`` and ``SmoothMaxPool``
-hold their parameter (p, beta) as a buffer, or, with ``learnable=True``, as a
-parameter ``log_p`` / ``log_beta`` (p = exp(log_p) stays > 0), scalar or one
-per channel (``num_channels``).
+The spatial rank comes from the input (``ndim - 2`` batched, or from a sequence
+``kernel_size`` / ``output_size``); the window keywords and ``extra_repr`` are shared
+(:class:`_Sliding`). A module's parameters are checked when it is built, as the spec
+checks them (its numbered ``ValueError``), and stay in range by construction:
+
+- positive (Lp's ``p``, smooth max's ``beta``, ``alpha``, ``temperature``, GeM's ``p``):
+  stored as ``log_<name>``, the value is ``exp(log_<name>)`` (float64, clamped to the
+  finite positive range);
+- in ``(0, 1)`` (``q``): stored as ``logit_q``, the value is ``sigmoid(logit_q)``
+  (float64, clamped to ``[2^-53, 1 - 2^-53]``, so q = 0 or 1 is never reached);
+- unconstrained (mixed's ``a``, the gate masks and leaf filters): stored as is.
+
+A parameter is one value per layer, or one per channel when ``num_channels`` is given;
+with ``learnable=False`` it is a buffer holding the value. Train / eval behaviour
+follows ``self.training``. Stochastic modules draw their noise from torch's generator
+(the ``generator`` argument, else the global one) and pass it to the functional op,
+which takes the draw explicitly (as the spec does); ``forward`` also accepts an
+explicit draw, which is then used instead.
 """
 
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from .avg_pool import adaptive_avg_pool, avg_pool
-from .lp_pool import lp_pool
-from .max_pool import adaptive_max_pool, max_pool
-from .smooth_max_pool import smooth_max_pool
+from ndpool.spec.geometry import per_axis
+
+from .average import adaptive_avg_pool, avg_pool
+from .blends import gated_pool, mixed_pool, tree_pool
+from .gem import gem_pool
+from .geometry import sliding_plan
+from .gumbel import gumbel_pool, sample_gumbel
+from .inputs import check_values, compute_dtype, is_number
+from .lp import lp_pool
+from .max import adaptive_max_pool, max_pool
+from .median import median_pool
+from .quantile import quantile_pool
+from .s3 import s3_pool, sample_s3_indices
+from .smooth_max import smooth_max_pool
+from .soft import soft_pool
+from .stochastic import stochastic_pool
 
 
 class _Sliding(nn.Module):
@@ -82,47 +108,101 @@ class AvgPool(_Sliding):
         )
 
 
-class _Parametrised(_Sliding):
-    """A sliding pool with one positive per-channel parameter stored as its log."""
+F64 = torch.finfo(torch.float64)
 
-    _param: str
 
-    def __init__(self, value, learnable, num_channels, kernel_size, stride, padding, dilation,
-                 ceil_mode):  # fmt: skip
-        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        if not value > 0:
-            raise ValueError(f"{self._param} must be > 0, got {value}")
+def _positive(raw: torch.Tensor) -> torch.Tensor:
+    """``exp(raw)`` in float64, kept in ``[tiny, max]`` (finite and > 0 for every raw)."""
+    return raw.double().exp().clamp(min=F64.tiny, max=F64.max)
+
+
+def _unit(raw: torch.Tensor) -> torch.Tensor:
+    """``sigmoid(raw)`` in float64, kept in ``[2^-53, 1 - 2^-53]`` (strictly inside (0, 1)
+    even where the logistic rounds to 0 or 1, |raw| > ~36; the derivative is 0 there)."""
+    return torch.sigmoid(raw.double()).clamp(min=F64.eps / 2, max=1 - F64.eps / 2)
+
+
+# name -> (stored name prefix, value from stored, stored from value)
+CONSTRAINTS = {
+    "positive": ("log_", _positive, math.log),
+    "unit": ("logit_", _unit, lambda v: math.log(v) - math.log1p(-v)),
+    "real": ("", lambda t: t, float),
+}
+
+
+class _Constrained(_Sliding):
+    """A sliding pool holding constrained per-channel (or per-layer) parameters."""
+
+    _constraints: ClassVar[dict[str, str]] = {}
+
+    def _add(self, name: str, value: float, learnable: bool, num_channels) -> None:
+        prefix, _, inverse = CONSTRAINTS[self._constraints[name]]
         shape = () if num_channels is None else (num_channels,)
-        self.learnable = learnable
         if learnable:
-            if math.isinf(value):
-                raise ValueError(f"a learnable {self._param} must be finite")
-            log = torch.full(shape, math.log(value), dtype=torch.float32)
-            self.register_parameter("log_" + self._param, nn.Parameter(log))
+            raw = torch.full(shape, inverse(float(value)), dtype=torch.float32)
+            self.register_parameter(prefix + name, nn.Parameter(raw))
         else:
-            self.register_buffer(self._param, torch.full(shape, float(value)))
+            self.register_buffer(name, torch.full(shape, float(value)))
 
-    def value(self) -> torch.Tensor:
-        if self.learnable:
-            return getattr(self, "log_" + self._param).exp()
-        return getattr(self, self._param)
+    def constrained(self, name: str) -> torch.Tensor:
+        """The parameter's value (in range by construction)."""
+        prefix, forward, _ = CONSTRAINTS[self._constraints[name]]
+        if prefix + name in self._parameters:
+            return forward(self._parameters[prefix + name])
+        return getattr(self, name)
+
+    def _shown(self, name: str) -> str:
+        v = self.constrained(name).detach()
+        return f"{name}={v.item():.6g}" if v.ndim == 0 else f"{name}=[{v.shape[0]} channels]"
 
     def extra_repr(self) -> str:
-        v = self.value().detach()
-        shown = v.item() if v.ndim == 0 else f"[{v.shape[0]} channels]"
-        return f"{self._param}={shown}, learnable={self.learnable}, " + super().extra_repr()
+        shown = ", ".join(self._shown(n) for n in self._constraints)
+        learnable = any(p.requires_grad for p in self.parameters(recurse=False))
+        return f"{shown}, learnable={learnable}, " + super().extra_repr()
 
 
-class LpPool(_Parametrised):
-    """Lp pooling over any spatial rank; p optionally learnable (p = exp(log_p) > 0)."""
+def _draw_shape(module: _Sliding, x: torch.Tensor, cell: bool) -> tuple[int, ...]:
+    geometry = module._geometry()
+    plan = sliding_plan(x.shape, **geometry)
+    k = (plan.window_size,) if cell else ()
+    return tuple(x.shape[: x.ndim - plan.d]) + plan.spatial_out + k
 
-    _param = "p"
+
+def _window_size(kernel_size, dim) -> int:
+    if isinstance(kernel_size, int) and dim is None:
+        raise ValueError(
+            "the gate mask covers the window: give kernel_size as a sequence or the spatial "
+            "rank dim="
+        )
+    d = len(kernel_size) if dim is None else dim
+    return math.prod(per_axis(kernel_size, d, "kernel_size", "C2"))
+
+
+def _number(value, name: str) -> tuple[float]:
+    """A module's initial parameter value, for the spec's check: a real number."""
+    if not is_number(value):
+        raise TypeError(f"{name}={value!r} must be a real number")
+    return (float(value),)
+
+
+class LpPool(_Constrained):
+    """Lp pooling over any spatial rank; ``p`` optionally learnable (``p = exp(log_p)``),
+    per channel with ``num_channels``; see :func:`lp_pool`."""
+
+    _constraints: ClassVar[dict[str, str]] = {"p": "positive"}
 
     def __init__(self, norm_type, kernel_size, stride=None, padding=0, dilation=1,
                  ceil_mode=False, sign="abs", learnable=False, num_channels=None):  # fmt: skip
-        super().__init__(norm_type, learnable, num_channels, kernel_size, stride, padding,
-                         dilation, ceil_mode)  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        check_values("lp_pool", [_number(norm_type, "norm_type")], {"sign": sign})
+        if learnable and math.isinf(norm_type):
+            raise ValueError("LpPool(learnable=True) needs a finite norm_type (p = exp(log_p))")
         self.sign = sign
+        self._add("p", norm_type, learnable, num_channels)
+
+    def value(self) -> torch.Tensor:
+        """The current ``p``."""
+        return self.constrained("p")
 
     def forward(self, x):
         return lp_pool(x, self.value(), sign=self.sign, **self._geometry())
@@ -131,17 +211,23 @@ class LpPool(_Parametrised):
         return super().extra_repr() + f", sign={self.sign!r}"
 
 
-class SmoothMaxPool(_Parametrised):
-    """Smooth (log-sum-exp) max pooling; beta optionally learnable, per channel, > 0."""
+class SmoothMaxPool(_Constrained):
+    """Smooth (log-sum-exp) max pooling; ``beta > 0`` optionally learnable
+    (``beta = exp(log_beta)``), per channel with ``num_channels``."""
 
-    _param = "beta"
+    _constraints: ClassVar[dict[str, str]] = {"beta": "positive"}
 
     def __init__(self, kernel_size, beta=1.0, stride=None, padding=0, dilation=1,
                  ceil_mode=False, padding_policy="ignore", learnable=False,
                  num_channels=None):  # fmt: skip
-        super().__init__(beta, learnable, num_channels, kernel_size, stride, padding, dilation,
-                         ceil_mode)  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        check_values("smooth_max_pool", [_number(beta, "beta")], {"padding_policy": padding_policy})
         self.padding_policy = padding_policy
+        self._add("beta", beta, learnable, num_channels)
+
+    def value(self) -> torch.Tensor:
+        """The current ``beta``."""
+        return self.constrained("beta")
 
     def forward(self, x):
         return smooth_max_pool(
@@ -150,6 +236,217 @@ class SmoothMaxPool(_Parametrised):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", padding_policy={self.padding_policy!r}"
+
+
+class QuantilePool(_Constrained):
+    """Quantile pooling with ``q`` in (0, 1) and ``alpha`` > 0, learnable per channel
+    (``q = sigmoid(logit_q)``, ``alpha = exp(log_alpha)``); see :func:`quantile_pool`."""
+
+    _constraints: ClassVar[dict[str, str]] = {"q": "unit", "alpha": "positive"}
+
+    def __init__(self, kernel_size, q=0.5, alpha=1.0, stride=None, padding=0, dilation=1,
+                 ceil_mode=False, learnable=True, num_channels=None):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        check_values("quantile_pool", [_number(q, "q"), _number(alpha, "alpha")], {})
+        self._add("q", q, learnable, num_channels)
+        self._add("alpha", alpha, learnable, num_channels)
+
+    def forward(self, x):
+        return quantile_pool(
+            x, self.constrained("q"), self.constrained("alpha"), **self._geometry()
+        )
+
+
+class GeMPool(_Constrained):
+    """GeM pooling with a positive ``p = exp(log_p)``, learnable per channel."""
+
+    _constraints: ClassVar[dict[str, str]] = {"p": "positive"}
+
+    def __init__(self, kernel_size, p=3.0, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 eps=1e-6, learnable=True, num_channels=None):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        check_values("gem_pool", [_number(p, "p")], {"eps": eps})
+        self.eps = eps
+        self._add("p", p, learnable, num_channels)
+
+    def forward(self, x):
+        return gem_pool(x, self.constrained("p"), eps=self.eps, **self._geometry())
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", eps={self.eps}"
+
+
+class MixedPool(_Constrained):
+    """``sigma(a) max + (1 - sigma(a)) mean`` with a learnable mixing logit ``a``."""
+
+    _constraints: ClassVar[dict[str, str]] = {"a": "real"}
+
+    def __init__(self, kernel_size, a=0.0, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 num_channels=None):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        self._add("a", a, True, num_channels)
+
+    def forward(self, x):
+        return mixed_pool(x, self.constrained("a"), **self._geometry())
+
+
+class _WindowMasks(_Sliding):
+    """A pool holding learnable window-shaped masks ``[K]`` or ``[C, K]``."""
+
+    _masks: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, kernel_size, stride, padding, dilation, ceil_mode, num_channels, dim):
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        k = _window_size(kernel_size, dim)
+        self.num_channels = num_channels
+        shape = (k,) if num_channels is None else (num_channels, k)
+        for name in self._masks:
+            self.register_parameter(name, nn.Parameter(torch.zeros(shape)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Gate masks start at 0 (``g = 1/2``)."""
+
+    def extra_repr(self) -> str:
+        shape = tuple(getattr(self, self._masks[0]).shape)
+        return f"masks={self._masks}, mask_shape={shape}, " + super().extra_repr()
+
+
+class GatedPool(_WindowMasks):
+    """``g max + (1 - g) mean``, ``g = sigma(omega . x)``: a learnable gate mask per layer
+    (``[K]``) or per channel (``[C, K]`` with ``num_channels``)."""
+
+    _masks = ("omega",)
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 num_channels=None, dim=None):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode, num_channels, dim)
+
+    def forward(self, x):
+        return gated_pool(x, self.omega, **self._geometry())
+
+
+class TreePool(_WindowMasks):
+    """2-level tree pooling ``g v1.x + (1 - g) v2.x``, ``g = sigma(omega.x)``, learnable leaf
+    filters ``v1``, ``v2`` and gate mask ``omega`` (per layer or per channel)."""
+
+    _masks = ("v1", "v2", "omega")
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 num_channels=None, dim=None):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode, num_channels, dim)
+
+    def reset_parameters(self) -> None:
+        """Leaf filters ``N(1/K, (1/(2K))^2)`` (near the mean, distinct so the gate
+        learns), gate mask 0."""
+        k = self.v1.shape[-1]
+        with torch.no_grad():
+            for v in (self.v1, self.v2):
+                v.normal_(1.0 / k, 0.5 / k)
+            self.omega.zero_()
+
+    def forward(self, x):
+        return tree_pool(x, self.v1, self.v2, self.omega, **self._geometry())
+
+
+class MedianPool(_Sliding):
+    """Median pooling (lower middle; ``K = 2`` is min pooling)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 return_indices=False):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        return median_pool(x, return_indices=self.return_indices, **self._geometry())
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", return_indices={self.return_indices}"
+
+
+class SoftPool(_Sliding):
+    """SoftPool: the softmax-weighted sum of every window."""
+
+    def forward(self, x):
+        return soft_pool(x, **self._geometry())
+
+
+class StochasticPool(_Sliding):
+    """Stochastic pooling: train picks a cell with probability ``x_i / sum x`` from a
+    ``Uniform[0, 1)`` draw of torch's generator (float64, one per output); eval is
+    ``sum x_i^2 / sum x_i``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                 generator: torch.Generator | None = None):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        self.generator = generator
+
+    def draw(self, x: torch.Tensor) -> torch.Tensor:
+        shape = _draw_shape(self, x, cell=False)
+        return torch.rand(shape, generator=self.generator, dtype=torch.float64, device=x.device)
+
+    def forward(self, x, u=None):
+        if not self.training:
+            return stochastic_pool(x, mode="eval", **self._geometry())
+        u = self.draw(x) if u is None else u
+        return stochastic_pool(x, u, mode="train", **self._geometry())
+
+
+class GumbelPool(_Constrained):
+    """Gumbel-softmax pooling with a positive temperature ``T = exp(log_temperature)``
+    (learnable, per channel with ``num_channels``); train draws standard Gumbel noise
+    from torch's generator, eval is ``sum softmax(x / T)_i x_i``."""
+
+    _constraints: ClassVar[dict[str, str]] = {"temperature": "positive"}
+
+    def __init__(self, kernel_size, temperature=1.0, stride=None, padding=0, dilation=1,
+                 ceil_mode=False, learnable=True, num_channels=None,
+                 generator: torch.Generator | None = None):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        check_values("gumbel_pool", [_number(temperature, "temperature"), None], {"mode": "eval"})
+        self._add("temperature", temperature, learnable, num_channels)
+        self.generator = generator
+
+    def draw(self, x: torch.Tensor) -> torch.Tensor:
+        shape = _draw_shape(self, x, cell=True)
+        dtype = compute_dtype(x.dtype)
+        return sample_gumbel(shape, generator=self.generator, dtype=dtype, device=x.device)
+
+    def forward(self, x, g=None):
+        t = self.constrained("temperature")
+        if not self.training:
+            return gumbel_pool(x, t, mode="eval", **self._geometry())
+        g = self.draw(x) if g is None else g
+        return gumbel_pool(x, t, g, mode="train", **self._geometry())
+
+
+class S3Pool(_Sliding):
+    """S3Pool: stride-1 max pooling, then (train) a random sorted ``g/stride``-subset of
+    the rows of every grid on every axis, drawn from torch's generator (CPU), or
+    (eval) average pooling by ``stride``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, grid_size=None,
+                 generator: torch.Generator | None = None):  # fmt: skip
+        super().__init__(kernel_size, stride, padding, dilation, False)
+        self.grid_size = grid_size
+        self.generator = generator
+
+    def _s3(self) -> dict:
+        cfg = self._geometry()
+        cfg.pop("ceil_mode")
+        return {**cfg, "grid_size": self.grid_size}
+
+    def draw(self, x: torch.Tensor) -> torch.Tensor:
+        return sample_s3_indices(tuple(x.shape), generator=self.generator, **self._s3())
+
+    def forward(self, x, indices=None):
+        if not self.training:
+            return s3_pool(x, mode="eval", **self._s3())
+        indices = self.draw(x) if indices is None else indices
+        return s3_pool(x, indices, mode="train", **self._s3())
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", grid_size={self.grid_size!r}"
 
 
 class AdaptiveMaxPool(nn.Module):

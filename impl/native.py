@@ -22,12 +22,12 @@ divisor rules, but differ where the spec is stricter:
 A native kernel costs ``prod(kernel)`` per output, i.e. ``prod(kernel) /
 prod(stride)`` per input cell, against about ``sum(kernel)`` per input cell for
 the separable reduction; it is considered while that density is at most
-``NATIVE_DENSITY_LIMIT`` (measured with benchmarks/impl_vs_torch.py for max with
-indices: 2-D 3x3, 4x4 and strided 5x5, 3-D 2x2x2 and strided 3x3x3 stay native;
-2-D 5x5 and 3-D 3x3x3 at stride 1 are faster separable). On CPU the tap-by-tap
-separable reductions are faster still for max values (d >= 2) and for most window
-sums: :func:`separable_max_values` and :func:`separable_sums_faster` decide, with
-the measurements in their docstrings.
+``NATIVE_DENSITY_LIMIT`` (for max with indices: 2-D 3x3, 4x4 and strided 5x5, 3-D
+2x2x2 and strided 3x3x3 stay native; 2-D 5x5 and 3-D 3x3x3 at stride 1 go separable).
+On CPU the tap-by-tap separable reductions are faster still for max values (d >= 2)
+and for most window sums: :func:`separable_max_values` and
+:func:`separable_sums_faster` decide. ``benchmarks/impl_vs_torch.py`` times both sides
+of every rule (docs/impl-benchmarks.md).
 """
 
 from __future__ import annotations
@@ -83,12 +83,9 @@ def max_pool_applies(plan: Plan, x: torch.Tensor) -> bool:
 def _channels_last_faster(plan: Plan, x: torch.Tensor) -> bool:
     """PyTorch's CPU max_pool2d with indices is vectorized over channels in channels_last
     layout only; with 4 or more channels and overlapping windows (more than 4 cells per
-    output stride) converting a contiguous input there (and the outputs back) is faster.
-    One thread, forward + backward in ms, converted vs contiguous, [32,64,56,56]: 3x3 s1
-    124 vs 167 (another machine: 89 vs 160), 3x3 s2 57 vs 53 (there: 39 vs 52), 2x2 s2
-    55 vs 41; [512,4,56,56] 3x3 s1 139 vs 161; one channel: no gain; 3-D mixed, not
-    used. Where the machines disagree the contiguous input keeps PyTorch's own speed.
-    Same values and indices (the kernels' first-maximizer scan is the same)."""
+    output stride) converting a contiguous input there (and the outputs back) is faster
+    (one channel gains nothing, 3-D neither way). Same values and indices (the kernels'
+    first-maximizer scan is the same)."""
     return (
         x.device.type == "cpu"
         and plan.d == 2
@@ -120,23 +117,14 @@ def max_pool(x: torch.Tensor, plan: Plan, ceil_mode: bool, need_index: bool):
 def separable_max_values(plan: Plan, x: torch.Tensor) -> bool:
     """Whether a max value without index or derivative comes faster from the separable
     maximum (:func:`ndpool.impl.separable.box_max`) than from PyTorch's kernel: on CPU
-    for d >= 2 (one thread, [32,64,56,56] 3x3 stride 1: 14 ms vs 155 ms; 4x4 stride 4:
-    18.5 vs 20.0; [8,16,32,32,32] 3x3x3 stride 3: 5.1 vs 9.0), not for d = 1, where
-    PyTorch has a single-pass value-only kernel ([16,64,8192] k3 s1: 20 ms vs 68).
-    CUDA keeps the native kernels (not measured here)."""
+    for d >= 2, not for d = 1, where PyTorch has a single-pass value-only kernel."""
     return x.device.type == "cpu" and plan.d >= 2
 
 
 def separable_sums_faster(plan: Plan, x: torch.Tensor) -> bool:
     """Whether window sums (avg, Lp) are faster separable (with the adjoint backward of
     :class:`ndpool.impl.separable._SlidingSum`) than from PyTorch's avg_pool: on CPU
-    unless the windows are disjoint and hold 9 or more cells. One thread, forward +
-    backward in ms, separable vs PyTorch, interleaved: [32,64,56,56] 3x3 s1 55 vs 112,
-    3x3 s2 33 vs 34, 2x2 s2 29 vs 30; [8,16,32,32,32] 2x2x2 s1 43 vs 91, 3x3x3 s2 20 vs
-    24, 2x2x2 s2 18 vs 16; [16,64,8192] k3 s1 42 vs 104, k7 s2 68 vs 65 (a second
-    machine, earlier code, disjoint: 4x4 s4 5.9/15.2 vs 4.8/9.9 forward / forward +
-    backward, 3x3x3 s3 6.8/13.7 vs 4.0/9.2). CUDA keeps the native kernels (not measured
-    here)."""
+    unless the windows are disjoint and hold 9 or more cells."""
     if x.device.type != "cpu":
         return False
     disjoint = all(a.stride >= a.kernel for a in plan.axes)

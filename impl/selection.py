@@ -42,10 +42,8 @@ NEG_INF = float("-inf")
 
 # A block of windows' planes, in bytes of input, that one selection pass works on: its
 # stage tensors (values, indices, winners, masks: a few times the block) then stay in a
-# CPU core's cache across the 3K elementwise ops of a stage. Measured (one thread, 4 MiB L2,
-# blocks of 1 plane up to the whole tensor): [8,16,32,32,32] 5x5x5 s1 250 -> 191 ms,
-# [4,16,16^4] 3^4 s1 222 -> 178, [32,64,56,56] 5x5 s1 262 -> 204; 256 KiB to 1 MiB
-# blocks were best for every shape.
+# CPU core's cache across the 3K elementwise ops of a stage (256 KiB to 1 MiB blocks do
+# best on a core with a few MiB of cache).
 BLOCK_BYTES = 1 << 19
 
 

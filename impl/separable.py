@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from . import native
-from .geometry import AdaptiveAxis, Plan, SlidingAxis, sliding_plan
-from .layout import as_batched, check_dtype, compute_dtype
+from .geometry import AdaptiveAxis, Plan, SlidingAxis
+from .inputs import compute_dtype, sliding_input
 
 Fill = float | torch.Tensor
 
@@ -162,8 +162,7 @@ def box_sum(x: torch.Tensor, plan: Plan) -> torch.Tensor:
 
     The axes are summed outermost first (a sum's order does not matter, unlike a
     selection's): the innermost axis, whose strided taps do not vectorize, then runs on
-    the smallest tensor (one thread, forward ms, inner-first vs outer-first:
-    [32,64,56,56] 3x3 s2 14.0 vs 12.9, [8,16,32,32,32] 2x2x2 s2 10.2 vs 7.3)."""
+    the smallest tensor."""
     for a in range(plan.d):
         ax = plan.axes[a]
         dim = x.ndim - plan.d + a
@@ -179,7 +178,7 @@ def _dense(t: torch.Tensor, dim: int, ax: SlidingAxis) -> SlidingAxis | None:
     """The stride-1 twin of an innermost axis whose windows overlap a lot (K >= 2 x
     stride): its window sums at every position, then every stride-th kept, cost K
     vectorized adds at the input's size instead of K strided (unvectorized) ones at the
-    output's ([16,64,8192] k7 s2: 44.7 vs 27.0 ms; k3 s2: 14.0 vs 15.7, kept strided).
+    output's (below 2 x stride the strided adds are cheaper).
     Only the fields :func:`_real_taps` reads are the twin's own (the per-window tuples
     still describe the strided axis)."""
     if dim != t.ndim - 1 or ax.stride == 1 or ax.kernel < 2 * ax.stride:
@@ -346,28 +345,12 @@ def mask_unread(x: torch.Tensor, plan: Plan) -> torch.Tensor:
     return x if keep is None else torch.where(keep, x, 0.0)
 
 
-def sliding_batched(x: torch.Tensor, **geometry) -> tuple[Plan, torch.Tensor]:
-    """Check ``x`` and the window geometry (the spec's constraints), resolve the plan,
-    and return it with the batched input (dtype unchanged)."""
-    check_dtype(x)
-    plan = sliding_plan(x.shape, **geometry)
-    return plan, as_batched(x, plan)
-
-
-def sliding_input(
-    x: torch.Tensor, *, kernel_size, stride, padding, dilation, ceil_mode
-) -> tuple[Plan, torch.Tensor]:
-    """The preamble of a sliding-window reduction: :func:`sliding_batched`, then the
-    batched input in the compute dtype, its unread cells masked when derivatives are
-    tracked."""
-    plan, xb = sliding_batched(
-        x,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-    )
+def reduction_input(x: torch.Tensor, geometry: dict) -> tuple[Plan, torch.Tensor]:
+    """The preamble of a sliding-window reduction that transforms cells before summing
+    them (Lp's powers, smooth max's exponentials): :func:`ndpool.impl.inputs.sliding_input`,
+    then the batched input in the compute dtype, its unread cells masked when derivatives
+    are tracked."""
+    plan, xb = sliding_input(x, geometry)
     xb = xb.to(compute_dtype(x.dtype))
     if native.tracks_derivatives(xb) and not all_finite(xb):
         xb = mask_unread(xb, plan)  # (a finite unread cell meets 0 cotangents harmlessly)

@@ -11,22 +11,22 @@ a JVP and a VJP::
 ``spec.OPS`` maps op names to their registry records.
 """
 
-from .avg_pool import adaptive_avg_pool, avg_pool
+from .average import adaptive_avg_pool, avg_pool
+from .blends import gated_pool, mixed_pool, tree_pool
 from .constraints import CONSTRAINTS, ConstraintError
-from .gem_pool import gem_pool
-from .geometry import Geometry, adaptive_geometry, sliding_geometry
-from .gumbel_pool import gumbel_pool
-from .lp_pool import lp_pool
-from .max_pool import adaptive_max_pool, max_pool
-from .median_pool import median_pool
-from .mixed_pool import gated_pool, mixed_pool, tree_pool
-from .quantile_pool import quantile_pool
-from .registry import OPS, jvp, output_shape, vjp
-from .s3_pool import s3_layout, s3_pool, s3_sample_indices
-from .smooth_max_pool import smooth_max_pool
-from .soft_pool import soft_pool
-from .stochastic_pool import stochastic_pool
-from .window_op import INPUT_KINDS, InputSpec
+from .gem import gem_pool
+from .geometry import Geometry, adaptive_geometry, sliding_axes, sliding_geometry
+from .gumbel import gumbel_pool
+from .lp import lp_pool
+from .max import adaptive_max_pool, max_pool
+from .median import median_pool
+from .op import INPUT_KINDS, InputSpec, Op, Option
+from .quantile import quantile_pool
+from .registry import OPS, jvp, output_shape, register, vjp
+from .s3 import s3_layout, s3_pool, s3_sample_indices
+from .smooth_max import smooth_max_pool
+from .soft import soft_pool
+from .stochastic import stochastic_pool
 
 __all__ = [
     "CONSTRAINTS",
@@ -35,6 +35,8 @@ __all__ = [
     "ConstraintError",
     "Geometry",
     "InputSpec",
+    "Op",
+    "Option",
     "adaptive_avg_pool",
     "adaptive_geometry",
     "adaptive_max_pool",
@@ -49,9 +51,11 @@ __all__ = [
     "mixed_pool",
     "output_shape",
     "quantile_pool",
+    "register",
     "s3_layout",
     "s3_pool",
     "s3_sample_indices",
+    "sliding_axes",
     "sliding_geometry",
     "smooth_max_pool",
     "soft_pool",

@@ -241,7 +241,33 @@ def sliding_out(length: int, eff: int, stride: int, pad: tuple[int, int], ceil_m
     return out
 
 
-def sliding_geometry(
+SLIDING_KEYS = {
+    "kernel_size": None,
+    "stride": None,
+    "padding": 0,
+    "dilation": 1,
+    "ceil_mode": False,
+}
+
+
+@dataclass(frozen=True)
+class SlidingAxes:
+    """A sliding-window configuration resolved per axis (tuples of d Python ints)."""
+
+    spatial: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    out: tuple[int, ...]
+
+    @property
+    def eff(self) -> tuple[int, ...]:
+        """The effective (dilated) kernel ``dilation*(kernel-1)+1`` of every axis."""
+        return tuple(dl * (k - 1) + 1 for k, dl in zip(self.kernel, self.dilation))
+
+
+def sliding_axes(
     spatial: Sequence[int],
     *,
     kernel_size,
@@ -249,8 +275,8 @@ def sliding_geometry(
     padding=0,
     dilation=1,
     ceil_mode: bool = False,
-) -> Geometry:
-    """Check constraints C2-C8 and build the sliding-window geometry."""
+) -> SlidingAxes:
+    """Check constraints C2-C8 and resolve every axis, by integer arithmetic only."""
     d = len(spatial)
     kernel = per_axis(kernel_size, d, "kernel_size", "C2")
     stride = kernel if stride is None else per_axis(stride, d, "stride", "C3")
@@ -266,16 +292,26 @@ def sliding_geometry(
             )
     if any(length < 1 for length in spatial):
         raise fail("C7", f"spatial input shape {tuple(spatial)} has an extent below 1")
-    axes = []
+    out = []
     for a, (length, k, s, dl, pad) in enumerate(zip(spatial, kernel, stride, dilation, pads)):
         eff = dl * (k - 1) + 1
-        out = sliding_out(length, eff, s, pad, ceil_mode)
-        if out < 1:
+        n = sliding_out(length, eff, s, pad, ceil_mode)
+        if n < 1:
             raise fail(
                 "C8",
-                f"output extent {out} on axis {a}: input {length} + padding {pad} is shorter "
+                f"output extent {n} on axis {a}: input {length} + padding {pad} is shorter "
                 f"than the effective kernel {eff} (kernel {k}, dilation {dl})",
             )
+        out.append(n)
+    return SlidingAxes(tuple(spatial), kernel, stride, dilation, pads, tuple(out))
+
+
+def sliding_geometry(spatial: Sequence[int], **config) -> Geometry:
+    """The sliding-window geometry of ``spatial`` under ``config`` (the keywords of
+    :func:`sliding_axes`, which checks C2-C8)."""
+    r = sliding_axes(spatial, **config)
+    axes = []
+    for length, k, s, dl, pad, out in zip(r.spatial, r.kernel, r.stride, r.dilation, r.pads, r.out):
         pos = np.arange(out)[:, None] * s - pad[0] + np.arange(k)[None, :] * dl
         axes.append(
             AxisTaps(
@@ -288,6 +324,23 @@ def sliding_geometry(
     return Geometry(spatial_in=tuple(spatial), axes=tuple(axes))
 
 
+def adaptive_extent(spatial: Sequence[int], output_size) -> tuple[int, ...]:
+    """The output extent of adaptive pooling (checks C9 and C7): ``output_size`` with
+    ``None`` entries replaced by the input's extent."""
+    d = len(spatial)
+    sizes = (output_size,) * d if _is_int(output_size) or output_size is None else output_size
+    if (
+        not isinstance(sizes, Sequence)
+        or isinstance(sizes, str)
+        or len(sizes) != d
+        or not all(s is None or (_is_int(s) and s >= 1) for s in sizes)
+    ):
+        raise fail("C9", f"output_size={output_size!r} must be {d} positive ints or None")
+    if any(length < 1 for length in spatial):
+        raise fail("C7", f"spatial input shape {tuple(spatial)} has an extent below 1")
+    return tuple(int(length if n is None else n) for length, n in zip(spatial, sizes))
+
+
 def adaptive_geometry(spatial: Sequence[int], *, output_size) -> Geometry:
     """Adaptive bins: output cell ``i`` of ``n`` on an axis of length ``L`` reads
     ``[floor(i*L/n), ceil((i+1)*L/n))``.
@@ -298,19 +351,9 @@ def adaptive_geometry(spatial: Sequence[int], *, output_size) -> Geometry:
     >>> g.axes[0].real.astype(int).tolist()
     [[1, 1, 0], [1, 1, 1], [1, 1, 0]]
     """
-    d = len(spatial)
-    sizes = (output_size,) * d if _is_int(output_size) or output_size is None else output_size
-    if (
-        not isinstance(sizes, Sequence)
-        or len(sizes) != d
-        or not all(s is None or (_is_int(s) and s >= 1) for s in sizes)
-    ):
-        raise fail("C9", f"output_size={output_size!r} must be {d} positive ints or None")
-    if any(length < 1 for length in spatial):
-        raise fail("C7", f"spatial input shape {tuple(spatial)} has an extent below 1")
+    sizes = adaptive_extent(spatial, output_size)
     axes = []
     for length, n in zip(spatial, sizes):
-        n = length if n is None else int(n)
         i = np.arange(n)
         start = (i * length) // n
         end = -((-(i + 1) * length) // n)

@@ -1,45 +1,43 @@
 """The op registry and the generic ``jvp`` / ``vjp`` entry points.
 
-``OPS`` maps an op's name to its :class:`~ndpool.spec.window_op.WindowOp`
-record: ``inputs`` (the positional, differentiable arrays), ``config_defaults``
-(every keyword with its default), ``exact`` (selection ops: compare bit for bit),
-``returns_indices``, ``output_shape(x_shape, **cfg)`` and ``function`` (the
-documented public function). Later parts of ndpool (the impl, the conformance
-suite, the docs) iterate over it.
-
-Every record also has ``input_specs`` (one :class:`~ndpool.spec.window_op.InputSpec`
-per positional input: ``name``, ``kind`` -- x, channel, window, output, cell or
-index --, ``differentiable``, ``domain``, ``optional``, and ``sampler`` for the
-random draws), ``differentiable`` (a tuple of bools, one per input) and
-``exact_for(**cfg)`` (exactness under a configuration, e.g. ``mode``).
+``OPS`` maps an op's name to its :class:`~ndpool.spec.op.Op` record: ``inputs`` (one
+:class:`~ndpool.spec.op.InputSpec` per positional array: ``name``, ``kind`` -- x,
+channel, window, output, cell or index --, ``differentiable``, ``domain``,
+``optional``, and ``sampler`` for the random draws), ``options`` (one
+:class:`~ndpool.spec.op.Option` per keyword option: default, enumerated values, and
+whether it names a convention frameworks disagree on), ``windows`` (sliding windows,
+adaptive bins or the op's own), ``config_defaults`` (every keyword with its default),
+``exact_for(**cfg)`` (selection ops: compare bit for bit), ``returns_indices``,
+``output_shape(x_shape, **cfg)`` and ``function`` (the documented public function).
+The impl, the conformance suite and the docs iterate over it; :func:`register` adds
+an op.
 
 Non-differentiable inputs (the explicit random draws of the stochastic poolers,
 the sampled indices of ``s3_pool``): ``jvp`` accepts ``None`` or any array as
-their tangent and ignores it; ``vjp`` returns ``None`` as their cotangent. For
-the ops with declared input kinds a ``None`` tangent of a differentiable input
-means zero, and optional trailing inputs (noise in ``mode="eval"``) may be
-``None`` or left out.
+their tangent and ignores it; ``vjp`` returns ``None`` as their cotangent. A
+``None`` tangent of a differentiable input means zero, and optional trailing inputs
+(noise in ``mode="eval"``) may be ``None`` or left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .avg_pool import ADAPTIVE_AVG_POOL, AVG_POOL
-from .gem_pool import GEM_POOL
-from .gumbel_pool import GUMBEL_POOL
-from .lp_pool import LP_POOL
-from .max_pool import ADAPTIVE_MAX_POOL, MAX_POOL
-from .median_pool import MEDIAN_POOL
-from .mixed_pool import GATED_POOL, MIXED_POOL, TREE_POOL
-from .quantile_pool import QUANTILE_POOL
-from .s3_pool import S3_POOL
-from .smooth_max_pool import SMOOTH_MAX_POOL
-from .soft_pool import SOFT_POOL
-from .stochastic_pool import STOCHASTIC_POOL
-from .window_op import WindowOp
+from .average import ADAPTIVE_AVG_POOL, AVG_POOL
+from .blends import GATED_POOL, MIXED_POOL, TREE_POOL
+from .gem import GEM_POOL
+from .gumbel import GUMBEL_POOL
+from .lp import LP_POOL
+from .max import ADAPTIVE_MAX_POOL, MAX_POOL
+from .median import MEDIAN_POOL
+from .op import Op
+from .quantile import QUANTILE_POOL
+from .s3 import S3_POOL
+from .smooth_max import SMOOTH_MAX_POOL
+from .soft import SOFT_POOL
+from .stochastic import STOCHASTIC_POOL
 
-OPS: dict[str, WindowOp] = {
+OPS: dict[str, Op] = {
     op.name: op
     for op in (
         MAX_POOL,
@@ -48,7 +46,6 @@ OPS: dict[str, WindowOp] = {
         SMOOTH_MAX_POOL,
         ADAPTIVE_MAX_POOL,
         ADAPTIVE_AVG_POOL,
-        # the learnable and stochastic poolers (issue 6)
         QUANTILE_POOL,
         MEDIAN_POOL,
         MIXED_POOL,
@@ -63,8 +60,21 @@ OPS: dict[str, WindowOp] = {
 }
 
 
-def _op(op: str | Callable | WindowOp) -> WindowOp:
-    if isinstance(op, WindowOp):
+def register(op: Op) -> Op:
+    """Add ``op`` to :data:`OPS` (every layer that iterates over the registry then
+    knows it); a name that is taken is an error. Returns the op."""
+    if op.name in OPS:
+        raise ValueError(f"an op named {op.name!r} is registered already")
+    if op.function is None:
+        raise ValueError(
+            f"{op.name} has no public function: decorate it with the record's .defines"
+        )
+    OPS[op.name] = op
+    return op
+
+
+def _op(op: str | Callable | Op) -> Op:
+    if isinstance(op, Op):
         return op
     if isinstance(op, str):
         if op not in OPS:

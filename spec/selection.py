@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numeric import is_object, isnan, neg_inf_like
-from .window_op import one_hot, pick
+from .numeric import const, is_object, isnan
+from .op import one_hot, pick
 
 SIGNED_ZEROS = ("tie", "ordered")
 
@@ -52,7 +52,7 @@ def first_maximizer(w: np.ndarray, real: np.ndarray, signed_zeros: str = "tie") 
     real = np.broadcast_to(real, w.shape)
     nan = real & isnan(w)
     any_nan = nan.any(axis=-1)
-    ninf = neg_inf_like(w)
+    ninf = const("-inf", w)
     candidates = np.where(real & ~nan, w, ninf)
     m = candidates.max(axis=-1) if w.shape[-1] else np.full(w.shape[:-1], ninf)
     top = real & ~nan & (candidates == m[..., None])

@@ -275,7 +275,7 @@ def _probes() -> list[Probe]:
     rows = []
     for name, op in spec.OPS.items():
         rows.append(Probe(name, {}))
-        for key, default in op.options.items():
+        for key, default in op.option_defaults.items():
             if isinstance(default, bool):
                 rows.append(Probe(name, {key: not default}))
             if key == "mode" and default != "eval":
@@ -312,15 +312,15 @@ def _registry_rows() -> list[list[str]]:
             + ")"
             for s in op.input_specs
         )
-        exact = "exact" if op.exact else "rounded"
-        if getattr(op, "exact_if", None) is not None:
-            exact += " (depends on the options)"
+        exact = "depends on the options" if callable(op.exact) else "exact" if op.exact else "rounded"
         rows.append(
             [
                 f"`{name}`",
                 arrays,
                 keywords,
-                "adaptive bins" if op.adaptive else "sliding windows",
+                {"adaptive": "adaptive bins", "sliding": "sliding windows"}.get(
+                    op.windows.name, f"its own ({op.windows.name})"
+                ),
                 exact,
                 "yes" if op.returns_indices else "no",
             ]

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 TARGET_MODULE = """
-from ndpool.conformance.mutants import MUTANTS
+from ndpool.conformance.tools.mutants import MUTANTS
 
 def last_tie():
     return MUTANTS["max-last-tie"].target()

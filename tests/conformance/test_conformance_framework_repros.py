@@ -1,6 +1,6 @@
 """Every reproducer in docs/frameworks/repro/ still reproduces its registered deviation
 (exits 1): a framework that fixed one makes its test fail here, so the entry in
-conformance/deviations/<target>.toml and the reproducer can be retired. A reproducer of a
+conformance/targets/deviations/<target>.toml and the reproducer can be retired. A reproducer of a
 ``[[convention]]`` (a framework convention the spec names as an option) exits 1 while the
 framework differs from the spec's default and equals the spec under that option. Run
 in-process (runpy) to keep the imports shared; skipped when the framework is not installed.
@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from ndpool import spec
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 REPRO = Path(__file__).resolve().parents[2] / "docs" / "frameworks" / "repro"
-REGISTRIES = Path(__file__).resolve().parents[2] / "conformance" / "deviations"
+REGISTRIES = Path(__file__).resolve().parents[2] / "conformance" / "targets" / "deviations"
 NEEDS = {
     "torch": ("torch",),
     "onnxruntime": ("onnx", "onnxruntime"),
@@ -41,7 +43,7 @@ def test_reproducer_still_reproduces(script, capsys):
     for mod in NEEDS[_target(script)]:
         pytest.importorskip(mod)
     deviation = script.stem[len(_target(script)) + 1 :]
-    toml = Path(__file__).resolve().parents[2] / "conformance" / "deviations"
+    toml = REGISTRIES
     assert f'id = "{deviation}"' in (toml / f"{_target(script)}.toml").read_text(), (
         f"{script.name}: no deviation {deviation!r} in {_target(script)}.toml"
     )
@@ -62,7 +64,7 @@ def _conventions(target: str) -> list[dict]:
 def test_registered_conventions_are_the_adapters_declared_ones(target):
     for mod in NEEDS[target]:
         pytest.importorskip(mod)
-    from ndpool.conformance.targets import CONVENTION_OPTIONS, load_target
+    from ndpool.conformance.targets import load_target
 
     loaded = load_target(target)
     registered = {(c["op"], c["option"]): c["value"] for c in _conventions(target)}
@@ -73,10 +75,10 @@ def test_registered_conventions_are_the_adapters_declared_ones(target):
             f"the adapter declares {declared!r}"
         )
         assert option in loaded.capabilities(op).keys(op), f"{target}: {op} lacks {option}"
-    for op, options in CONVENTION_OPTIONS.items():
+    for op, record in spec.OPS.items():
         if not loaded.provides(op):
             continue
-        for option in options:
+        for option in (o.name for o in record.conventions):
             declared = loaded.capabilities(op).option_values.get(option)
             if declared:
                 assert (op, option) in registered, (
@@ -100,11 +102,12 @@ def test_follow_conventions_keeps_the_option_from_the_framework_call():
 def test_conventions_are_drawn_only_where_declared():
     from hypothesis import find
 
+    from ndpool.conformance.ops import OP_INFO
     from ndpool.conformance.strategies import cases
     from ndpool.conformance.targets import Capabilities
 
-    plain = find(cases("max_pool", Capabilities()), lambda c: True)
+    plain = find(cases(OP_INFO["max_pool"], Capabilities()), lambda c: True)
     assert "signed_zeros" not in plain.cfg and "empty_window" not in plain.cfg
     jax_like = Capabilities(option_values={"signed_zeros": ("ordered",)})
-    case = find(cases("max_pool", jax_like), lambda c: True)
+    case = find(cases(OP_INFO["max_pool"], jax_like), lambda c: True)
     assert case.cfg["signed_zeros"] == "ordered" and "empty_window" not in case.cfg

@@ -12,7 +12,7 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "frameworks.md"
 def test_frameworks_page_is_current():
     for mod in ("torch", "onnx", "onnxruntime", "jax"):
         pytest.importorskip(mod)
-    from ndpool.conformance.frameworks_page import COMMAND, render
+    from ndpool.conformance.tools.frameworks_page import COMMAND, render
 
     fresh = render()
     assert PAGE.read_text() == fresh, (

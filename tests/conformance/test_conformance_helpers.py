@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from ndpool import spec
 from ndpool.conformance import deviations as devs
 from ndpool.conformance.cases import Case, to_dtype
+from ndpool.conformance.facts import FACTS
 from ndpool.conformance.cli import build_parser, main, pytest_args
-from ndpool.conformance.opinfo import OP_INFO
+from ndpool.conformance.ops import OP_INFO
 from ndpool.conformance.properties import PROPERTIES, availability
 from ndpool.conformance.reporting import Matrix, to_html, to_json, to_markdown
 from ndpool.conformance.runner import run_property
@@ -27,7 +28,7 @@ CAPS = Capabilities(dtypes=("float16", "float32", "float64"))
 @settings(max_examples=40, deadline=None, database=None, derandomize=True)
 @given(data=st.data())
 def test_drawn_cases_are_valid(op, data):
-    case = data.draw(cases(op, CAPS, {"property": "forward"}))
+    case = data.draw(cases(OP_INFO[op], CAPS, {"property": "forward"}))
     case.spec_forward()  # the spec accepts every drawn case (no filtering needed)
     assert case.d in CAPS.ranks
     assert np.array_equal(to_dtype(case.x, case.dtype), case.x, equal_nan=True)
@@ -37,7 +38,7 @@ def test_strategies_cover_ranks_1_to_5():
     seen = set()
 
     @settings(max_examples=200, deadline=None, database=None, derandomize=True)
-    @given(cases("max_pool", CAPS, {"property": "forward"}))
+    @given(cases(OP_INFO["max_pool"], CAPS, {"property": "forward"}))
     def collect(case):
         seen.add(case.d)
 
@@ -108,16 +109,20 @@ def test_deviation_scope_and_staleness(tmp_path):
     reg.hit(reg.entries[0])
     stale = reg.stale({("avg_pool", "vjp"), ("max_pool", "forward")})
     assert [e.id for e in stale] == ["b"]
-    bad = devs.Deviation("c", ("forward",), ("max_pool",), {"no_such_fact": 1}, "r")
-    with pytest.raises(KeyError, match="unknown scope key"):
-        bad.matches("forward", "max_pool", case)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[deviation]]\nid = "c"\nproperty = "forward"\nop = "max_pool"\n'
+        'scope = { no_such_fact = 1 }\nreason = "r"\n'
+    )
+    with pytest.raises(devs.RegistryError, match="unknown scope fact"):
+        devs.Registry.load("t", bad)
 
 
 def test_torch_registry_parses_and_uses_known_facts():
-    reg = devs.Registry.load("torch")
+    reg = devs.Registry.load("torch", load_target("torch").deviations_file)
     assert reg.entries
     for entry in reg.entries:
-        assert set(entry.scope) <= set(devs.FACTS), entry.id
+        assert set(entry.scope) <= set(FACTS), entry.id
         assert set(entry.properties) <= set(PROPERTIES) | {"*"}, entry.id
         assert set(entry.ops) <= set(spec.OPS) | {"*"}, entry.id
         assert entry.reason.strip()
@@ -157,7 +162,7 @@ def test_cli_arguments():
     args = pytest_args(ns)
     assert args[:2] == ["--pyargs", "ndpool.conformance"]
     assert ["--ndpool-op", "max_pool"] == args[args.index("--ndpool-op") :][:2]
-    assert "--hypothesis-seed" in args and "--junit-xml" in args and "--ndpool-report" in args
+    assert "--ndpool-seed" in args and "--junit-xml" in args and "--ndpool-report" in args
     assert main(["check", "--op", "no_such_op"]) == 2
 
 
@@ -165,5 +170,5 @@ def test_torch_deviations_are_documented():
     from pathlib import Path
 
     page = (Path(__file__).parents[2] / "docs" / "conformance" / "deviations.md").read_text()
-    for entry in devs.Registry.load("torch").entries:
+    for entry in devs.Registry.load("torch", load_target("torch").deviations_file).entries:
         assert f"`{entry.id}`" in page, f"deviation {entry.id!r} missing from deviations.md"

@@ -10,6 +10,6 @@ from ndpool.conformance.test_suite import *  # noqa: F403  (the suite's tests)
 @pytest.fixture(scope="module")
 def ndpool_target():
     pytest.importorskip("torch", reason="ndpool.impl needs torch")
-    from ndpool.conformance.target_impl import make_target
+    from ndpool.conformance.targets.impl import make_target
 
     return make_target()

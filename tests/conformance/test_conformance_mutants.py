@@ -1,4 +1,4 @@
-"""Strong: every deliberately broken target (ndpool.conformance.mutants) is rejected,
+"""Strong: every deliberately broken target (ndpool.conformance.tools.mutants) is rejected,
 with a failure message that shows the configuration and a runnable reproducer."""
 
 import textwrap
@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from ndpool.conformance.killrate import kill
-from ndpool.conformance.mutants import MUTANTS
+from ndpool.conformance.tools.killrate import kill
+from ndpool.conformance.tools.mutants import MUTANTS
 
 EXAMPLES = 40
 SEED = 1

@@ -1,5 +1,5 @@
 """The suite against onnx.reference.ReferenceEvaluator (the same one-node models), quick profile:
-passes apart from the deviations registered in conformance/deviations/onnx-reference.toml.
+passes apart from the deviations registered in conformance/targets/deviations/onnx-reference.toml.
 Skipped when onnx is not installed (pip install -e ".[targets]").
 
 Reduced for CI time (the reference evaluator is pure Python): forward, indices, output
@@ -7,17 +7,14 @@ shape and invalid configurations; `ndpool check --target onnx-reference` runs al
 
 import pytest
 
-from ndpool.conformance.test_suite import (  # noqa: F401  (the suite's tests)
-    test_forward,
-    test_indices,
-    test_invalid_config,
-    test_output_shape,
-)
+from ndpool.conformance.test_suite import test_property  # noqa: F401  (the suite's test)
+
+pytestmark = pytest.mark.ndpool_properties("forward", "indices", "output_shape", "invalid_config")
 
 
 @pytest.fixture(scope="module")
 def ndpool_target():
     pytest.importorskip("onnx")
-    from ndpool.conformance.target_onnx import make_target
+    from ndpool.conformance.targets.onnx_backends import make_target
 
     return make_target("reference")

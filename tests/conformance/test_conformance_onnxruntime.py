@@ -1,5 +1,5 @@
 """The suite against ONNX Runtime (one-node ONNX models, opset 22), quick profile:
-passes apart from the deviations registered in conformance/deviations/onnxruntime.toml.
+passes apart from the deviations registered in conformance/targets/deviations/onnxruntime.toml.
 Skipped when onnx / onnxruntime are not installed (pip install -e ".[targets]")."""
 
 import pytest
@@ -11,6 +11,6 @@ from ndpool.conformance.test_suite import *  # noqa: F403  (the suite's tests)
 def ndpool_target():
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from ndpool.conformance.target_onnx import make_target
+    from ndpool.conformance.targets.onnx_backends import make_target
 
     return make_target("onnxruntime")

@@ -9,12 +9,12 @@ import pytest
 
 from ndpool import spec
 from ndpool.conformance.cases import Case
-from ndpool.conformance.opinfo import OP_INFO
+from ndpool.conformance.ops import OP_INFO
+from ndpool.conformance.ops.stochastic import off_boundaries
 from ndpool.conformance.properties import PROPERTIES, availability
 from ndpool.conformance.runner import run_property
-from ndpool.conformance.strategies import off_boundaries
 from ndpool.conformance.targets import Capabilities, NumpyTarget, load_target
-from ndpool.conformance.tolerances import forward_allowed, mismatches
+from ndpool.conformance.tolerances import mismatches
 
 POOLERS = (
     "quantile_pool",
@@ -128,7 +128,7 @@ def test_draws_reach_the_target_in_float64_and_int64():
 def test_stochastic_draws_are_moved_off_cdf_boundaries():
     x = np.array([[[1.0, 3.0, 2.0, 2.0]]])
     u = np.array([[[0.25, 0.5]]])  # exactly on the boundaries c_1 / S
-    moved = off_boundaries(x, u, {"kernel_size": 2}, "float32")
+    (moved,) = off_boundaries(x, (u,), {"kernel_size": 2}, "float32")
     assert np.allclose(moved, [[[0.625, 0.75]]])  # the middle of the cell the spec picks
     assert np.array_equal(
         spec.stochastic_pool(x, moved, kernel_size=2), spec.stochastic_pool(x, u, kernel_size=2)
@@ -140,10 +140,10 @@ def test_gumbel_accepts_either_near_best_cell_only():
     g = np.zeros((1, 1, 1, 3))
     case = Case("gumbel_pool", x, (np.array(1.0), g), {"kernel_size": 3}, "float32")
     ref = case.spec_forward()
-    allowed = forward_allowed(case, ref)
+    allowed = OP_INFO[case.op].forward_allowed(case, ref)
     assert not mismatches(np.array([[[1.0]]]), ref, allowed, "float32").any()
     assert not mismatches(np.array([[[1.0 + 2.0**-22]]]), ref, allowed, "float32").any()
     assert mismatches(np.array([[[-5.0]]]), ref, allowed, "float32").all()
     exact = case.with_x(x, dtype="float64")  # float64 scores: the margin is enough
-    allowed64 = forward_allowed(exact, exact.spec_forward())
+    allowed64 = OP_INFO[exact.op].forward_allowed(exact, exact.spec_forward())
     assert mismatches(np.array([[[1.0]]]), ref, allowed64, "float64").all()

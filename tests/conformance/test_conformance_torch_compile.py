@@ -1,5 +1,5 @@
 """The suite against torch.nn.functional through torch.compile (Inductor, CPU): passes apart
-from the deviations registered in conformance/deviations/torch-compile.toml.
+from the deviations registered in conformance/targets/deviations/torch-compile.toml.
 
 Reduced to keep CI time in check (every new configuration is a compilation, ~1 s once
 Inductor is warm): max_pool and avg_pool only (the target below provides no other op, so
@@ -9,18 +9,16 @@ included)."""
 
 import pytest
 
-from ndpool.conformance.test_suite import (  # noqa: F401  (the suite's tests)
-    test_forward,
-    test_indices,
-)
+from ndpool.conformance.test_suite import test_property  # noqa: F401  (the suite's test)
 
 CI_OPS = ("max_pool", "avg_pool")
+pytestmark = [pytest.mark.ndpool_properties("forward", "indices"), pytest.mark.ndpool_ops(*CI_OPS)]
 
 
 @pytest.fixture(scope="module")
 def ndpool_target():
     pytest.importorskip("torch")
-    from ndpool.conformance.target_compile import make_target
+    from ndpool.conformance.targets.torch_compile import make_target
 
     target = make_target()
     target.ops = {op: fn for op, fn in target.ops.items() if op in CI_OPS}

@@ -24,8 +24,8 @@ from test_impl_poolers_support import (
 )
 
 from ndpool import spec
-from ndpool.spec.gumbel_pool import selection_margin as gumbel_margin
-from ndpool.spec.stochastic_pool import selection_margin as stochastic_margin
+from ndpool.spec.gumbel import selection_margin as gumbel_margin
+from ndpool.spec.stochastic import selection_margin as stochastic_margin
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

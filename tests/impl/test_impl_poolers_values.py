@@ -29,7 +29,7 @@ from test_impl_poolers_support import (
 )
 
 from ndpool import impl, spec
-from ndpool.spec.gumbel_pool import selection_margin as gumbel_margin
+from ndpool.spec.gumbel import selection_margin as gumbel_margin
 
 GEOMETRY_CASES = [
     (op, mode, shape, cfg) for op, mode in CASES for shape, cfg in geometries(op)

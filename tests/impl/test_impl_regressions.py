@@ -14,7 +14,7 @@ from ndpool import impl, spec
 
 INF = float("inf")
 NAN = float("nan")
-lp_module = importlib.import_module("ndpool.impl.lp_pool")
+lp_module = importlib.import_module("ndpool.impl.lp")
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

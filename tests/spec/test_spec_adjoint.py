@@ -60,7 +60,7 @@ def _draw(op, rng, d, positive):
         rng, d, spatial_max=4 if d < 3 else 3
     )
     for key, variants in OPTION_VARIANTS.items():
-        if key in op.options:
+        if key in op.option_defaults:
             cfg[key] = variants[rng.integers(len(variants))]
     n, c = (1, 2) if d < 3 else (1, 1)
     x = rng.integers(-2, 3, (n, c, *spatial)).astype(np.float64)  # ties and zeros
@@ -69,7 +69,6 @@ def _draw(op, rng, d, positive):
     if positive:
         x = np.abs(x) + 0.5
     out = spec.output_shape(op.name, x.shape, **cfg)
-    k = op._geometry(x.shape, op._config(cfg))[0].window_size
     primals = [x]
     for s in _specs(op)[1:]:
         kind = s.kind
@@ -82,11 +81,11 @@ def _draw(op, rng, d, positive):
             v = CHANNEL_VALUES[rng.integers(len(CHANNEL_VALUES))]
             primals.append(np.float64(v) if rng.random() < 0.5 else rng.uniform(0.3, 3.0, c))
         elif kind == "window":
-            primals.append(rng.uniform(0.1, 0.9, k))
+            primals.append(rng.uniform(0.1, 0.9, op.geometry(x.shape, **cfg).window_size))
         elif kind == "output":
             primals.append(rng.uniform(0.0, 1.0, out))
         elif kind == "cell":
-            primals.append(rng.standard_normal((*out, k)))
+            primals.append(rng.standard_normal((*out, op.geometry(x.shape, **cfg).window_size)))
         else:
             raise _NoGenerator(kind)
     return primals, cfg

@@ -160,7 +160,7 @@ def test_signed_zeros_tie_and_ordered_on_one_window():
 def test_signed_zeros_ordered_agrees_with_jax():
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
-    from ndpool.conformance.target_jax import max_pool as jax_max_pool
+    from ndpool.conformance.targets.jax_lax import max_pool as jax_max_pool
 
     compared = 0
     for seed in SEEDS:
@@ -221,7 +221,7 @@ def test_empty_window_lowest_agrees_with_onnxruntime(dtype):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
     from ndpool.conformance.cases import Case
-    from ndpool.conformance.target_onnx import make_target
+    from ndpool.conformance.targets.onnx_backends import make_target
 
     target = make_target("onnxruntime")
     compared = 0
@@ -320,7 +320,7 @@ def test_empty_window_derivative_nan_matches_a_naive_loop():
 def test_empty_window_derivative_nan_agrees_with_jax():
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
-    from ndpool.conformance.target_jax import avg_pool as jax_avg_pool
+    from ndpool.conformance.targets.jax_lax import avg_pool as jax_avg_pool
 
     nan_seen = 0
     for rng, spatial, cfg in _avg_cases():

@@ -103,7 +103,7 @@ def test_jvp_matches_mpmath_finite_differences(name):
                 _, jvp_abs = spec.jvp(
                     name, [absx, *params], [np.abs(v[0]), 0.0], **{**cfg, "sign": "abs"}
                 )
-            k = max(1, int(np.count_nonzero(op._geometry(x.shape, op._config(cfg))[0].real)))
+            k = max(1, int(np.count_nonzero(op.geometry(x.shape, **cfg).real)))
             amp = 1.0
             param_term = 0.0
             if name == "smooth_max_pool":

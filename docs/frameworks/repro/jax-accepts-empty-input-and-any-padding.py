@@ -1,6 +1,6 @@
 """jax / accepts-empty-input-and-any-padding: reduce_window accepts a spatial extent of 0 (spec C7).
 
-Registered in conformance/deviations/jax.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/jax.toml. Exits 1 while the difference exists."""
 
 import sys
 

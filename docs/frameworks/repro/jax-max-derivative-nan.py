@@ -1,6 +1,6 @@
 """jax / max-derivative-nan: the VJP of max sends the cotangent to a non-NaN cell of a NaN window.
 
-Registered in conformance/deviations/jax.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/jax.toml. Exits 1 while the difference exists."""
 
 import sys
 

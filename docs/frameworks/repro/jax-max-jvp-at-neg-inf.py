@@ -1,6 +1,6 @@
 """jax / max-jvp-at-neg-inf: the JVP of max is 0 where the window's max is -inf.
 
-Registered in conformance/deviations/jax.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/jax.toml. Exits 1 while the difference exists."""
 
 import sys
 

@@ -1,7 +1,7 @@
 """jax / max-signed-zero-derivative: the value of max(-0.0, +0.0) is the +0.0, the gradient
 goes to the -0.0.
 
-Registered in conformance/deviations/jax.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/jax.toml. Exits 1 while the difference exists."""
 
 import sys
 

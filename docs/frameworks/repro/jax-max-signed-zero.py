@@ -2,7 +2,7 @@
 default returns the first of tied zeros.
 
 A convention, not a deviation: the spec names it signed_zeros="ordered" (a [[convention]] in
-conformance/deviations/jax.toml). Exits 1 while JAX differs from the spec's default and
+conformance/targets/deviations/jax.toml). Exits 1 while JAX differs from the spec's default and
 equals the spec under signed_zeros="ordered" (0: JAX follows the default; 2: neither)."""
 
 import sys

@@ -1,7 +1,7 @@
 """jax / max-vjp-dilation-not-implemented:
 jax.vjp of a dilated reduce_window max raises NotImplementedError.
 
-Registered in conformance/deviations/jax.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/jax.toml. Exits 1 while the difference exists."""
 
 import sys
 

@@ -1,6 +1,6 @@
 """jax / subnormals-flushed: XLA CPU flushes float32 subnormals: max(-4.2e-45, -2) = -0.0.
 
-Registered in conformance/deviations/jax.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/jax.toml. Exits 1 while the difference exists."""
 
 import sys
 

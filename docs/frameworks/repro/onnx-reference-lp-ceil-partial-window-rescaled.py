@@ -2,7 +2,7 @@
 the ceil_mode edge window of LpPool is rescaled.
 
 A convention, not a deviation: the spec names it partial_window="rescaled" (a [[convention]]
-in conformance/deviations/onnx-reference.toml). Exits 1 while the reference differs from the
+in conformance/targets/deviations/onnx-reference.toml). Exits 1 while the reference differs from the
 spec's default and equals the spec under that option (0: the default; 2: neither)."""
 
 import sys

@@ -1,6 +1,6 @@
 """onnxruntime / lp-accepts-invalid-p: LpPool accepts p = 0 (spec C10).
 
-Registered in conformance/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
 
 import sys
 

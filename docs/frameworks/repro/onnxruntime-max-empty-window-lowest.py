@@ -2,7 +2,7 @@
 a window of padding only gives the lowest finite float, not -inf.
 
 A convention, not a deviation: the spec names it empty_window="lowest" (a [[convention]] in
-conformance/deviations/onnxruntime.toml). Exits 1 while ONNX Runtime differs from the spec's
+conformance/targets/deviations/onnxruntime.toml). Exits 1 while ONNX Runtime differs from the spec's
 default and equals the spec under that option (0: the default; 2: neither)."""
 
 import sys

@@ -1,0 +1,413 @@
+"""Scope facts: named properties of a drawn case that a known-deviation entry's ``scope``
+matches on (``conformance/targets/deviations/*.toml``; see
+:mod:`ndpool.conformance.deviations`).
+
+:data:`FACTS` maps a name to a function of the :class:`~ndpool.conformance.cases.Case`.
+Cheap facts come first; computed ones (which gather the case's windows) run only when an
+entry's scope asks for them. ``property`` is the property being checked (the case
+carries it in ``meta``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .cases import LARGEST, SMALLEST_NORMAL, Case
+
+
+def _windows(case: Case):
+    from .tolerances import Windows
+
+    return Windows(case)
+
+
+def _nan_count(case: Case) -> str:
+    win = _windows(case)
+    n = (np.isnan(win.w) & np.broadcast_to(win.real, win.w.shape)).sum(axis=-1)
+    top = int(n.max()) if n.size else 0
+    return "2+" if top >= 2 else str(top)
+
+
+def _empty_window(case: Case) -> bool:
+    return bool((_windows(case).n == 0).any())
+
+
+def _padding_over_half_kernel(case: Case) -> bool:
+    """Some padding exceeds kernel // 2 (PyTorch's limit) while within the spec's C6."""
+    if case.record.adaptive:
+        return False
+    from .tolerances import geometry
+
+    g = geometry(case)
+    k = case.cfg["kernel_size"]
+    ks = list(k) if isinstance(k, (tuple, list)) else [k] * case.d
+    for axis, kk in zip(g.axes, ks):
+        begin = int(-axis.position[0, 0]) if axis.position.size else 0
+        if begin > kk // 2:
+            return True
+    return False
+
+
+def _partial_ceil_window(case: Case) -> bool:
+    if not case.cfg.get("ceil_mode"):
+        return False
+    win = _windows(case)
+    return bool((~win.in_extent).any())
+
+
+#: the factors ``alpha`` that the positive_scaling property (``check_scaling`` in
+#: conformance/properties.py) multiplies the input by
+SCALING_ALPHAS = (2.0, 4.0)
+
+
+def _lp_power_range(case: Case) -> bool:
+    """Some real |x|^p leaves the dtype's normal range (a naive x**p over/underflows).
+    Under positive_scaling, which evaluates the op at x and at alpha * x (the failure
+    names the unscaled case), an overflow of |alpha x|^p for the largest alpha counts too
+    (|alpha x|^p only grows with alpha, and x itself is checked for underflow)."""
+    if case.op != "lp_pool":
+        return False
+    p = np.asarray(case.params[0], dtype=np.float64)
+    pb = p.reshape((1, -1) + (1,) * case.d) if p.ndim else p
+    x = case.x if case.batched else case.x[None]
+    ax = np.abs(x)
+    scale = max(SCALING_ALPHAS) if case.meta.get("property") == "positive_scaling" else 1.0
+    with np.errstate(all="ignore"):
+        xp = np.power(ax, pb)
+        n = 1
+        k = case.cfg.get("kernel_size")
+        for v in k if isinstance(k, (tuple, list)) else [k] * case.d:
+            n *= v
+        big = np.power(ax * scale, pb) * n > LARGEST[case.dtype]
+        small = (ax > 0) & np.isfinite(ax) & (xp < SMALLEST_NORMAL[case.dtype] * 2**10)
+    return bool((big | small).any())
+
+
+def _zero_window(case: Case) -> bool:
+    win = _windows(case)
+    real = np.broadcast_to(win.real, win.w.shape)
+    zero = (np.where(real, np.abs(win.w), 0) == 0).all(axis=-1)
+    return bool(zero.any())
+
+
+def _lp_zero(case: Case) -> bool:
+    """Lp: a real cell is 0 or a window's value is 0 (where the spec's derivative is 0)."""
+    if case.op != "lp_pool":
+        return False
+    win = _windows(case)
+    real = np.broadcast_to(win.real, win.w.shape)
+    if ((win.w == 0) & real).any():
+        return True
+    with np.errstate(all="ignore"):
+        y = np.asarray(case.with_x(case.x, return_indices=False).spec_forward())
+    return bool((y == 0).any())
+
+
+def _lp_uncovered_singular(case: Case) -> bool:
+    """Lp: a cell read by no window where x**p has no finite derivative (x = 0 with p < 1,
+    x < 0 with a non-integer p)."""
+    if case.op != "lp_pool":
+        return False
+    win = _windows(case)
+    reads = win.scatter(np.broadcast_to(win.real, win.w.shape).astype(np.float64)) > 0
+    p = np.asarray(case.params[0], dtype=np.float64)
+    x = case.x if case.batched else case.x[None]
+    reads = reads if case.batched else reads[None]
+    pb = p.reshape((1, -1) + (1,) * case.d) if p.ndim else p
+    singular = ((x == 0) & (pb < 1)) | ((x < 0) & (pb != np.round(pb)))
+    return bool((singular & ~reads).any())
+
+
+def _shorter_than_kernel(case: Case) -> bool:
+    if case.record.adaptive:
+        return False
+    k = case.cfg["kernel_size"]
+    ks = list(k) if isinstance(k, (tuple, list)) else [k] * case.d
+    return any(length < kk for length, kk in zip(case.x.shape[-case.d :], ks))
+
+
+def _nonfinite(case: Case) -> bool:
+    return bool((~np.isfinite(case.x)).any())
+
+
+def _padding_form(case: Case) -> str:
+    p = case.cfg.get("padding", 0)
+    if isinstance(p, str):
+        return p
+    if isinstance(p, int):
+        return "int"
+    return "pairs" if any(isinstance(v, (tuple, list)) for v in p) else "ints"
+
+
+def _values(case: Case, key: str, default) -> tuple:
+    v = case.cfg.get(key, default)
+    if v is None:
+        v = default
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * case.d
+
+
+def dilated(case: Case) -> bool:
+    """Some axis has dilation > 1."""
+    return any(int(v) > 1 for v in _values(case, "dilation", 1))
+
+
+def nan_input(case: Case) -> bool:
+    """The input holds a NaN (read by a window or not)."""
+    return bool(np.isnan(case.x).any())
+
+
+def padding_reaches_kernel(case: Case) -> bool:
+    """Some explicit padding is >= the kernel size on its axis (ONNX Runtime's limit)."""
+    p = case.cfg.get("padding", 0)
+    if isinstance(p, str) or "kernel_size" not in case.cfg:
+        return False
+    kernel = _values(case, "kernel_size", 1)
+    if isinstance(p, (tuple, list)) and any(isinstance(v, (tuple, list)) for v in p):
+        pairs = [tuple(v) for v in p]
+    else:
+        pairs = [(v, v) for v in _values(case, "padding", 0)]
+    return any(max(b, e) >= k for (b, e), k in zip(pairs, kernel))
+
+
+def output_size_one(case: Case) -> bool:
+    """Adaptive pooling to one cell on every axis (ONNX GlobalMaxPool / GlobalAveragePool)."""
+    sizes = case.cfg.get("output_size")
+    if sizes is None:
+        return False
+    spatial = case.x.shape[-case.d :]
+    sizes = sizes if isinstance(sizes, (tuple, list)) else (sizes,) * case.d
+    return all((length if n is None else n) == 1 for n, length in zip(sizes, spatial))
+
+
+def subnormal_input(case: Case) -> bool:
+    """The input holds a subnormal number of its dtype (flushed to zero by FTZ/DAZ code)."""
+    a = np.abs(case.x)
+    return bool(((a > 0) & (a < SMALLEST_NORMAL[case.dtype])).any())
+
+
+def subnormal_in_or_out(case: Case) -> bool:
+    """The input, or the spec's result, holds a subnormal number of the case's dtype."""
+    if subnormal_input(case):
+        return True
+    with np.errstate(all="ignore"):
+        y = case.with_x(case.x, return_indices=False).spec_forward()
+    a = np.abs(np.asarray(y, dtype=np.float64))
+    return bool(((a > 0) & (a < SMALLEST_NORMAL[case.dtype])).any())
+
+
+def neg_inf_window(case: Case) -> bool:
+    """Some window's largest real cell is -inf (its max is -inf)."""
+    from .tolerances import Windows
+
+    win = Windows(case)
+    real = np.broadcast_to(win.real, win.w.shape)
+    w = np.where(real & ~np.isnan(win.w), win.w, np.nan)
+    has = real.any(axis=-1)
+    with np.errstate(invalid="ignore"):
+        top = np.where(np.isnan(w), -np.inf, w).max(axis=-1, initial=-np.inf)
+    return bool((has & (top == -np.inf)).any())
+
+
+def several_planes(case: Case) -> bool:
+    """More than one (N, C) plane: a flat index over the whole tensor differs from a
+    per-plane one."""
+    lead = case.x.shape[: case.x.ndim - case.d]
+    return int(np.prod(lead)) > 1
+
+
+def padded(case: Case) -> bool:
+    """Some window reaches into padding (explicit padding > 0, or "same" / "same_lower")."""
+    p = case.cfg.get("padding", 0)
+    if isinstance(p, str):
+        return p != "valid"
+    flat = [v for q in (p if isinstance(p, (tuple, list)) else [p]) for v in np.ravel(q)]
+    return any(int(v) > 0 for v in flat)
+
+
+def signed_zero_tie(case: Case) -> bool:
+    """A window holds both -0.0 and +0.0 (a tie for the spec, not for an IEEE maxNum)."""
+    from .tolerances import Windows
+
+    win = Windows(case)
+    real = np.broadcast_to(win.real, win.w.shape)
+    zero = real & (win.w == 0)
+    neg = (zero & np.signbit(win.w)).any(axis=-1)
+    pos = (zero & ~np.signbit(win.w)).any(axis=-1)
+    return bool((neg & pos).any())
+
+
+def _pairs(case: Case) -> list[tuple[int, int]]:
+    p = case.cfg.get("padding", 0)
+    if isinstance(p, (tuple, list)) and any(isinstance(v, (tuple, list)) for v in p):
+        return [tuple(int(a) for a in v) for v in p]
+    return [(int(v), int(v)) for v in _values(case, "padding", 0)]
+
+
+def ceil_extra_padding_at_begin(case: Case) -> bool:
+    """ceil_mode with explicit padding where the last window overhangs the padded input by
+    2 cells or more on some axis (the ONNX reference evaluator puts half of that overhang
+    at the beginning of the axis, shifting every window)."""
+    if not case.cfg.get("ceil_mode") or isinstance(case.cfg.get("padding", 0), str):
+        return False
+    from .tolerances import geometry
+
+    kernel = _values(case, "kernel_size", 1)
+    stride = _values(case, "stride", None)
+    stride = kernel if None in stride else stride
+    dilation = _values(case, "dilation", 1)
+    spatial = case.x.shape[-case.d :]
+    out = geometry(case).spatial_out
+    for n, k, s, dl, (b, e), length in zip(out, kernel, stride, dilation, _pairs(case), spatial):
+        if (n - 1) * int(s) + int(dl) * (int(k) - 1) + 1 - length - b - e >= 2:
+            return True
+    return False
+
+
+def _same_totals(case: Case) -> list[tuple[int, int, int]]:
+    """Per axis ``(L, stride, total)`` for "same" / "same_lower" padding, where ``total`` is
+    ONNX's unclamped SAME padding ``(ceil(L/stride)-1)*stride + eff - L`` (the spec clamps
+    it at 0); empty for any other padding."""
+    if case.cfg.get("padding") not in ("same", "same_lower") or "kernel_size" not in case.cfg:
+        return []
+    kernel = _values(case, "kernel_size", 1)
+    stride = _values(case, "stride", None)
+    stride = kernel if None in stride else stride
+    dilation = _values(case, "dilation", 1)
+    out = []
+    for length, k, s, dl in zip(case.x.shape[-case.d :], kernel, stride, dilation):
+        length, s = int(length), int(s)
+        eff = int(dl) * (int(k) - 1) + 1
+        out.append((length, s, (-(-length // s) - 1) * s + eff - length))
+    return out
+
+
+def same_padding_negative(case: Case) -> bool:
+    """Padding "same" / "same_lower" where ONNX's SAME padding formula
+    ``(ceil(L/stride)-1)*stride + eff - L`` is negative on some axis (possible only with a
+    stride longer than the effective kernel); the spec clamps it to 0."""
+    return any(total < 0 for _, _, total in _same_totals(case))
+
+
+def same_lower_strided_uneven(case: Case) -> bool:
+    """Padding "same_lower" with a stride > 1 on some axis, and some axis whose extent is
+    not a multiple of its stride or whose (clamped) total SAME padding is odd: where the
+    ONNX reference's strided MaxPool, which sizes the output floor(L/stride) and puts the
+    smaller half of the padding first (SAME_UPPER's split), differs from SAME_LOWER."""
+    if case.cfg.get("padding") != "same_lower":
+        return False
+    axes = _same_totals(case)
+    if not any(s > 1 for _, s, _ in axes):
+        return False
+    return any(length % s or max(total, 0) % 2 for length, s, total in axes)
+
+
+def nan_filtering_node(case: Case) -> bool:
+    """The ONNX node built for the case (conformance/targets/onnx_backends.py) averages with
+    count_include_pad unset or 0, where the ONNX reference evaluator pads with NaN and
+    filters NaN out of each window: LpPool, AveragePool for avg_pool with
+    count_include_pad=False, and for adaptive_avg_pool unless it is GlobalAveragePool
+    (output size 1 on every axis)."""
+    if case.op == "lp_pool":
+        return True
+    if case.op == "avg_pool":
+        return not case.cfg.get("count_include_pad", True)
+    if case.op == "adaptive_avg_pool":
+        return not output_size_one(case)
+    return False
+
+
+def count_include_pad(case: Case) -> bool | None:
+    """avg_pool's ``count_include_pad`` (the spec's default, True, when unset); None for
+    the other ops."""
+    if case.op != "avg_pool":
+        return None
+    return bool(case.cfg.get("count_include_pad", True))
+
+
+def _global_max_node(case: Case) -> bool:
+    """adaptive_max_pool to one cell on every axis without indices: GlobalMaxPool."""
+    return case.op == "adaptive_max_pool" and output_size_one(case) and not case.return_indices
+
+
+def np_max_node(case: Case) -> bool:
+    """The ONNX node built for a max case (conformance/targets/onnx_backends.py) is one the ONNX
+    reference evaluator runs through its generic pooling loop, which reduces each window
+    with np.max (its index with np.argmax): MaxPool with every stride and dilation 1
+    (adaptive: a bin of one cell per axis), or GlobalMaxPool. Strided or dilated MaxPool
+    runs the evaluator's per-dimension loops instead."""
+    if _global_max_node(case):
+        return True
+    if case.op == "adaptive_max_pool":
+        sizes = case.cfg.get("output_size")
+        spatial = case.x.shape[-case.d :]
+        sizes = sizes if isinstance(sizes, (tuple, list)) else (sizes,) * case.d
+        return all((length if n is None else n) == length for n, length in zip(sizes, spatial))
+    if case.op != "max_pool" or "kernel_size" not in case.cfg:
+        return False
+    kernel = _values(case, "kernel_size", 1)
+    stride = _values(case, "stride", None)
+    stride = kernel if None in stride else stride
+    return all(int(s) == 1 for s in stride) and not dilated(case)
+
+
+def mlas_max_node(case: Case) -> bool:
+    """The ONNX node built for a max case runs on ONNX Runtime's vectorized (MLAS) max
+    pooling, where which of tied zeros wins depends on the shape (as observed with
+    onnxruntime 1.32): float16 / float32 MaxPool with no Indices output and no dilation on
+    2-D or 3-D input (adaptive: MaxPool with kernel = strides), or GlobalMaxPool."""
+    if case.dtype not in ("float16", "float32"):
+        return False
+    if _global_max_node(case):
+        return True
+    if case.op not in ("max_pool", "adaptive_max_pool") or case.return_indices:
+        return False
+    return case.d in (2, 3) and not dilated(case)
+
+
+#: name -> function of the case. Cheap facts first; computed ones run only when an
+#: entry's scope asks for them.
+FACTS: dict[str, Callable[[Case], Any]] = {
+    "dtype": lambda c: c.dtype,
+    "d": lambda c: c.d,
+    "layout": lambda c: c.layout,
+    "batched": lambda c: c.batched,
+    "ceil_mode": lambda c: bool(c.cfg.get("ceil_mode", False)),
+    "padding_form": _padding_form,
+    "regime": lambda c: c.meta.get("regime"),
+    "empty_batch": lambda c: c.batched and c.x.shape[0] == 0,
+    "nonfinite_input": _nonfinite,
+    "nan_count_in_a_window": _nan_count,
+    "empty_window": _empty_window,
+    "zero_window": _zero_window,
+    "lp_zero_in_window": _lp_zero,
+    "lp_uncovered_singular_cell": _lp_uncovered_singular,
+    "input_shorter_than_kernel": _shorter_than_kernel,
+    "padding_over_half_kernel": _padding_over_half_kernel,
+    "partial_ceil_window": _partial_ceil_window,
+    "lp_power_out_of_range": _lp_power_range,
+    "norm_type": lambda c: float(np.asarray(c.params[0]).ravel()[0]) if c.params else None,
+    "sign": lambda c: c.cfg.get("sign"),
+    "broken_constraint": lambda c: c.meta.get("broken_constraint"),
+    "property": lambda c: c.meta.get("property"),
+    # the framework targets' registries
+    "dilated": dilated,
+    "nan_input": nan_input,
+    "padding_reaches_kernel": padding_reaches_kernel,
+    "output_size_one": output_size_one,
+    "ceil_extra_padding_at_begin": ceil_extra_padding_at_begin,
+    "same_padding_negative": same_padding_negative,
+    "same_lower_strided_uneven": same_lower_strided_uneven,
+    "nan_filtering_node": nan_filtering_node,
+    "count_include_pad": count_include_pad,
+    "np_max_node": np_max_node,
+    "mlas_max_node": mlas_max_node,
+    "padded": padded,
+    "signed_zero_tie": signed_zero_tie,
+    "subnormal_input": subnormal_input,
+    "subnormal_in_or_out": subnormal_in_or_out,
+    "neg_inf_window": neg_inf_window,
+    "several_planes": several_planes,
+}

@@ -1,0 +1,273 @@
+"""The target protocol: anything that implements some of the spec's ops, and what it declares it supports.
+
+The suite talks to a target only through :class:`Target`: ``forward``, ``jvp`` and
+``vjp`` of one :class:`~ndpool.conformance.cases.Case`, with NumPy arrays in and out
+(float64 arrays holding values of the case's dtype; indices as int64). Two adapters
+cover almost everything:
+
+- :class:`NumpyTarget` wraps *any object with one attribute per op* (a module, a
+  ``types.SimpleNamespace``) whose attributes are NumPy-in/NumPy-out functions with the
+  spec's signatures. Gradients are optional: a generic ``jvp(op, primals, tangents,
+  **cfg)`` / ``vjp(op, primals, cotangent, **cfg)`` pair (the spec's own signatures), or
+  per-op ``<op>_jvp`` / ``<op>_vjp`` attributes with the same arguments minus ``op``.
+  ``ndpool.spec`` itself is such an object (and conforms, of course).
+- :class:`~ndpool.conformance.targets.torch_callables.TorchTarget` wraps torch callables
+  and gets JVP/VJP from ``torch.func``; it runs on any device, dtype and memory layout.
+
+What a target supports is *declared* in :class:`Capabilities` (never probed): the suite
+draws only configurations inside them, and reports an op the target lacks as
+"not provided". The built-in targets and the loading of a user's target are in
+:mod:`ndpool.conformance.targets`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ndpool import spec
+
+from ..cases import Case, from_dtype
+
+#: the built-in targets' known-deviations registries, ``<target name>.toml``
+DEVIATIONS_DIR = Path(__file__).with_name("deviations")
+
+ALL_DTYPES = ("float16", "bfloat16", "float32", "float64")
+ALL_LAYOUTS = ("contiguous", "channels_last", "noncontiguous")
+ALL_PADDING_FORMS = ("int", "ints", "pairs", "valid", "same", "same_lower")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a target declares it supports for one op (defaults: everything the spec has).
+
+    ``config_keys`` are the keywords the target accepts (``None``: all of the op's
+    ``config_defaults``); a keyword left out is never drawn and takes the spec's default.
+    ``option_values`` restricts enumerated options, e.g. ``{"sign": ("signed",)}``.
+    A *convention option* (an option the spec's record marks ``convention``: a named spec
+    option for a convention frameworks disagree on, such as max_pool's ``signed_zeros``) is
+    drawn only
+    when ``option_values`` declares it: the value is the convention the framework follows
+    by itself, which reaches the spec reference but not the framework call
+    (:func:`follow_conventions`); a target that declares nothing gets the spec's default.
+    ``param_forms``: ``"scalar"`` and/or ``"per_channel"`` for extra inputs such as
+    ``norm_type``. ``differentiable``: inputs with derivatives (``None``: all inputs).
+    ``gradients``: ``"jvp"`` and/or ``"vjp"``. ``error_ids``: rejections carry the spec's
+    constraint id (``C1``...) at the start of the message.
+    """
+
+    dtypes: tuple[str, ...] = ALL_DTYPES
+    ranks: tuple[int, ...] = (1, 2, 3, 4, 5)
+    layouts: tuple[str, ...] = ALL_LAYOUTS
+    batched: tuple[bool, ...] = (True, False)
+    padding_forms: tuple[str, ...] = ALL_PADDING_FORMS
+    config_keys: tuple[str, ...] | None = None
+    option_values: dict[str, tuple] = field(default_factory=dict)
+    param_forms: tuple[str, ...] = ("scalar", "per_channel")
+    differentiable: tuple[str, ...] | None = None
+    gradients: tuple[str, ...] = ("jvp", "vjp")
+    return_indices: bool = True
+    empty_batch: bool = True
+    error_ids: bool = False
+    devices: tuple[str, ...] = ("cpu",)
+
+    def replace(self, **changes: Any) -> Capabilities:
+        return dataclasses.replace(self, **changes)
+
+    def keys(self, op: str) -> tuple[str, ...]:
+        defaults = spec.OPS[op].config_defaults
+        return tuple(defaults) if self.config_keys is None else self.config_keys
+
+    def inputs_with_derivatives(self, op: str) -> tuple[str, ...]:
+        """The declared differentiable inputs, never one the spec has no derivative for
+        (the random draws and indices of the stochastic poolers)."""
+        record = spec.OPS[op]
+        inputs = tuple(n for n, s in zip(record.inputs, record.input_specs) if s.differentiable)
+        return inputs if self.differentiable is None else self.differentiable
+
+
+def follow_conventions(op: str, cfg: dict[str, Any], caps: Capabilities) -> dict[str, Any]:
+    """``cfg`` without the convention options of ``op``, for the framework call: the
+    framework's behaviour *is* the declared value. A value other than the one the target
+    declares (or, undeclared, the spec's default) cannot be honoured: ValueError."""
+    out = dict(cfg)
+    for option in spec.OPS[op].conventions:
+        if option.name not in out:
+            continue
+        value = out.pop(option.name)
+        follows = caps.option_values.get(option.name, (option.default,))
+        if value not in follows:
+            raise ValueError(f"this target follows {option.name}={follows[0]!r}, not {value!r}")
+    return out
+
+
+def construct_for(name: str, device: str = "cpu") -> str:
+    """Reproducer lines that build the built-in target ``name``."""
+    call = f"load_target({name!r})" if device == "cpu" else f"load_target({name!r}, {device!r})"
+    return f"from ndpool.conformance.targets import load_target\ntarget = {call}"
+
+
+class NotProvided(Exception):
+    """The target does not implement this op (or this part of it, e.g. gradients)."""
+
+
+class Target:
+    """The interface the suite uses. Subclasses implement :meth:`_call`, and optionally
+    :meth:`_jvp` / :meth:`_vjp`; everything else is shared."""
+
+    name: str = "target"
+    #: Reproducer lines that build this target (``target = ...``).
+    construct: str = "target = ..."
+
+    def __init__(
+        self,
+        name: str,
+        capabilities: Capabilities | None = None,
+        per_op: dict[str, Capabilities] | None = None,
+        construct: str | None = None,
+    ):
+        self.name = name
+        self.default_capabilities = capabilities or Capabilities()
+        self.per_op = dict(per_op or {})
+        if construct is not None:
+            self.construct = construct
+
+    # -- what is there -------------------------------------------------------------
+    def provides(self, op: str) -> bool:
+        raise NotImplementedError
+
+    def capabilities(self, op: str) -> Capabilities:
+        return self.per_op.get(op, self.default_capabilities)
+
+    def provides_gradient(self, op: str, kind: str) -> bool:
+        return self.provides(op) and kind in self.capabilities(op).gradients
+
+    # -- calls: float64 NumPy in (values of case.dtype), float64 NumPy out ------------
+    def forward(self, case: Case):
+        """``y`` or ``(y, indices)`` when ``case.return_indices``."""
+        out = self._call(case)
+        if case.return_indices:
+            y, idx = out
+            return from_dtype(y), np.asarray(idx).astype(np.int64)
+        return from_dtype(out)
+
+    def jvp(self, case: Case, tangents: tuple[np.ndarray, ...]):
+        y, y_dot = self._jvp(case, tangents)
+        return from_dtype(y), from_dtype(y_dot)
+
+    def vjp(self, case: Case, cotangent: np.ndarray) -> tuple:
+        bars = self._vjp(case, cotangent)
+        return tuple(None if b is None else from_dtype(b) for b in bars)
+
+    def _call(self, case: Case):
+        raise NotImplementedError
+
+    def _jvp(self, case: Case, tangents):
+        raise NotProvided(f"{self.name} has no JVP for {case.op}")
+
+    def _vjp(self, case: Case, cotangent):
+        raise NotProvided(f"{self.name} has no VJP for {case.op}")
+
+    @property
+    def deviations_file(self) -> Path:
+        """Its known-deviations registry (:data:`DEVIATIONS_DIR` ``/<name>.toml``, which may
+        not exist: then the target registers none)."""
+        return getattr(self, "_deviations_file", DEVIATIONS_DIR / f"{self.name}.toml")
+
+    @deviations_file.setter
+    def deviations_file(self, path) -> None:
+        self._deviations_file = Path(path)
+
+    def __repr__(self) -> str:
+        return f"<ndpool conformance target {self.name!r}>"
+
+
+def numpy_layout(a: np.ndarray, layout: str) -> np.ndarray:
+    """The same values in another memory layout (a NumPy view)."""
+    if layout == "contiguous" or a.ndim < 2:
+        return np.ascontiguousarray(a)
+    if layout == "channels_last":
+        return np.moveaxis(np.ascontiguousarray(np.moveaxis(a, -a.ndim + 1, -1)), -1, -a.ndim + 1)
+    if layout == "noncontiguous":
+        big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
+        big[..., ::2] = a
+        return big[..., ::2]
+    raise ValueError(f"unknown layout {layout!r}")
+
+
+def input_array(a, kind: str, dtype) -> np.ndarray | None:
+    """An input after ``x`` as a target receives it: parameters in the case's dtype, random
+    draws (``output``/``cell`` kinds) in float64 as drawn (rounding a uniform draw changes
+    the pick), index inputs as int64, an absent optional input as ``None``."""
+    if a is None:
+        return None
+    if kind == "index":
+        return np.asarray(a).astype(np.int64)
+    if kind in ("output", "cell"):
+        return np.asarray(a, dtype=np.float64)
+    return np.asarray(a).astype(dtype)
+
+
+class NumpyTarget(Target):
+    """NumPy-in/NumPy-out functions with the spec's signatures, one attribute per op.
+
+    Arrays are passed in ``case.dtype`` (NumPy has no bfloat16: don't declare it) and the
+    case's layout; extra inputs (``norm_type``, ``beta``) as arrays of the same dtype.
+    """
+
+    def __init__(self, namespace: Any, name: str | None = None, **kw: Any):
+        super().__init__(name or getattr(namespace, "__name__", type(namespace).__name__), **kw)
+        self.namespace = namespace
+        caps = self.default_capabilities
+        if "bfloat16" in caps.dtypes:
+            self.default_capabilities = caps.replace(
+                dtypes=tuple(d for d in caps.dtypes if d != "bfloat16")
+            )
+
+    def provides(self, op: str) -> bool:
+        return callable(getattr(self.namespace, op, None))
+
+    def _arrays(self, case: Case, arrays) -> list[np.ndarray]:
+        dt = np.dtype(case.dtype)
+        x = numpy_layout(np.asarray(arrays[0]).astype(dt), case.layout)
+        kinds = [s.kind for s in case.record.input_specs[1:]]
+        return [x] + [input_array(a, kind, dt) for a, kind in zip(arrays[1:], kinds)]
+
+    def _call(self, case: Case):
+        fn = getattr(self.namespace, case.op)
+        kw = dict(case.cfg)
+        if case.return_indices:
+            kw["return_indices"] = True
+        return fn(*self._arrays(case, case.primals), **kw)
+
+    def _gradient(self, kind: str, op: str) -> Callable | None:
+        per_op = getattr(self.namespace, f"{op}_{kind}", None)
+        if callable(per_op):
+            return per_op
+        generic = getattr(self.namespace, kind, None)
+        if callable(generic):
+            return lambda *a, **kw: generic(op, *a, **kw)
+        return None
+
+    def provides_gradient(self, op: str, kind: str) -> bool:
+        return super().provides_gradient(op, kind) and self._gradient(kind, op) is not None
+
+    def _jvp(self, case: Case, tangents):
+        fn = self._gradient("jvp", case.op)
+        if fn is None:
+            raise NotProvided(f"{self.name} has no jvp")
+        return fn(
+            tuple(self._arrays(case, case.primals)), tuple(self._arrays(case, tangents)), **case.cfg
+        )
+
+    def _vjp(self, case: Case, cotangent):
+        fn = self._gradient("vjp", case.op)
+        if fn is None:
+            raise NotProvided(f"{self.name} has no vjp")
+        ct = np.asarray(cotangent).astype(np.dtype(case.dtype))
+        return fn(tuple(self._arrays(case, case.primals)), ct, **case.cfg)

@@ -1,0 +1,658 @@
+"""Generate docs/frameworks.md, "Pooling semantics across frameworks", by running probes.
+
+    python -m ndpool.conformance.tools.frameworks_page docs/frameworks.md
+
+Every row is a convention, every column a target; a cell is what the target returned on
+the row's probe (a tiny input, through the same :class:`~ndpool.conformance.targets.Target`
+adapters the suite checks), marked ✓ where it equals the spec's result and ✗ where it
+does not, with a link to the reproducer of the registered deviation behind a ✗. Where the
+row's convention is a named spec option that the target's adapter declares (a
+``[[convention]]`` of its registry), the spec runs with that value and the cell says
+"convention: option='value'", linked to the script that shows it.
+Configurations a target cannot express (its declared capabilities) say so instead.
+``tests/conformance/test_conformance_frameworks_page.py`` regenerates the page and fails
+when the checked-in one is stale.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ndpool import spec
+
+from ..cases import Case
+from ..deviations import tomllib
+from ..targets import NotProvided, load_target
+from ..targets.base import DEVIATIONS_DIR
+
+COLUMNS = ("ndpool.impl", "torch", "torch-compile", "onnxruntime", "onnx-reference", "jax")
+REPRO_DIR = "frameworks/repro"  # relative to docs/
+COMMAND = "python -m ndpool.conformance.tools.frameworks_page docs/frameworks.md"
+NEG_INF = -np.inf
+
+
+@dataclass
+class Probe:
+    """One convention: ``op(x, *params, **cfg)``; ``show`` is what the cell reports."""
+
+    id: str
+    title: str
+    note: str
+    op: str
+    x: list
+    cfg: dict[str, Any]
+    params: tuple = ()
+    show: str = "value"  # value | shape | indices | jvp | vjp | rejects
+    cotangent: list | None = None
+    tangent: list | None = None
+    #: an option whose value the target picks (the first its capabilities allow)
+    variants: dict[str, tuple] = field(default_factory=dict)
+    #: convention options (``targets.CONVENTION_OPTIONS``): a target runs with the value
+    #: its adapter declares (``option_values``), else with the spec's default
+    conventions: tuple[str, ...] = ()
+    #: target -> reproducer (file name under docs/frameworks/repro/) for its ✗, or the
+    #: script that shows the convention its adapter declares
+    repro: dict[str, str] = field(default_factory=dict)
+
+
+def _a(*rows):
+    return np.array(rows, dtype=np.float64)
+
+
+PROBES = (
+    Probe(
+        "ceil-size",
+        "output size with ceil_mode",
+        "L = 5, kernel 2, stride 2, ceil_mode: the partial last window is kept",
+        "max_pool",
+        [[[1, 2, 3, 4, 5]]],
+        {"kernel_size": 2, "stride": 2, "ceil_mode": True},
+        show="value",
+    ),
+    Probe(
+        "ceil-dropped",
+        "the dropped last window",
+        "L = 5, kernel 2, stride 3, padding 1, ceil_mode: a window that would start in the "
+        "end padding is dropped",
+        "max_pool",
+        [[[1, 2, 3, 4, 5]]],
+        {"kernel_size": 2, "stride": 3, "padding": 1, "ceil_mode": True},
+        show="value",
+    ),
+    Probe(
+        "ceil-valid",
+        'ceil_mode with padding="valid"',
+        "L = 3, kernel 2, stride 2, padding 'valid' (ONNX auto_pad VALID), ceil_mode",
+        "max_pool",
+        [[[2, 1, 0]]],
+        {"kernel_size": 2, "stride": 2, "padding": "valid", "ceil_mode": True},
+        show="value",
+        repro={"onnx-reference": "onnx-reference-auto-pad-with-ceil-mode.py"},
+    ),
+    Probe(
+        "avg-border",
+        "avg divisor at borders (count_include_pad=True)",
+        "ones(3), kernel 3, stride 1, padding 1: padded cells counted",
+        "avg_pool",
+        [[[1, 1, 1]]],
+        {"kernel_size": 3, "stride": 1, "padding": 1, "count_include_pad": True},
+    ),
+    Probe(
+        "avg-border-real",
+        "avg divisor at borders (count_include_pad=False)",
+        "ones(3), kernel 3, stride 1, padding 1: real cells only",
+        "avg_pool",
+        [[[1, 1, 1]]],
+        {"kernel_size": 3, "stride": 1, "padding": 1, "count_include_pad": False},
+    ),
+    Probe(
+        "avg-ceil",
+        "avg divisor of a ceil_mode overhang",
+        "[1..5], kernel 2, stride 2, ceil_mode, count_include_pad=True: the overhang is "
+        "not counted (5 / 1)",
+        "avg_pool",
+        [[[1, 2, 3, 4, 5]]],
+        {"kernel_size": 2, "stride": 2, "ceil_mode": True, "count_include_pad": True},
+    ),
+    Probe(
+        "nan-value",
+        "NaN value and index",
+        "[1, NaN, 3, NaN], kernel 4: NaN propagates, the first NaN is the index",
+        "max_pool",
+        [[[1, np.nan, 3, np.nan]]],
+        {"kernel_size": 4},
+        show="indices",
+        repro={
+            "onnxruntime": "onnxruntime-max-nan-not-propagated.py",
+            "onnx-reference": "onnx-reference-max-nan.py",
+        },
+    ),
+    Probe(
+        "nan-late",
+        "NaN after the maximum",
+        "[1, NaN], kernel 2",
+        "max_pool",
+        [[[1, np.nan]]],
+        {"kernel_size": 2},
+        repro={
+            "onnxruntime": "onnxruntime-max-nan-not-propagated.py",
+            "onnx-reference": "onnx-reference-max-nan.py",
+        },
+    ),
+    Probe(
+        "nan-grad",
+        "NaN: where the gradient goes",
+        "[NaN, NaN, 0], kernel 3, VJP of a cotangent 1",
+        "max_pool",
+        [[[np.nan, np.nan, 0]]],
+        {"kernel_size": 3},
+        show="vjp",
+        cotangent=[[[1.0]]],
+        repro={"jax": "jax-max-derivative-nan.py"},
+    ),
+    Probe(
+        "neg-inf",
+        "all −inf window",
+        "[−inf, −inf], kernel 2: value and index",
+        "max_pool",
+        [[[NEG_INF, NEG_INF]]],
+        {"kernel_size": 2},
+        show="indices",
+        repro={"onnxruntime": "onnxruntime-max-neg-inf-window-lowest.py"},
+    ),
+    Probe(
+        "empty-window",
+        "window of padding only (dilation)",
+        "[5], kernel 2, dilation 2, padding 1: the only window reads no cell; "
+        "empty_window='-inf' (default) or 'lowest' (the dtype's lowest finite value)",
+        "max_pool",
+        [[[5]]],
+        {"kernel_size": 2, "dilation": 2, "padding": 1},
+        conventions=("empty_window",),
+        repro={
+            "onnxruntime": "onnxruntime-max-empty-window-lowest.py",
+            "onnx-reference": "onnx-reference-max-empty-window-nan.py",
+        },
+    ),
+    Probe(
+        "ties",
+        "ties: index and gradient",
+        "[2, 2], kernel 2: the first maximizer wins",
+        "max_pool",
+        [[[2, 2]]],
+        {"kernel_size": 2},
+        show="indices",
+    ),
+    Probe(
+        "ties-grad",
+        "ties: VJP",
+        "[2, 2], kernel 2, VJP of a cotangent 1",
+        "max_pool",
+        [[[2, 2]]],
+        {"kernel_size": 2},
+        show="vjp",
+        cotangent=[[[1.0]]],
+    ),
+    Probe(
+        "empty-window-grad",
+        "avg of padding only: the derivative",
+        "[2], kernel 2, dilation 2, padding 1, count_include_pad=False (value 0/0 = NaN): "
+        "JVP of a tangent 1; empty_window_derivative='zero' (default) or 'nan'",
+        "avg_pool",
+        [[[2]]],
+        {"kernel_size": 2, "dilation": 2, "padding": 1, "count_include_pad": False},
+        show="jvp",
+        tangent=[[[1.0]]],
+        conventions=("empty_window_derivative",),
+        repro={"jax": "jax-avg-empty-window-derivative-nan.py"},
+    ),
+    Probe(
+        "signed-zero",
+        "−0 and +0 tie",
+        "[−0.0, +0.0], kernel 2 (its sign shown): signed_zeros='tie' (default): the first "
+        "zero wins; 'ordered' (IEEE maximum): +0",
+        "max_pool",
+        [[[-0.0, 0.0]]],
+        {"kernel_size": 2},
+        conventions=("signed_zeros",),
+        repro={
+            "jax": "jax-max-signed-zero.py",
+            "torch-compile": "torch-compile-max-signed-zero-last-wins.py",
+        },
+    ),
+    Probe(
+        "signed-zero-grad",
+        "−0 and +0 tie: VJP",
+        "[−0.0, +0.0], kernel 2, VJP of a cotangent 1: to the cell that gave the value",
+        "max_pool",
+        [[[-0.0, 0.0]]],
+        {"kernel_size": 2},
+        show="vjp",
+        cotangent=[[[1.0]]],
+        conventions=("signed_zeros",),
+        repro={"jax": "jax-max-signed-zero-derivative.py"},
+    ),
+    Probe(
+        "lp-negative",
+        "Lp with negative inputs",
+        "[−1, 2], p = 3, kernel 2: |x| (sign='abs') or signed x",
+        "lp_pool",
+        [[[-1, 2]]],
+        {"kernel_size": 2},
+        params=(3.0,),
+        variants={"sign": ("abs", "signed")},
+    ),
+    Probe(
+        "lp-partial",
+        "Lp partial windows (ceil_mode)",
+        "[3, 4, 5], p = 2, kernel 2, stride 2, ceil_mode: partial_window='sum' (default): "
+        "the edge window sums its real cell; 'rescaled': times kernel / cells",
+        "lp_pool",
+        [[[3, 4, 5]]],
+        {"kernel_size": 2, "stride": 2, "ceil_mode": True},
+        params=(2.0,),
+        variants={"sign": ("abs", "signed")},
+        conventions=("partial_window",),
+        repro={
+            "torch": "torch-lp-ceil-partial-window-rescaled.py",
+            "onnx-reference": "onnx-reference-lp-ceil-partial-window-rescaled.py",
+        },
+    ),
+    Probe(
+        "lp-partial-grad",
+        "Lp partial windows: VJP",
+        "[3, 4, 5], p = 2, kernel 2, stride 2, ceil_mode, VJP of a cotangent 1: the edge "
+        "window [5] gives 1 ('sum'), or rho · 5 / 7.071 = 1.414 with rho = kernel / cells = "
+        "2 ('rescaled')",
+        "lp_pool",
+        [[[3, 4, 5]]],
+        {"kernel_size": 2, "stride": 2, "ceil_mode": True},
+        params=(2.0,),
+        show="vjp",
+        cotangent=[[[1.0, 1.0]]],
+        variants={"sign": ("abs", "signed")},
+        conventions=("partial_window",),
+        repro={
+            "torch": "torch-lp-ceil-partial-window-rescaled.py",
+            "torch-compile": "torch-compile-ceil-partial-window-backward-divisor.py",
+        },
+    ),
+    Probe(
+        "dilation-padding",
+        "dilation with padding",
+        "L = 4, kernel 2, dilation 3, padding 2 (within half the effective kernel 4)",
+        "max_pool",
+        [[[1, 2, 3, 4]]],
+        {"kernel_size": 2, "dilation": 3, "padding": 2},
+        repro={"onnxruntime": "onnxruntime-padding-limit-ignores-dilation.py"},
+    ),
+    Probe(
+        "same-split",
+        'SAME padding split (padding="same")',
+        "[4, 3, 2, 1], kernel 2, stride 1: the odd padding cell at the end",
+        "max_pool",
+        [[[4, 3, 2, 1]]],
+        {"kernel_size": 2, "stride": 1, "padding": "same"},
+        repro={"onnx-reference": "onnx-reference-same-padding-1d-3d-crash.py"},
+    ),
+    Probe(
+        "same-lower",
+        'SAME_LOWER padding split (padding="same_lower")',
+        "[4, 3, 2, 1], kernel 2, stride 1: the odd padding cell at the beginning",
+        "max_pool",
+        [[[4, 3, 2, 1]]],
+        {"kernel_size": 2, "stride": 1, "padding": "same_lower"},
+        repro={"onnx-reference": "onnx-reference-same-padding-1d-3d-crash.py"},
+    ),
+    Probe(
+        "same-dilated",
+        "SAME padding with dilation",
+        "[1, 2, 3], kernel 3, dilation 2, stride 1, padding 'same'",
+        "max_pool",
+        [[[1, 2, 3]]],
+        {"kernel_size": 3, "dilation": 2, "stride": 1, "padding": "same"},
+        repro={
+            "onnxruntime": "onnxruntime-same-padding-ignores-dilation.py",
+            "onnx-reference": "onnx-reference-same-padding-ignores-dilation.py",
+        },
+    ),
+    Probe(
+        "indices-layout",
+        "indices layout",
+        "N = 1, C = 2, L = 2, kernel 2: index of channel 1's max (the spec: per (N, C) plane)",
+        "max_pool",
+        [[[1, 2], [4, 3]]],
+        {"kernel_size": 2},
+        show="indices",
+        repro={"onnx-reference": "onnx-reference-indices-per-plane.py"},
+    ),
+    Probe(
+        "global",
+        "global pooling (adaptive, output_size 1)",
+        "[[1, 2], [5, 3]] (C = 2, L = 2): ONNX GlobalMaxPool",
+        "adaptive_max_pool",
+        [[[1, 2], [5, 3]]],
+        {"output_size": 1},
+        repro={"onnx-reference": "onnx-reference-global-max-pool-1d-3d.py"},
+    ),
+    Probe(
+        "adaptive-overlap",
+        "adaptive windows that overlap",
+        "[1..5] into 3 bins: windows [0, 2), [1, 4), [3, 5)",
+        "adaptive_avg_pool",
+        [[[1, 2, 3, 4, 5]]],
+        {"output_size": 3},
+    ),
+    Probe(
+        "padding-limit",
+        "padding above half the kernel",
+        "L = 3, kernel 3, padding 2 (spec C6 rejects it)",
+        "max_pool",
+        [[[1, 2, 3]]],
+        {"kernel_size": 3, "padding": 2},
+        show="rejects",
+        repro={
+            "onnxruntime": "onnxruntime-accepts-padding-up-to-kernel.py",
+            "onnx-reference": "onnx-reference-accepts-any-padding.py",
+            "jax": "jax-accepts-empty-input-and-any-padding.py",
+        },
+    ),
+)
+
+
+# -- running a probe on a target ------------------------------------------------------
+def _fmt_num(v: float) -> str:
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "−inf" if v < 0 else "inf"
+    if v == 0:
+        return "−0" if np.signbit(v) else "0"
+    return f"{v:.4g}".replace("-", "−")
+
+
+def _fmt(a) -> str:
+    a = np.asarray(a)
+    flat = a.reshape(-1)
+    if a.dtype.kind in "iu":
+        return "[" + ", ".join(str(int(v)) for v in flat) + "]"
+    return "[" + ", ".join(_fmt_num(float(v)) for v in flat) + "]"
+
+
+def _same(got, want) -> bool:
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        return False
+    both_nan = np.isnan(got) & np.isnan(want)
+    close = np.isclose(got, want, rtol=1e-6, atol=0) & (np.signbit(got) == np.signbit(want))
+    return bool((both_nan | close).all())
+
+
+def _unavailable(target, probe: Probe, cfg: dict) -> str | None:
+    if not target.provides(probe.op):
+        return "not provided"
+    caps = target.capabilities(probe.op)
+    keys = caps.keys(probe.op)
+    defaults = spec.OPS[probe.op].config_defaults
+    for k, v in cfg.items():
+        if k not in keys and v != defaults.get(k):
+            return f"no {k}"
+    p = cfg.get("padding", 0)
+    if isinstance(p, str) and p not in caps.padding_forms:
+        return f"no padding={p!r}"
+    if probe.show in ("indices",) and not caps.return_indices:
+        return "no indices"
+    if probe.show in ("jvp", "vjp") and probe.show not in caps.gradients:
+        return f"no {probe.show.upper()}"
+    return None
+
+
+def _case(target, probe: Probe) -> tuple[Case | None, str]:
+    cfg = dict(probe.cfg)
+    caps = target.capabilities(probe.op) if target.provides(probe.op) else None
+    chosen = []
+    for key, values in probe.variants.items():
+        allowed = caps.option_values.get(key, values) if caps else values
+        pick = next((v for v in values if v in allowed), values[0])
+        cfg[key] = pick
+        chosen.append(f"{key}={pick!r}")
+    for key in probe.conventions:
+        declared = caps.option_values.get(key) if caps else None
+        if declared:
+            cfg[key] = declared[0]
+            chosen.append(f"convention: {key}={declared[0]!r}")
+    chosen = f" ({', '.join(chosen)})" if chosen else ""
+    why = _unavailable(target, probe, cfg)
+    if why:
+        return None, why
+    caps = target.capabilities(probe.op)
+    dtype = "float64" if "float64" in caps.dtypes else "float32"
+    params = tuple(np.array(p, dtype=np.float64) for p in probe.params)
+    case = Case(
+        op=probe.op,
+        x=np.array(probe.x, dtype=np.float64),
+        params=params,
+        cfg=cfg,
+        dtype=dtype,
+        return_indices=probe.show == "indices",
+    )
+    return case, chosen
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _reject_text(exc: BaseException) -> str:
+    return f"rejects ({type(exc).__name__})"
+
+
+def run_probe(target, probe: Probe) -> tuple[str, bool | None]:
+    """``(cell text, equals the spec)``; ``None`` where there is nothing to compare."""
+    case, chosen = _case(target, probe)
+    if case is None:
+        return f"n/a: {chosen}", None
+    with np.errstate(all="ignore"):
+        try:
+            want = case.spec_forward()
+            spec_error = None
+        except ValueError as exc:
+            want, spec_error = None, exc
+        try:
+            if probe.show == "vjp":
+                got = target.vjp(case, np.array(probe.cotangent, dtype=np.float64))[0]
+                want = spec.vjp(probe.op, case.primals, np.array(probe.cotangent), **case.cfg)[0]
+            elif probe.show == "jvp":
+                tangents = (np.array(probe.tangent, dtype=np.float64),)
+                got = target.jvp(case, tangents)[1]
+                want = spec.jvp(probe.op, case.primals, tangents, **case.cfg)[1]
+            else:
+                got = target.forward(case)
+        except NotProvided as exc:
+            return f"not expressible: {str(exc)[:60]}", None
+        except Exception as exc:
+            if spec_error is not None:
+                return _reject_text(exc), True
+            return f"error: {type(exc).__name__}" + chosen, False
+    if spec_error is not None:
+        shown = got[0] if isinstance(got, tuple) else got
+        return f"accepts: {_fmt(shown)}", False
+    if probe.show == "indices":
+        (gy, gi), (wy, wi) = got, want
+        text = f"{_fmt(gy)} at {_fmt(gi)}"
+        return text + chosen, _same(gy, wy) and np.array_equal(gi, wi)
+    if probe.show == "shape":
+        return f"shape {tuple(np.shape(got))}", np.shape(got) == np.shape(want)
+    return _fmt(got) + chosen, _same(got, want)
+
+
+def spec_cell(probe: Probe) -> str:
+    cfg = dict(probe.cfg)
+    for key, values in probe.variants.items():
+        cfg[key] = values[0]
+    x = np.array(probe.x, dtype=np.float64)
+    params = tuple(np.array(p, dtype=np.float64) for p in probe.params)
+    with np.errstate(all="ignore"):
+        try:
+            if probe.show == "vjp":
+                return _fmt(spec.vjp(probe.op, (x, *params), np.array(probe.cotangent), **cfg)[0])
+            if probe.show == "jvp":
+                tangent = (np.array(probe.tangent, dtype=np.float64),)
+                return _fmt(spec.jvp(probe.op, (x, *params), tangent, **cfg)[1])
+            if probe.show == "indices":
+                y, i = spec.OPS[probe.op].function(x, *params, return_indices=True, **cfg)
+                return f"{_fmt(y)} at {_fmt(i)}"
+            y = spec.OPS[probe.op].function(x, *params, **cfg)
+        except ValueError as exc:
+            return f"rejects ({str(exc).split(':')[0]})"
+    extra = f" ({', '.join(f'{k}={v[0]!r}' for k, v in probe.variants.items())})"
+    return _fmt(y) + (extra if probe.variants else "")
+
+
+# -- the page ---------------------------------------------------------------------------------
+def _versions() -> list[str]:
+    out = []
+    for mod in ("torch", "onnx", "onnxruntime", "jax"):
+        try:
+            out.append(f"{mod} {__import__(mod).__version__}")
+        except ImportError:
+            out.append(f"{mod} not installed")
+    return out
+
+
+def load_columns() -> dict[str, Any]:
+    targets = {}
+    for name in COLUMNS:
+        try:
+            targets[name] = load_target(name)
+        except ImportError as exc:
+            targets[name] = f"not installed ({exc.name})"
+    return targets
+
+
+def render() -> str:
+    targets = load_columns()
+    lines = [
+        "# Pooling semantics across frameworks",
+        "",
+        "<!-- Generated by conformance/tools/frameworks_page.py; do not edit. Regenerate with:",
+        f"     {COMMAND}",
+        "     tests/conformance/test_conformance_frameworks_page.py fails when this page is"
+        " stale. -->",
+        "",
+        f"Generated with `{COMMAND}` ({', '.join(_versions())}, CPU).",
+        "",
+        "Each row is one convention, probed on a tiny input; each cell is what the target "
+        "returned through its conformance adapter (`conformance/targets/*.py`): ✓ equals the "
+        "spec's result, ✗ differs (linked to a runnable reproducer where the difference is a "
+        "registered deviation). *n/a* means the target cannot express the configuration "
+        "(its declared capabilities); values are shown as `value at index` where the row "
+        "is about indices. Where a convention is a named spec option (Lp's `sign`, max's "
+        "`signed_zeros` and `empty_window`, avg's `empty_window_derivative`, Lp's "
+        "`partial_window`), each target runs with the value its adapter selects, shown in "
+        "parentheses; *convention: option=value* marks a framework convention the spec "
+        "expresses by that option (a `[[convention]]` of the target's registry, not a "
+        "deviation; the spec column shows the default), linked to the script that shows "
+        "it. Inputs are `[N=1, C, L]`; float64 where the target has it, else float32.",
+        "",
+        "The suite's own findings per target, with reasons, are the known-deviation "
+        "registries `conformance/targets/deviations/<target>.toml` (their `[[convention]]` entries "
+        "are the conventions, classified apart from the deviations); the "
+        "[reproducers](#reproducers) below show each one in a few lines.",
+        "",
+    ]
+    lines += [
+        "## The targets",
+        "",
+        "| target | what runs | module |",
+        "|---|---|---|",
+        "| `ndpool.impl` | the project's PyTorch implementation | `targets/impl.py` |",
+        "| `torch` | `torch.nn.functional` eager | `targets/torch_nn.py` |",
+        "| `torch-compile` | the same functions through `torch.compile` (Inductor, CPU, "
+        "`dynamic=False`, one cached compilation per configuration); VJP through the "
+        "compiled backward, no JVP | `targets/torch_compile.py` |",
+        "| `onnxruntime`, `onnxruntime@18` | one-node ONNX models (opset 22, or the opset "
+        "after `@`) in ONNX Runtime's CPU provider | `targets/onnx_backends.py` |",
+        "| `onnx-reference`, `onnx-reference@18` | the same models through "
+        "`onnx.reference.ReferenceEvaluator` | `targets/onnx_backends.py` |",
+        "| `jax` | `lax.reduce_window` max, flax-style average; `jax.jvp` / `jax.vjp`; "
+        "float64 via `jax_enable_x64` | `targets/jax_lax.py` |",
+        "",
+        '`pip install -e ".[targets]"` installs onnx, onnxruntime and jax; without them these '
+        "targets fail to load with the missing module's name and their tests skip. ONNX "
+        "`GlobalMaxPool` / `GlobalAveragePool` are the spec's adaptive pooling with "
+        "`output_size` 1; other adaptive sizes that divide the input are `MaxPool` / "
+        "`AveragePool` with kernel = stride = L / n, the rest is not expressible in ONNX. "
+        "ONNX `Indices` are flat over `[N, C, *S]`; the adapter converts them to the "
+        "spec's per-plane indices. The module docstrings give the full attribute mapping.",
+        "",
+        "## The conventions",
+        "",
+    ]
+    header = ["convention", "probe", "spec", *COLUMNS]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for probe in PROBES:
+        row = [f"**{probe.title}**", _cell(probe.note), _cell(spec_cell(probe))]
+        for name in COLUMNS:
+            target = targets[name]
+            if isinstance(target, str):
+                row.append(target)
+                continue
+            text, ok = run_probe(target, probe)
+            mark = "" if ok is None else (" ✓" if ok else " ✗")
+            link = probe.repro.get(name)
+            if ok is False and link:
+                mark += f" ([repro]({REPRO_DIR}/{link}))"
+            elif ok and link and "convention:" in text:
+                mark += f" ([shown]({REPRO_DIR}/{link}))"
+            row.append(_cell(text) + mark)
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "## Reproducers", ""]
+    lines.append(
+        "Each script prints the framework's result next to the spec's and exits 1 while the "
+        "difference exists; a convention's script exits 1 while the framework differs from "
+        "the spec's default and equals the spec under the named option "
+        "(`tests/conformance/test_conformance_framework_repros.py` runs them all, so a "
+        "change shows up):"
+    )
+    lines.append("")
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    repro_dir = docs / REPRO_DIR
+    conventions = _registered_conventions()
+    for path in sorted(repro_dir.glob("*.py")) if repro_dir.exists() else []:
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        first = " ".join(doc.split("\n\n")[0].split())
+        kind = "*convention*: " if path.stem in conventions else ""
+        lines.append(f"- [`{path.name}`]({REPRO_DIR}/{path.name}): {kind}{first}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _registered_conventions() -> set[str]:
+    """``<target>-<id>`` of every ``[[convention]]`` in the registries (not deviations)."""
+    out = set()
+    for path in sorted(DEVIATIONS_DIR.glob("*.toml")):
+        for entry in tomllib.loads(path.read_text()).get("convention", []):
+            out.add(f"{path.stem}-{entry['id']}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    text = render()
+    if argv:
+        Path(argv[0]).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Average pooling: the sum of a window's real cells over a divisor, and sum pooling.
+
+The window sum is separable (:func:`ndpool.impl.separable.box_sum`) and the
+divisor is too: the number of real cells (or of cells in the padded extent)
+of a box window is the product of the per-axis counts, so it is a tiny
+``[*O]`` tensor built from the plan. PyTorch's kernel is used where it computes
+the same thing (:mod:`ndpool.impl.native`). Autograd, forward mode and vmap
+come from the torch ops themselves.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import native
+from .geometry import Plan, per_output
+from .inputs import adaptive_input, check_values, compute_dtype, sliding_input, unbatch
+from .separable import box_sum
+
+
+def window_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool = False) -> torch.Tensor:
+    """Sum of the real cells of every window of a batched input."""
+    if native.avg_pool_applies(plan, x, 1):
+        return native.avg_pool(x, plan, ceil_mode, True, 1)
+    return box_sum(x, plan)
+
+
+def _divide(total: torch.Tensor, counts: list[tuple[int, ...]]) -> torch.Tensor:
+    """``total / prod(counts)``; a zero count (empty window) gives NaN and no derivative."""
+    divisor = per_output(counts, total.dtype, total.device)
+    if min(min(c) for c in counts) > 0:
+        return total / divisor
+    safe = torch.where(divisor != 0, divisor, 1.0)
+    return torch.where(divisor != 0, total / safe, float("nan"))
+
+
+def avg_pool(
+    x: torch.Tensor,
+    *,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+):
+    """Mean over every window; padded cells are zero, the divisor rule is explicit.
+
+    >>> import torch
+    >>> x = torch.tensor([[[1.0, 2.0, 3.0, 4.0, 5.0]]])
+    >>> avg_pool(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
+    tensor([[[1.5000, 3.0000, 4.5000]]])
+    """
+    geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                    ceil_mode=ceil_mode)  # fmt: skip
+    plan, xb = sliding_input(x, geometry)
+    check_values(
+        "avg_pool",
+        [],
+        {"count_include_pad": count_include_pad, "divisor_override": divisor_override},
+    )
+    xb = xb.to(compute_dtype(x.dtype))
+    if native.avg_pool_applies(plan, xb, divisor_override):
+        y = native.avg_pool(xb, plan, ceil_mode, count_include_pad, divisor_override)
+    else:
+        total = box_sum(xb, plan)
+        if divisor_override is not None:
+            y = total / float(divisor_override)
+        else:
+            counts = [a.extent_count if count_include_pad else a.real_count for a in plan.axes]
+            y = _divide(total, counts)
+    return unbatch(y, plan).to(x.dtype)
+
+
+def adaptive_avg_pool(x: torch.Tensor, *, output_size):
+    """Mean over adaptive bins ``[floor(i*L/n), ceil((i+1)*L/n))`` on every axis.
+
+    >>> import torch
+    >>> adaptive_avg_pool(torch.tensor([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), output_size=(3,))
+    tensor([[[2., 2., 3.]]])
+    """
+    plan, xb = adaptive_input(x, output_size)
+    xb = xb.to(compute_dtype(x.dtype))
+    if native.adaptive_applies(plan, xb):
+        y = native.adaptive_avg_pool(xb, plan)
+    else:
+        total = box_sum(xb, plan)
+        y = _divide(total, [a.real_count for a in plan.axes])
+    return unbatch(y, plan).to(x.dtype)

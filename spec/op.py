@@ -1,0 +1,491 @@
+"""The one driver every op uses: gather, reduce, scatter.
+
+An op is a *reducer* over the last axis of its gathered windows plus the kind of
+windows that gathers them (:class:`WindowKind`: sliding windows, adaptive bins, or an
+op's own). A reducer is three functions of ``(w, params, call)``:
+
+- ``value(w, params, call) -> y``                       ``[N, C, *O, K] -> [N, C, *O]``
+- ``jvp(w, params, call, w_dot, param_dots) -> y_dot``
+- ``vjp(w, params, call, y_bar) -> (w_bar, *param_bars)``
+
+``w`` holds the window cells (0 where a cell is not real; ``call.real`` and
+``call.in_extent`` say which are), ``params`` the op's other inputs brought to the
+reducer's layout by their kind (:class:`InputSpec`). The driver turns a reducer into
+the op's forward, JVP and VJP: the input JVP gathers the tangent, the input VJP
+scatters ``w_bar`` back (the transpose of gather), and parameter cotangents are summed
+back to the parameter's shape. If each reducer's ``jvp``/``vjp`` pair is adjoint, the
+whole op is adjoint by construction.
+
+An op may reduce the windows of another op's output (``stage``: S3Pool reduces the
+stride-1 max map); the driver then chains the two: forward and JVP through the stage
+first, the VJP through it last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import geometry as geo
+from .constraints import fail
+from .numeric import check_dtype, compute_dtype, round_to
+
+#: The kinds of positional input an op may declare, with the shapes they accept
+#: (``K`` = window cells in row-major order, ``O`` = the output's spatial shape;
+#: the leading ``N`` is absent for an unbatched call):
+#:
+#: - ``"x"``:       the pooled input ``[N, C, *S]`` (always the first input);
+#: - ``"channel"``: a per-channel parameter, ``()`` or ``[C]`` (p, beta, q, ...);
+#: - ``"window"``:  a parameter over the window cells, ``[K]`` (per layer) or ``[C, K]``
+#:   (per channel), e.g. the gate mask of ``gated_pool``;
+#: - ``"output"``:  one value per output position, ``[N, C, *O]``, e.g. the uniform draw
+#:   of ``stochastic_pool``;
+#: - ``"cell"``:    one value per window cell of every output, ``[N, C, *O, K]``, e.g.
+#:   the Gumbel noise of ``gumbel_pool``;
+#: - ``"index"``:   an integer index array with an op-specific layout (``s3_pool``).
+INPUT_KINDS = ("x", "channel", "window", "output", "cell", "index")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What one positional input of an op is.
+
+    ``kind`` is one of :data:`INPUT_KINDS`; ``differentiable`` says whether the op
+    has a derivative with respect to it (``spec.jvp`` ignores the tangent of a
+    non-differentiable input, which may be ``None``, and ``spec.vjp`` returns
+    ``None`` for it); ``domain`` is the value domain in words (what a test
+    generator must draw); ``optional`` inputs may be ``None`` (or left out at
+    the end), e.g. the noise of a stochastic pooler in ``mode="eval"``.
+    ``sampler(rng, x_shape, **cfg) -> array``, given for the random draws and
+    index inputs, draws a valid value of the right shape the way the reference
+    sampler does (``rng`` a ``numpy.random.Generator``; ``x_shape`` batched or not).
+    """
+
+    name: str
+    kind: str = "channel"
+    differentiable: bool = True
+    domain: str = "real"
+    optional: bool = False
+    sampler: Callable | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        if self.kind not in INPUT_KINDS:
+            raise ValueError(f"unknown input kind {self.kind!r}; known: {INPUT_KINDS}")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One keyword option of an op (beyond its window keywords).
+
+    ``values`` enumerates the accepted values of an enumerated option (any other value
+    breaks C14); ``convention`` marks an option that names a convention frameworks
+    disagree on (the default is the spec's own; a conformance target declares the value
+    it follows instead of receiving the option).
+    """
+
+    name: str
+    default: Any
+    values: tuple | None = None
+    convention: bool = False
+
+    def check(self, value) -> None:
+        if self.values is not None and not any(
+            type(value) is type(v) and value == v for v in self.values
+        ):
+            raise fail("C14", f"{self.name}={value!r} must be one of {self.values}")
+
+
+@dataclass(frozen=True)
+class WindowKind:
+    """How an op's windows are laid out: its window keywords (with defaults), the one
+    that sets the spatial rank (``size_key``) and ``build(spatial, cfg, arrays)`` (the
+    :class:`~ndpool.spec.geometry.Geometry` of one call, checking the constraints)
+    and ``extent(spatial, cfg)`` (the output's spatial shape, by arithmetic)."""
+
+    name: str
+    keys: dict[str, Any]
+    size_key: str
+    build: Callable[..., geo.Geometry]
+    extent: Callable[..., tuple[int, ...]]
+
+
+def _sliding(spatial, cfg, arrays=None) -> geo.Geometry:
+    return geo.sliding_geometry(spatial, **{k: cfg[k] for k in geo.SLIDING_KEYS})
+
+
+def _sliding_extent(spatial, cfg) -> tuple[int, ...]:
+    return geo.sliding_axes(spatial, **{k: cfg[k] for k in geo.SLIDING_KEYS}).out
+
+
+SLIDING = WindowKind("sliding", dict(geo.SLIDING_KEYS), "kernel_size", _sliding, _sliding_extent)
+ADAPTIVE = WindowKind(
+    "adaptive",
+    {"output_size": None},
+    "output_size",
+    lambda spatial, cfg, arrays=None: geo.adaptive_geometry(
+        spatial, output_size=cfg["output_size"]
+    ),
+    lambda spatial, cfg: geo.adaptive_extent(spatial, cfg["output_size"]),
+)
+
+
+@dataclass
+class Call:
+    """Everything a reducer may need about one call of an op."""
+
+    geometry: geo.Geometry
+    real: np.ndarray  # [*O, K]
+    in_extent: np.ndarray  # [*O, K]
+    options: dict[str, Any]
+    batched: bool
+    dtype: np.dtype  # the caller's dtype, results are rounded to it
+    param_shapes: tuple[tuple[int, ...] | None, ...]
+
+    def unbatch(self, a) -> np.ndarray:
+        """An ``[N, ...]`` result as the caller's layout (no N when unbatched)."""
+        return a if self.batched else a[0]
+
+    def batch(self, a) -> np.ndarray:
+        a = np.asarray(a)
+        return a if self.batched else a[None]
+
+
+@dataclass
+class Op:
+    """One registered op: its reducer, its inputs, options and windows, and its metadata.
+
+    ``input_specs`` declares the positional arrays (:class:`InputSpec`, ``x`` first;
+    ``inputs`` are their names);
+    ``options`` the op's own keywords (:class:`Option`; window keywords come from
+    ``windows``); ``exact`` says the op only selects input values (max-like), so a
+    conforming target matches it bit for bit (a callable of the full configuration
+    when that depends on an option such as ``mode``); ``select`` is the window-local
+    winner for ``return_indices``; ``check(params, options)`` checks parameter values
+    and options, ``validate(xb, params, call)`` the input's values; ``stage(cfg) ->
+    (op, cfg)`` an op whose output this op's windows read.
+    """
+
+    name: str
+    value: Callable
+    jvp_rule: Callable
+    vjp_rule: Callable
+    input_specs: tuple[InputSpec, ...] = (InputSpec("x", "x"),)
+    options: tuple[Option, ...] = ()
+    windows: WindowKind = SLIDING
+    exact: bool | Callable[[dict], bool] = False
+    select: Callable | None = None
+    check: Callable | None = None
+    validate: Callable | None = None
+    stage: Callable[[dict], tuple[Op, dict]] | None = None
+    function: Callable | None = None  # the public function, set by ``defines``
+
+    def __post_init__(self):
+        if not self.input_specs or self.input_specs[0].kind != "x":
+            raise ValueError(f"{self.name}: the first input of an op is x")
+
+    def defines(self, fn: Callable) -> Callable:
+        """Decorator: ``fn`` is this op's public, documented entry point."""
+        self.function = fn
+        return fn
+
+    # -- metadata -------------------------------------------------------------------
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The names of the positional inputs, ``x`` first."""
+        return tuple(s.name for s in self.input_specs)
+
+    @property
+    def adaptive(self) -> bool:
+        return self.windows is ADAPTIVE
+
+    @property
+    def geometry_keys(self) -> dict[str, Any]:
+        return self.windows.keys
+
+    @property
+    def option_defaults(self) -> dict[str, Any]:
+        return {o.name: o.default for o in self.options}
+
+    @property
+    def config_defaults(self) -> dict[str, Any]:
+        """Every keyword with its default (window keywords first)."""
+        return {**self.windows.keys, **self.option_defaults}
+
+    @property
+    def conventions(self) -> tuple[Option, ...]:
+        return tuple(o for o in self.options if o.convention)
+
+    @property
+    def returns_indices(self) -> bool:
+        return self.select is not None
+
+    @property
+    def differentiable(self) -> tuple[bool, ...]:
+        """Which positional inputs have a derivative (one bool per input)."""
+        return tuple(s.differentiable for s in self.input_specs)
+
+    def exact_for(self, **cfg) -> bool:
+        """Whether a conforming target must match this op bit for bit under ``cfg``."""
+        if callable(self.exact):
+            return bool(self.exact(self.config(cfg)))
+        return self.exact
+
+    def output_shape(self, x_shape, **cfg) -> tuple[int, ...]:
+        """The output shape for an input of ``x_shape`` (checks the window constraints),
+        by integer arithmetic only."""
+        cfg = self.config(cfg)
+        x_shape = tuple(x_shape)
+        if self.stage is not None:
+            inner, inner_cfg = self.stage(cfg)
+            x_shape = inner.output_shape(x_shape, **inner_cfg)
+        d = self.rank(len(x_shape), cfg)
+        return x_shape[: len(x_shape) - d] + tuple(self.windows.extent(x_shape[-d:], cfg))
+
+    def geometry(self, x_shape, **cfg) -> geo.Geometry:
+        """The windows of a call on an input of ``x_shape`` (after the stage, if any)."""
+        cfg = self.config(cfg)
+        x_shape = tuple(x_shape)
+        if self.stage is not None:
+            inner, inner_cfg = self.stage(cfg)
+            x_shape = inner.output_shape(x_shape, **inner_cfg)
+        d = self.rank(len(x_shape), cfg)
+        return self.windows.build(x_shape[-d:], cfg, None)
+
+    # -- set-up ---------------------------------------------------------------------
+    def config(self, cfg: dict[str, Any]) -> dict[str, Any]:
+        """The full configuration: defaults filled in, unknown keywords and a missing
+        window size rejected (TypeError), enumerated options checked (C14)."""
+        defaults = self.config_defaults
+        unknown = set(cfg) - set(defaults)
+        if unknown:
+            raise TypeError(f"{self.name}() got unexpected keyword(s) {sorted(unknown)}")
+        full = {**defaults, **cfg}
+        if full[self.windows.size_key] is None:
+            raise TypeError(f"{self.name}() missing required keyword {self.windows.size_key!r}")
+        for option in self.options:
+            option.check(full[option.name])
+        return full
+
+    def rank(self, x_ndim: int, cfg: dict[str, Any]) -> int:
+        key = self.windows.size_key
+        return geo.spatial_rank(x_ndim, cfg[key], key)
+
+    def _arrays(self, primals) -> list:
+        specs = self.input_specs
+        primals = list(primals)
+        if len(primals) > len(specs):
+            raise TypeError(
+                f"{self.name}() takes at most {len(specs)} array(s) {self.inputs}, "
+                f"got {len(primals)}"
+            )
+        while len(primals) < len(specs) and specs[len(primals)].optional:
+            primals.append(None)
+        if len(primals) != len(specs):
+            raise TypeError(
+                f"{self.name}() takes {len(specs)} array(s) {self.inputs}, got {len(primals)}"
+            )
+        for s, p in zip(specs, primals):
+            if p is None and not s.optional:
+                raise TypeError(f"{self.name}(): input {s.name!r} is required")
+        return [None if p is None else np.asarray(p) for p in primals]
+
+    def _prepare(self, spec: InputSpec, p: np.ndarray, cdt, lead, channels, d, k):
+        """Check one input's shape (by kind) and bring it to the reducer's layout:
+        ``channel`` -> ``()`` or ``[1, C, 1, ..., 1]``; ``window`` ->
+        ``[1, 1 or C, 1, ..., 1, K]``; ``output`` -> ``[N, C, *O]``; ``cell`` ->
+        ``[N, C, *O, K]``; ``index`` as given (the op checks it)."""
+        batched, n, out_shape = lead
+        if spec.kind == "channel":
+            if p.shape not in ((), (channels,)):
+                raise fail("C12", f"{spec.name} has shape {p.shape}; expected () or ({channels},)")
+            return p.astype(cdt).reshape((1, -1) + (1,) * d) if p.ndim else p.astype(cdt)
+        if spec.kind == "window":
+            if p.shape not in ((k,), (channels, k)):
+                raise fail(
+                    "C15",
+                    f"{spec.name} has shape {p.shape}; expected ({k},) (per layer) or "
+                    f"({channels}, {k}) (per channel) for a window of {k} cells",
+                )
+            return p.astype(cdt).reshape((1, p.shape[0] if p.ndim == 2 else 1) + (1,) * d + (k,))
+        if spec.kind in ("output", "cell"):
+            want = ((n,) if batched else ()) + (channels,) + out_shape
+            want = want + ((k,) if spec.kind == "cell" else ())
+            if p.shape != want:
+                layout = "[N, C, *O]" if spec.kind == "output" else "[N, C, *O, K]"
+                raise fail("C16", f"{spec.name} has shape {p.shape}; expected {want} ({layout})")
+            p = p if batched else p[None]
+            return p if p.dtype == object else p.astype(cdt)
+        return p
+
+    def gather(self, primals, **cfg):
+        """``(call, w, params)``: one call's windows ``w [N, C, *O, K]`` in the compute
+        type (float64, or object for mpmath) and its other inputs in the reducer's
+        layout, after every check of shapes, options and values (of the stage's output,
+        for an op with a stage)."""
+        return self._windows(self._staged(tuple(primals), cfg), cfg)
+
+    def _windows(self, primals, cfg):
+        arrays = self._arrays(primals)
+        cfg = self.config(cfg)
+        x = arrays[0]
+        check_dtype(x)
+        d = self.rank(x.ndim, cfg)
+        xb, batched = geo.as_batched(x, d)
+        geom = self.windows.build(x.shape[-d:], cfg, arrays)
+        cdt = compute_dtype(
+            *[a for a, s in zip(arrays, self.input_specs) if a is not None and s.kind != "index"]
+        )
+        lead = (batched, xb.shape[0], geom.spatial_out)
+        params, shapes = [], []
+        for s, p in zip(self.input_specs[1:], arrays[1:]):
+            shapes.append(None if p is None else p.shape)
+            params.append(
+                None
+                if p is None
+                else self._prepare(s, p, cdt, lead, xb.shape[1], d, geom.window_size)
+            )
+        options = {o.name: cfg[o.name] for o in self.options}
+        if self.check is not None:
+            self.check(params, options)
+        call = Call(
+            geometry=geom,
+            real=geom.real,
+            in_extent=geom.in_extent,
+            options=options,
+            batched=batched,
+            dtype=x.dtype,
+            param_shapes=tuple(shapes),
+        )
+        if self.validate is not None:
+            self.validate(xb, tuple(params), call)
+        w = geom.gather(xb.astype(cdt), fill=0)
+        return call, w, tuple(params)
+
+    # -- forward / JVP / VJP ----------------------------------------------------------
+    def forward(self, *primals, return_indices: bool = False, **cfg):
+        if return_indices and not self.returns_indices:
+            raise TypeError(f"{self.name}() has no return_indices")
+        call, w, params = self.gather(primals, **cfg)
+        y = call.unbatch(round_to(self.value(w, params, call), call.dtype))
+        if not return_indices:
+            return y
+        sel = self.select(w, params, call)
+        index = pick(np.broadcast_to(call.geometry.index, w.shape), sel, -1).astype(np.int64)
+        return y, call.unbatch(index)
+
+    def _staged(self, primals, cfg):
+        """The primals with ``x`` replaced by the stage's output (if the op has a stage)."""
+        if self.stage is None:
+            return primals
+        inner, inner_cfg = self.stage(self.config(cfg))
+        return (inner.forward(primals[0], **inner_cfg), *primals[1:])
+
+    def _tangents(self, tangents, primals) -> list:
+        tangents = list(tangents) + [None] * (len(self.input_specs) - len(tangents))
+        if len(tangents) != len(self.input_specs):
+            raise TypeError(
+                f"{self.name}: {len(self.input_specs)} inputs but {len(tangents)} tangents"
+            )
+        for s, t, p in zip(self.input_specs, tangents, primals):
+            if t is not None and s.differentiable and p is not None:
+                if np.shape(t) != np.shape(p):
+                    raise ValueError(
+                        f"{self.name}: the tangent of {s.name} has shape {np.shape(t)}; "
+                        f"expected {np.shape(p)} (the shape of {s.name})"
+                    )
+        return tangents
+
+    def jvp(self, primals, tangents, **cfg):
+        """``(y, y_dot)``: the value output and its tangent (indices are not
+        differentiated); a ``None`` tangent is zero, a non-differentiable input's tangent
+        is ignored (pass ``None`` or zeros); every other tangent has its primal's shape."""
+        cfg.pop("return_indices", None)
+        primals = tuple(self._arrays(primals))
+        tangents = self._tangents(tangents, primals)
+        if self.stage is not None:
+            inner, inner_cfg = self.stage(self.config(cfg))
+            x = primals[0]
+            t = np.zeros_like(x) if tangents[0] is None else tangents[0]
+            m, m_dot = inner.jvp((x,), (t,), **inner_cfg)
+            primals, tangents = (m, *primals[1:]), [m_dot, *tangents[1:]]
+        call, w, params = self._windows(primals, cfg)
+        cdt = w.dtype
+        x_dot = (
+            np.zeros(w.shape[:2] + call.geometry.spatial_in, dtype=cdt)
+            if tangents[0] is None
+            else call.batch(tangents[0]).astype(cdt)
+        )
+        w_dot = call.geometry.gather(x_dot, fill=0)
+        p_dots = []
+        for s, t, p in zip(self.input_specs[1:], tangents[1:], params):
+            if not s.differentiable or p is None:
+                p_dots.append(None)
+            elif t is None:
+                p_dots.append(p * 0)
+            else:
+                p_dots.append(np.asarray(t).astype(cdt).reshape(np.shape(p)))
+        y = self.value(w, params, call)
+        y_dot = self.jvp_rule(w, params, call, w_dot, tuple(p_dots))
+        return (
+            call.unbatch(round_to(y, call.dtype)),
+            call.unbatch(round_to(y_dot, call.dtype)),
+        )
+
+    def vjp(self, primals, cotangent, **cfg):
+        """One cotangent per input, each shaped like its input (``None`` for a
+        non-differentiable or absent input); ``cotangent`` has the output's shape."""
+        cfg.pop("return_indices", None)
+        arrays = self._arrays(primals)
+        call, w, params = self.gather(arrays, **cfg)
+        want = call.unbatch(np.empty(w.shape[:-1], dtype=bool)).shape
+        if np.shape(cotangent) != want:
+            raise ValueError(
+                f"{self.name}: the cotangent has shape {np.shape(cotangent)}; expected the "
+                f"output's shape {want}"
+            )
+        y_bar = call.batch(cotangent).astype(w.dtype)
+        w_bar, *p_bars = self.vjp_rule(w, params, call, y_bar)
+        x_bar = call.unbatch(call.geometry.scatter(w_bar))
+        if self.stage is None:
+            out = [round_to(x_bar, call.dtype)]
+        else:
+            inner, inner_cfg = self.stage(self.config(cfg))
+            out = [inner.vjp((arrays[0],), round_to(x_bar, call.dtype), **inner_cfg)[0]]
+        for s, p_bar, shape, primal in zip(
+            self.input_specs[1:], p_bars, call.param_shapes, arrays[1:]
+        ):
+            if not s.differentiable or primal is None:
+                out.append(None)
+                continue
+            if s.kind == "window":
+                full = np.broadcast_to(p_bar, y_bar.shape + (call.geometry.window_size,))
+                keep = {1, full.ndim - 1} if len(shape) == 2 else {full.ndim - 1}
+            else:
+                full = np.broadcast_to(p_bar, y_bar.shape)
+                keep = {1} if shape else set()
+            axes = tuple(i for i in range(full.ndim) if i not in keep)
+            out.append(round_to(np.asarray(full.sum(axis=axes)).reshape(shape), primal.dtype))
+        return tuple(out)
+
+    def __call__(self, *primals, **cfg):
+        return self.forward(*primals, **cfg)
+
+
+def pick(a: np.ndarray, sel: np.ndarray, empty) -> np.ndarray:
+    """``a[..., sel]`` along the window axis; ``empty`` where ``sel == -1``."""
+    got = np.take_along_axis(a, np.maximum(sel, 0)[..., None], axis=-1)[..., 0]
+    return np.where(sel >= 0, got, np.asarray(empty, dtype=a.dtype))
+
+
+def one_hot(sel: np.ndarray, k: int, scale: np.ndarray) -> np.ndarray:
+    """``scale`` placed at window cell ``sel`` (nothing where ``sel == -1``)."""
+    hot = np.arange(k) == sel[..., None]
+    return np.where(hot, scale[..., None], np.zeros((), dtype=scale.dtype))
+
+
+#: The ``mode`` option of the stochastic poolers: ``"train"`` takes the explicit random
+#: draw, ``"eval"`` is the op's deterministic evaluation rule.
+MODE = Option("mode", "train", ("train", "eval"))

@@ -1,0 +1,287 @@
+"""S3Pool (Zhai et al., 2017): stride-1 max pooling, then stochastic grid-wise sampling.
+
+S3Pool is a composition, not one window reduction, so it has its own record
+class (:class:`S3Op`) with the registry interface of every op.
+
+Step 1 (both modes): ``m = max_pool(x, kernel_size, stride=1, padding, dilation)``
+-- on every spatial axis the map ``m`` has
+``L' = L + pad_begin + pad_end - dilation (k - 1)`` cells (the reference code uses
+``k = 2`` and no padding, so ``L' = L - 1``). ``ceil_mode`` is accepted for a
+uniform interface and has no effect at stride 1. ``stride`` (default
+``kernel_size``) is the downsampling factor of step 2, ``grid_size`` (default
+``stride``) its grid.
+
+Step 2, ``mode="train"`` (default): on every axis ``a`` the *input* length ``L``
+is cut into ``n = L // grid_size`` grids; grid ``j`` covers rows
+``[j g, (j + 1) g)`` of ``m`` except the last, which runs to ``L'`` (it takes the
+remainder, as in the reference code). From every grid ``g / stride`` distinct
+rows are kept, in increasing order, so the axis has ``O = n g / stride``
+outputs; the kept rows of all axes form a grid: ``y = m[..., r_1, r_2, ...]``
+(``numpy.ix_``), shared by the whole batch and every channel. The kept rows are
+the explicit, non-differentiable input ``indices``: one int array of length
+``O_1 + ... + O_d``, axis 0's rows first (see :func:`s3_layout`,
+:func:`s3_sample_indices`). In the reference sampler each grid's rows are a
+uniformly random ``g/stride``-subset of the grid, sorted.
+
+Step 2, ``mode="eval"`` (as in the reference code's deterministic path):
+average pooling of ``m`` with kernel ``stride``, stride ``stride``, padding
+``stride // 2`` and padded cells excluded from the divisor
+(``count_include_pad=False``); ``indices`` may be ``None`` and is ignored. The
+eval output extent ``floor((L' + 2 (s // 2) - s) / s) + 1`` equals the train
+extent ``L / s`` for the usual case ``k = 2``, ``L`` a multiple of ``g``, even ``s``.
+
+Derivatives are those of the composition: train ``y_dot = m_dot[rows]`` and the
+cotangent is placed at the kept rows then sent through max pooling's VJP (first
+maximizer); eval composes the max-pool and avg-pool derivatives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from . import geometry as geo
+from .average import AVG_POOL
+from .constraints import fail
+from .max import MAX_POOL
+from .op import MODE, InputSpec, Op, Option, WindowKind
+
+
+def _stage(cfg: dict) -> tuple[Op, dict]:
+    """Step 1: the stride-1 max map ``m`` whose windows step 2 reads."""
+    keys = ("kernel_size", "padding", "dilation")
+    return MAX_POOL, {**{k: cfg[k] for k in keys}, "stride": 1}
+
+
+def _input_extent(mapped, cfg) -> tuple[int, ...]:
+    """The input's spatial shape ``L`` from the max map's ``L'`` (the stage's inverse:
+    at stride 1 every padding form, "same" included, pads by a constant amount)."""
+    d = len(mapped)
+    kernel = geo.per_axis(cfg["kernel_size"], d, "kernel_size", "C2")
+    dilation = geo.per_axis(cfg["dilation"], d, "dilation", "C4")
+    pads = geo.resolve_padding(cfg["padding"], mapped, kernel, (1,) * d, dilation)
+    return tuple(
+        m - pb - pe + dl * (k - 1) for m, (pb, pe), k, dl in zip(mapped, pads, kernel, dilation)
+    )
+
+
+def _layout(mapped, cfg) -> list[dict]:
+    return s3_layout((1, 1, *_input_extent(mapped, cfg)), **cfg)
+
+
+def _eval_config(lay) -> dict:
+    s = tuple(a["stride"] for a in lay)
+    return {"kernel_size": s, "stride": s, "padding": tuple(v // 2 for v in s)}
+
+
+def _geometry(mapped, cfg, arrays) -> geo.Geometry:
+    """Step 2's windows on the max map: one cell per kept row (train), or the average
+    windows of the eval rule."""
+    lay = _layout(mapped, cfg)
+    if cfg["mode"] == "eval":
+        return geo.sliding_geometry(mapped, **_eval_config(lay))
+    indices = arrays[1]
+    if indices is None:
+        raise fail("C16", 's3_pool(mode="train") needs the sampled indices')
+    axes = tuple(
+        geo.AxisTaps(
+            length=length, position=r[:, None], real=r[:, None] >= 0, in_extent=r[:, None] >= 0
+        )
+        for length, r in zip(mapped, kept_rows(indices, lay))
+    )
+    return geo.Geometry(spatial_in=tuple(mapped), axes=axes)
+
+
+def _extent(mapped, cfg) -> tuple[int, ...]:
+    lay = _layout(mapped, cfg)
+    if cfg["mode"] == "train":
+        return tuple(a["out"] for a in lay)
+    return geo.sliding_axes(mapped, **_eval_config(lay)).out
+
+
+#: the eval rule's average: padded cells excluded from the divisor
+EXCLUSIVE = {"count_include_pad": False, "divisor_override": None}
+
+
+def _exclusive(call):
+    return dataclasses.replace(call, options={**call.options, **EXCLUSIVE})
+
+
+def _value(w, params, call):
+    if call.options["mode"] == "train":
+        return w[..., 0]
+    return AVG_POOL.value(w, (), _exclusive(call))
+
+
+def _jvp(w, params, call, w_dot, param_dots):
+    if call.options["mode"] == "train":
+        return w_dot[..., 0]
+    return AVG_POOL.jvp_rule(w, (), _exclusive(call), w_dot, ())
+
+
+def _vjp(w, params, call, y_bar):
+    if call.options["mode"] == "train":
+        return y_bar[..., None], None
+    return (*AVG_POOL.vjp_rule(w, (), _exclusive(call), y_bar), None)
+
+
+S3_WINDOWS = WindowKind("s3", dict(geo.SLIDING_KEYS), "kernel_size", _geometry, _extent)
+
+
+def s3_layout(
+    x_shape,
+    *,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    grid_size=None,
+    mode="train",
+):
+    """Per spatial axis: ``kernel``, ``stride``, ``grid``, ``mapped`` (``L'``), ``grids``
+    (``n``), ``per_grid`` (``g / stride``), ``out`` (``n g / stride``), ``eval_out`` and
+    ``bounds`` (``[(start, end)]`` of every grid in rows of ``m``). Checks C1-C8, C21.
+
+    >>> [(a["mapped"], a["grids"], a["per_grid"], a["out"], a["bounds"])
+    ...  for a in s3_layout((1, 1, 8), kernel_size=2, grid_size=4)]
+    [(7, 2, 2, 4, [(0, 4), (4, 7)])]
+    """
+    x_shape = tuple(x_shape)
+    d = geo.spatial_rank(len(x_shape), kernel_size)
+    spatial = x_shape[-d:]
+    kernel = geo.per_axis(kernel_size, d, "kernel_size", "C2")
+    strides = kernel if stride is None else geo.per_axis(stride, d, "stride", "C3")
+    grids = strides if grid_size is None else geo.per_axis(grid_size, d, "grid_size", "C21")
+    mp = geo.sliding_axes(spatial, kernel_size=kernel, stride=1, padding=padding, dilation=dilation)
+    out = []
+    for a, (length, k, s, g) in enumerate(zip(spatial, kernel, strides, grids)):
+        mapped = mp.out[a]
+        if g % s:
+            raise fail("C21", f"grid_size {g} on axis {a} is not a multiple of stride {s}")
+        n, per = length // g, g // s
+        if n < 1:
+            raise fail("C21", f"input length {length} on axis {a} is shorter than grid_size {g}")
+        bounds = [(j * g, (j + 1) * g) for j in range(n - 1)] + [((n - 1) * g, mapped)]
+        if bounds[-1][1] - bounds[-1][0] < per:
+            raise fail(
+                "C21",
+                f"the last grid on axis {a} holds {bounds[-1][1] - bounds[-1][0]} rows of the "
+                f"stride-1 max map (length {mapped}) but {per} are kept per grid",
+            )
+        eval_out = (mapped + 2 * (s // 2) - s) // s + 1
+        out.append(
+            {
+                "kernel": k,
+                "stride": s,
+                "grid": g,
+                "mapped": mapped,
+                "grids": n,
+                "per_grid": per,
+                "out": n * per,
+                "eval_out": eval_out,
+                "bounds": bounds,
+            }
+        )
+    return out
+
+
+def kept_rows(indices, lay):
+    """Split and check the flat ``indices`` into one row array per axis (C21)."""
+    idx = np.asarray(indices)
+    total = sum(a["out"] for a in lay)
+    if idx.shape != (total,) or (idx.size and idx.dtype.kind not in "iu"):
+        raise fail("C21", f"indices must be {total} integers (got shape {idx.shape}, {idx.dtype})")
+    rows, start = [], 0
+    for axis, a in enumerate(lay):
+        r = idx[start : start + a["out"]].astype(np.int64)
+        start += a["out"]
+        for j, (lo, hi) in enumerate(a["bounds"]):
+            block = r[j * a["per_grid"] : (j + 1) * a["per_grid"]]
+            if (block < lo).any() or (block >= hi).any() or (np.diff(block) <= 0).any():
+                raise fail(
+                    "C21",
+                    f"indices {block.tolist()} of grid {j} on axis {axis} must be strictly "
+                    f"increasing rows in [{lo}, {hi})",
+                )
+        rows.append(r)
+    return rows
+
+
+def s3_sample_indices(rng: np.random.Generator, x_shape, **cfg) -> np.ndarray:
+    """Draw ``indices`` as the reference sampler does: per grid, a uniformly random
+    ``g/stride``-subset of its rows, sorted; axes concatenated.
+
+    >>> idx = s3_sample_indices(np.random.default_rng(0), (1, 1, 8, 8), kernel_size=2,
+    ...                         grid_size=4)
+    >>> idx.shape, bool(((idx[:2] < 4) & (idx[2:4] >= 4)).all())
+    ((8,), True)
+    """
+    cfg.pop("mode", None)
+    parts = []
+    for a in s3_layout(x_shape, **cfg):
+        for lo, hi in a["bounds"]:
+            parts.append(np.sort(lo + rng.permutation(hi - lo)[: a["per_grid"]]))
+    return np.concatenate(parts).astype(np.int64)
+
+
+S3_POOL = Op(
+    name="s3_pool",
+    value=_value,
+    jvp_rule=_jvp,
+    vjp_rule=_vjp,
+    input_specs=(
+        InputSpec("x", "x"),
+        InputSpec(
+            "indices",
+            "index",
+            differentiable=False,
+            domain="int64 [O_1 + ... + O_d]: per axis, per grid, sorted distinct rows (see "
+            "s3_layout / s3_sample_indices); ignored in eval mode",
+            optional=True,
+            sampler=lambda rng, x_shape, **cfg: s3_sample_indices(rng, x_shape, **cfg),
+        ),
+    ),
+    options=(Option("grid_size", None), MODE),
+    windows=S3_WINDOWS,
+    exact=lambda cfg: cfg["mode"] == "train",
+    stage=_stage,
+)
+
+
+@S3_POOL.defines
+def s3_pool(
+    x,
+    indices=None,
+    *,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    grid_size=None,
+    mode: str = "train",
+):
+    """Stride-1 max pooling, then the kept rows ``indices`` of every axis (train) or
+    average pooling by ``stride`` (eval); see the module doc.
+
+    >>> import numpy as np
+    >>> x = np.array([[[3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]]])
+    >>> MAX = [3.0, 4.0, 4.0, 5.0, 9.0, 9.0, 6.0]                 # stride-1 max, k = 2
+    >>> s3_pool(x, np.array([1, 3, 4, 6]), kernel_size=2, grid_size=4)   # 2 of every 4
+    array([[[4., 5., 9., 6.]]])
+    >>> s3_pool(x, kernel_size=2, grid_size=4, mode="eval")   # [pad 3] [4 4] [5 9] [9 6]
+    array([[[3. , 4. , 7. , 7.5]]])
+    """
+    return S3_POOL.forward(
+        x,
+        indices,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        grid_size=grid_size,
+        mode=mode,
+    )
