@@ -290,7 +290,7 @@ def markdown(result: dict, command: str) -> str:
         "about 512 KiB so that a stage's tensors stay in cache. Avg and Lp sums",
         "are separable on CPU except for disjoint windows of 9 or more cells, where",
         "PyTorch's avg_pool is faster. Lp adds one `aminmax` pass (finiteness and the",
-        "range of the powers, see `impl/lp_pool.py`) to torch's work, and for p != 2 an",
+        "range of the powers, see `impl/lp.py`) to torch's work, and for p != 2 an",
         "`|x|` pass (p = 2 squares x directly); with exact zeros in the input, one integer",
         "pass more finds the smallest non-zero `|x|`. Inputs are drawn with seed 0.",
         "",

@@ -45,9 +45,7 @@ def pytest_addoption(parser):
     group.addoption("--ndpool-db", default=None, help="Hypothesis example database directory")
     group.addoption("--ndpool-deviations", default=None, help="known-deviations TOML file")
     group.addoption("--ndpool-op", action="append", default=[], help="only this op")
-    group.addoption(
-        "--ndpool-property", action="append", default=[], help="only this property"
-    )
+    group.addoption("--ndpool-property", action="append", default=[], help="only this property")
     group.addoption("--ndpool-report", default=None, help="summary report (.md/.html/.json)")
 
 

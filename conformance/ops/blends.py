@@ -64,7 +64,7 @@ def _allowed(case, ref, bound) -> Allowed:
 # -- mixed ----------------------------------------------------------------------------------
 def _mixed_forward(case, ref) -> Allowed:
     def bound(win):
-        big_m, mean, _, _, abar = _max_mean(win)
+        big_m, _, _, _, abar = _max_mean(win)
         return (win.K + 6) * win.u * (np.abs(big_m) + abar)
 
     return _allowed(case, ref, bound)

@@ -1,4 +1,5 @@
-"""The target protocol: anything that implements some of the spec's ops, and what it declares it supports.
+"""The target protocol: anything that implements some of the spec's ops, and what it declares it
+supports.
 
 The suite talks to a target only through :class:`Target`: ``forward``, ``jvp`` and
 ``vjp`` of one :class:`~ndpool.conformance.cases.Case`, with NumPy arrays in and out

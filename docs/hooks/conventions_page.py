@@ -312,7 +312,8 @@ def _registry_rows() -> list[list[str]]:
             + ")"
             for s in op.input_specs
         )
-        exact = "depends on the options" if callable(op.exact) else "exact" if op.exact else "rounded"
+        exact = "exact" if op.exact else "rounded"
+        exact = "depends on the options" if callable(op.exact) else exact
         rows.append(
             [
                 f"`{name}`",

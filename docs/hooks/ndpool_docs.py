@@ -8,8 +8,9 @@
   expands nav entries written as a glob into the pages that exist: a folder
   (``poolers/*.md``) becomes a section titled by each page's first ``# `` heading,
   an optional page (``tolerances*.md``) is listed only once it exists.
-- ``on_files``: add the generated pages (constraints, conventions) and the
-  window diagrams (PNG, drawn with matplotlib from the spec's geometry). Nothing
+- ``on_files``: add the generated pages (constraints, conventions), the window
+  diagrams (PNG, drawn with matplotlib from the spec's geometry) and the structure
+  picture of the architecture page (drawn from the code's imports). Nothing
   is written into ``docs/``; the files exist only in the build.
 - ``on_page_markdown``: a line ``<!-- ndpool:conventions max_pool adaptive_max_pool -->``
   (alone on its line) becomes the measured conventions tables of those ops (their rows
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import constraints_page
 import conventions_page
+import structure_figure
 import window_figures
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import event_priority
@@ -111,6 +113,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         files.append(File.generated(config, uri, content=text))
     for name, png in window_figures.render_all().items():
         files.append(File.generated(config, f"img/{name}.png", content=png))
+    with tempfile.TemporaryDirectory() as tmp:  # the structure picture of architecture.md
+        png = structure_figure.draw(tmp).read_bytes()
+    files.append(File.generated(config, "architecture/structure.png", content=png))
     return files
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from ndpool import spec
 from ndpool.conformance import deviations as devs
 from ndpool.conformance.cases import Case, to_dtype
-from ndpool.conformance.facts import FACTS
 from ndpool.conformance.cli import build_parser, main, pytest_args
+from ndpool.conformance.facts import FACTS
 from ndpool.conformance.ops import OP_INFO
 from ndpool.conformance.properties import PROPERTIES, availability
 from ndpool.conformance.reporting import Matrix, to_html, to_json, to_markdown

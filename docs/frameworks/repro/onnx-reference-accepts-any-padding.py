@@ -1,6 +1,7 @@
 """onnx-reference / accepts-any-padding: AveragePool computes pads above half the kernel (spec C6).
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

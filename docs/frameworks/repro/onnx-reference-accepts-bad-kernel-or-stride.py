@@ -1,6 +1,7 @@
 """onnx-reference / accepts-bad-kernel-or-stride: kernel_shape 0 is accepted (spec C2).
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """onnx-reference / accepts-empty-input: a spatial extent of 0 is accepted (spec C7).
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,7 +1,8 @@
 """onnx-reference / auto-pad-with-ceil-mode:
 VALID + ceil_mode: MaxPool drops the partial window, AveragePool raises.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,7 +1,8 @@
 """onnx-reference / avg-lp-nan-dropped:
 AveragePool (count_include_pad = 0) and LpPool drop NaN cells.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,7 +1,8 @@
 """onnx-reference / ceil-extra-padding-split: with ceil_mode, AveragePool pads half of the
 last window's overhang at the beginning, shifting every window.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

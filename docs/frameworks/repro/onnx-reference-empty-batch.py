@@ -1,6 +1,7 @@
 """onnx-reference / empty-batch: GlobalMaxPool on N = 0 drops an axis.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """onnx-reference / global-max-pool-1d-3d: GlobalMaxPool on [N, C, L] also reduces the channels.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,7 +1,8 @@
 """onnx-reference / indices-per-plane:
 MaxPool Indices are per plane, not flat over [N, C, *S] as the ONNX operator says.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """onnx-reference / lp-accepts-invalid-p: LpPool accepts p = -2 (spec C10).
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """onnx-reference / lp-naive-power: float16 LpPool overflows in |x|**p where the result is finite.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

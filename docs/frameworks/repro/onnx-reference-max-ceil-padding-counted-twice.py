@@ -1,7 +1,8 @@
 """onnx-reference / max-ceil-padding-counted-twice:
 unstrided 2-D MaxPool with pads and ceil_mode gives a too large output.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """onnx-reference / max-empty-window-nan: a window of padding only gives NaN, not -inf.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """onnx-reference / max-nan: MaxPool drops NaN ([1, NaN] -> 1) and raises on a window of NaN only.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

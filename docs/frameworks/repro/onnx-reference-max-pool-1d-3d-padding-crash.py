@@ -1,7 +1,8 @@
 """onnx-reference / max-pool-1d-3d-padding-crash:
 1-D MaxPool with padding and overlapping windows raises IndexError.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

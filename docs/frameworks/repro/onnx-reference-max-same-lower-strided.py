@@ -1,7 +1,8 @@
 """onnx-reference / max-same-lower-strided:
 strided 2-D MaxPool SAME_LOWER: floor output size, padding split as SAME_UPPER.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,7 +1,8 @@
 """onnx-reference / max-signed-zero-np-max:
 unstrided MaxPool takes np.max of a window, the LAST of tied zeros.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

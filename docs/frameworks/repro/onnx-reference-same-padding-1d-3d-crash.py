@@ -1,6 +1,7 @@
 """onnx-reference / same-padding-1d-3d-crash: 1-D MaxPool with auto_pad SAME_UPPER raises.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

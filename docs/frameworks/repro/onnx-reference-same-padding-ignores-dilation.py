@@ -1,7 +1,8 @@
 """onnx-reference / same-padding-ignores-dilation:
 auto_pad SAME_UPPER sizes the padding without the dilation.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

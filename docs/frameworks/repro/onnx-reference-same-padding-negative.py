@@ -1,7 +1,8 @@
 """onnx-reference / same-padding-negative:
 SAME with stride > kernel: a negative pad is not clamped at 0.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

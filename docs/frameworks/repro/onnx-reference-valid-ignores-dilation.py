@@ -1,6 +1,7 @@
 """onnx-reference / valid-ignores-dilation: auto_pad VALID sizes the output without the dilation.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

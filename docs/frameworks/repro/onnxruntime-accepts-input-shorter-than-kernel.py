@@ -1,7 +1,8 @@
 """onnxruntime / accepts-input-shorter-than-kernel:
 an input shorter than the kernel is accepted (spec C8).
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,7 +1,8 @@
 """onnxruntime / accepts-padding-up-to-kernel:
 pads up to kernel-1 are accepted (the spec's C6 rejects padding > half the kernel).
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

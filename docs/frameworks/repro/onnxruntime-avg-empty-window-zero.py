@@ -1,7 +1,8 @@
 """onnxruntime / avg-empty-window-zero:
 AveragePool (count_include_pad = 0) gives 0 for a window of padding only.
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """onnxruntime / lp-accepts-invalid-p: LpPool accepts p = 0 (spec C10).
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """onnxruntime / lp-naive-power: float32 LpPool overflows in |x|**p where the result is finite.
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

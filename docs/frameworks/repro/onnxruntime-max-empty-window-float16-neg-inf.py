@@ -1,7 +1,8 @@
 """onnxruntime / max-empty-window-float16-neg-inf: a float16 window of padding only gives -inf,
 a float32 one the lowest finite value.
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """onnxruntime / max-nan-not-propagated: MaxPool keeps NaN only when it is the window's first cell.
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,7 +1,8 @@
 """onnxruntime / max-neg-inf-window-lowest:
 a window of -inf cells gives the lowest finite float, not -inf.
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,7 +1,8 @@
 """onnxruntime / max-same-padding-negative:
 MaxPool SAME with stride > kernel raises on a negative pad.
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

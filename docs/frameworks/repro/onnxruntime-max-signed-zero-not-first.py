@@ -1,7 +1,8 @@
 """onnxruntime / max-signed-zero-not-first:
 value-only 2-D MaxPool returns -0.0 for the window [0.0, -0.0].
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

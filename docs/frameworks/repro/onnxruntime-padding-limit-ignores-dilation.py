@@ -1,6 +1,7 @@
 """onnxruntime / padding-limit-ignores-dilation: pads must be < kernel_shape, dilation ignored.
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,7 +1,8 @@
 """onnxruntime / same-padding-ignores-dilation:
 auto_pad SAME_UPPER sizes the padding without the dilation.
 
-Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/onnxruntime.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

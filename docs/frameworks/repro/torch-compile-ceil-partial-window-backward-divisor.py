@@ -1,7 +1,8 @@
 """torch-compile / ceil-partial-window-backward-divisor: the compiled backward of a ceil_mode
 edge window divides by the full kernel size (the forward, and eager torch, by the clipped one).
 
-Registered in conformance/targets/deviations/torch-compile.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/torch-compile.toml. Exits 1 while the difference
+exists."""
 
 import sys
 

@@ -1,6 +1,7 @@
 """torch-compile / max-signed-zero-last-wins: the compiled max returns the last of tied zeros.
 
-Registered in conformance/targets/deviations/torch-compile.toml. Exits 1 while the difference exists."""
+Registered in conformance/targets/deviations/torch-compile.toml. Exits 1 while the difference
+exists."""
 
 import sys
 
