@@ -10,6 +10,8 @@ come from the torch ops themselves.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from . import native
@@ -55,22 +57,33 @@ def avg_pool(
     geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                     ceil_mode=ceil_mode)  # fmt: skip
     plan, xb = sliding_input(x, geometry)
-    check_values(
-        "avg_pool",
-        [],
-        {"count_include_pad": count_include_pad, "divisor_override": divisor_override},
-    )
+    options = {"count_include_pad": count_include_pad, "divisor_override": divisor_override}
+    check_values("avg_pool", {}, options)
     xb = xb.to(compute_dtype(x.dtype))
-    if native.avg_pool_applies(plan, xb, divisor_override):
-        y = native.avg_pool(xb, plan, ceil_mode, count_include_pad, divisor_override)
-    else:
-        total = box_sum(xb, plan)
+
+    def mean(xs):
+        if native.avg_pool_applies(plan, xs, divisor_override):
+            return native.avg_pool(xs, plan, ceil_mode, count_include_pad, divisor_override)
+        total = box_sum(xs, plan)
         if divisor_override is not None:
-            y = total / float(divisor_override)
-        else:
-            counts = [a.extent_count if count_include_pad else a.real_count for a in plan.axes]
-            y = _divide(total, counts)
-    return unbatch(y, plan).to(x.dtype)
+            return total / float(divisor_override)
+        counts = [a.extent_count if count_include_pad else a.real_count for a in plan.axes]
+        return _divide(total, counts)
+
+    return unbatch(without_overflow(mean, xb, plan), plan).to(x.dtype)
+
+
+def without_overflow(mean, xb: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """``mean(xb)``, a window mean, where no window sum overflows on the way: where some
+    output is not finite (eagerly; always under tracing) the mean of ``xb 2^-k`` times
+    ``2^k`` instead, ``2^k >= K`` (exact scalings: a sum of ``K`` cells of ``xb 2^-k``
+    cannot overflow, and the mean overflows only where it does by definition)."""
+    y = mean(xb)
+    if not native.is_traced(xb) and bool(torch.isfinite(y).all()):
+        return y
+    scale = 2.0 ** math.ceil(math.log2(max(plan.window_size, 1)))
+    scaled = mean(xb / scale) * scale
+    return scaled if native.is_traced(xb) else torch.where(torch.isfinite(y), y, scaled)
 
 
 def adaptive_avg_pool(x: torch.Tensor, *, output_size):
@@ -82,9 +95,10 @@ def adaptive_avg_pool(x: torch.Tensor, *, output_size):
     """
     plan, xb = adaptive_input(x, output_size)
     xb = xb.to(compute_dtype(x.dtype))
-    if native.adaptive_applies(plan, xb):
-        y = native.adaptive_avg_pool(xb, plan)
-    else:
-        total = box_sum(xb, plan)
-        y = _divide(total, [a.real_count for a in plan.axes])
-    return unbatch(y, plan).to(x.dtype)
+
+    def mean(xs):
+        if native.adaptive_applies(plan, xs):
+            return native.adaptive_avg_pool(xs, plan)
+        return _divide(box_sum(xs, plan), [a.real_count for a in plan.axes])
+
+    return unbatch(without_overflow(mean, xb, plan), plan).to(x.dtype)

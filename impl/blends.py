@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import torch
 
-from .inputs import channel_input, compute_dtype, sliding_input, unbatch, window_input
+from .inputs import (
+    channel_input,
+    check_values,
+    compute_dtype,
+    sliding_input,
+    unbatch,
+    window_input,
+)
 from .windows import first_maximizer, gather, masked_sum, pick, real_count, real_mask
 
 NAN = float("nan")
@@ -58,6 +65,7 @@ def mixed_pool(x, a, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     tensor([[[2.5000, 5.0000]]])
     """
     plan, xb, w, real = _windows(x, _geometry(kernel_size, stride, padding, dilation, ceil_mode))
+    check_values("mixed_pool", {"a": a}, {})
     a = torch.as_tensor(channel_input(a, xb, plan, "a", w.dtype), dtype=w.dtype, device=w.device)
     y = _max_mean_blend(w, real, torch.sigmoid(a))
     return unbatch(y, plan).to(x.dtype)
@@ -71,6 +79,7 @@ def gated_pool(x, omega, *, kernel_size, stride=None, padding=0, dilation=1, cei
     tensor([[[2.5000, 5.0000]]])
     """
     plan, xb, w, real = _windows(x, _geometry(kernel_size, stride, padding, dilation, ceil_mode))
+    check_values("gated_pool", {"omega": omega}, {})
     omega = window_input(omega, xb, plan, "omega", w.dtype)
     y = _max_mean_blend(w, real, torch.sigmoid(_dot(w, omega, real)))
     return unbatch(y, plan).to(x.dtype)
@@ -87,6 +96,7 @@ def tree_pool(x, v1, v2, omega, *, kernel_size, stride=None, padding=0, dilation
     tensor([[[1.5000, 3.0000]]])
     """
     plan, xb, w, real = _windows(x, _geometry(kernel_size, stride, padding, dilation, ceil_mode))
+    check_values("tree_pool", {"v1": v1, "v2": v2, "omega": omega}, {})
     v1, v2, omega = (window_input(v, xb, plan, name, w.dtype)
                      for v, name in ((v1, "v1"), (v2, "v2"), (omega, "omega")))  # fmt: skip
     g = torch.sigmoid(_dot(w, omega, real))

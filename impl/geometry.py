@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ndpool.spec import geometry as geo
+from ndpool.spec.constraints import ConstraintError, fail
 
 
 @dataclass(frozen=True)
@@ -133,76 +134,96 @@ def plan(d: int, batched: bool, spatial_in, axes) -> Plan:
     )
 
 
-def _freeze(v):
-    """Lists -> tuples so a config can key the cache."""
-    if isinstance(v, list | tuple):
-        return tuple(_freeze(e) for e in v)
-    return v
-
-
 def sliding_plan(
     shape: Sequence[int], *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
 ) -> Plan:
-    """Check C1-C8 exactly as the spec does and resolve the per-axis plan."""
-    return _sliding_plan(
-        tuple(int(n) for n in shape), _freeze(kernel_size), _freeze(stride), _freeze(padding),
-        _freeze(dilation), bool(ceil_mode),
-    )  # fmt: skip
+    """Check C1-C8 and C22 exactly as the spec does, on every call, then look the plan up
+    by the configuration the check resolved (so a cached plan never stands in for a check:
+    ``kernel_size=2.0`` fails after ``kernel_size=2`` succeeded)."""
+    shape = tuple(int(n) for n in shape)
+    return raised(_sliding_plan(shape, kernel_size, stride, padding, dilation, ceil_mode))
 
 
-# torch.compile does not trace the (NumPy) spec geometry: a plan is a constant of the
-# static shape and config, computed once in Python.
+def raised(result):
+    """A checked result: the value, or the message of the constraint the input broke,
+    raised as the spec's error. The checks run outside torch.compile's tracing
+    (``assume_constant_result``: a constant of the static shapes and configuration), and
+    an error raised there would reach the caller as an internal compiler error: it is
+    returned as its message and raised here, in traced code, instead."""
+    if isinstance(result, str):
+        constraint, message = result.split(": ", 1)
+        raise fail(constraint, message)
+    return result
+
+
 @torch.compiler.assume_constant_result
-def _sliding_plan(shape, kernel_size, stride, padding, dilation, ceil_mode) -> Plan:
-    return _resolve_sliding(shape, kernel_size, stride, padding, dilation, ceil_mode)
+def _sliding_plan(shape, kernel_size, stride, padding, dilation, ceil_mode) -> Plan | str:
+    try:
+        d = geo.spatial_rank(len(shape), kernel_size, "kernel_size")
+        r = geo.sliding_axes(
+            shape[-d:],
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            ceil_mode=ceil_mode,
+        )
+    except ConstraintError as exc:
+        return str(exc)
+    return _resolve_sliding(shape, r.kernel, r.stride, r.dilation, r.pads, r.out)
 
 
 @functools.lru_cache(maxsize=512)
-def _resolve_sliding(shape, kernel_size, stride, padding, dilation, ceil_mode) -> Plan:
-    d = geo.spatial_rank(len(shape), kernel_size, "kernel_size")
+def _resolve_sliding(shape, kernel, stride, dilation, pads, out) -> Plan:
+    d = len(kernel)
     spatial = shape[-d:]
-    g = geo.sliding_geometry(
-        spatial,
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-    )
-    kernel = geo.per_axis(kernel_size, d, "kernel_size", "C2")
-    strides = kernel if stride is None else geo.per_axis(stride, d, "stride", "C3")
-    dilations = geo.per_axis(dilation, d, "dilation", "C4")
-    pads = geo.resolve_padding(padding, spatial, kernel, strides, dilations)
-    axes = [
-        sliding_axis(
-            t.length,
-            t.out,
-            k,
-            s,
-            dl,
-            p,
-            tuple(int(c) for c in t.real.sum(axis=1)),
-            tuple(int(c) for c in t.in_extent.sum(axis=1)),
-            (t.position, t.real),
+    axes = []
+    for length, k, s, dl, p, n in zip(spatial, kernel, stride, dilation, pads, out):
+        # a stride or dilation that cannot matter is brought into C long's range (a valid
+        # 2**70 would overflow the index arithmetic and torch's kernels): one window per
+        # axis is one window whatever the stride past the padded extent (PyTorch's output
+        # size agrees, also under ceil_mode), one tap whatever the dilation
+        if n == 1:
+            s = min(s, max(1, length + p[0] + p[1]))
+        if k == 1:
+            dl = 1
+        position = np.arange(n)[:, None] * s - p[0] + np.arange(k)[None, :] * dl
+        real = (position >= 0) & (position < length)
+        in_extent = (position >= -p[0]) & (position < length + p[1])
+        axes.append(
+            sliding_axis(
+                length,
+                n,
+                k,
+                s,
+                dl,
+                p,
+                tuple(int(c) for c in real.sum(axis=1)),
+                tuple(int(c) for c in in_extent.sum(axis=1)),
+                (position, real),
+            )
         )
-        for t, k, s, dl, p in zip(g.axes, kernel, strides, dilations, pads)
-    ]
     return plan(d, len(shape) == d + 2, spatial, axes)
 
 
 def adaptive_plan(shape: Sequence[int], *, output_size) -> Plan:
-    """Check C1, C7, C9 exactly as the spec does and resolve the adaptive bins."""
-    return _adaptive_plan(tuple(int(n) for n in shape), _freeze(output_size))
+    """Check C1, C7, C9 exactly as the spec does (every call) and resolve the bins."""
+    return raised(_adaptive_plan(tuple(int(n) for n in shape), output_size))
 
 
 @torch.compiler.assume_constant_result
-def _adaptive_plan(shape, output_size) -> Plan:
-    return _resolve_adaptive(shape, output_size)
+def _adaptive_plan(shape, output_size) -> Plan | str:
+    try:
+        d = geo.spatial_rank(len(shape), output_size, "output_size")
+        sizes = geo.adaptive_extent(shape[-d:], output_size)
+    except ConstraintError as exc:
+        return str(exc)
+    return _resolve_adaptive(shape, sizes)
 
 
 @functools.lru_cache(maxsize=512)
 def _resolve_adaptive(shape, output_size) -> Plan:
-    d = geo.spatial_rank(len(shape), output_size, "output_size")
+    d = len(output_size)
     spatial = shape[-d:]
     g = geo.adaptive_geometry(spatial, output_size=output_size)
     axes = [adaptive_axis(t.length, t.position, t.real) for t in g.axes]

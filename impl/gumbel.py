@@ -25,10 +25,8 @@ from .inputs import (
     check_values,
     compute_dtype,
     draw_input,
-    extremes,
     sliding_input,
     unbatch,
-    values,
 )
 from .soft import soft_sample
 from .windows import first_maximizer, gather, pick, real_mask
@@ -86,8 +84,9 @@ def gumbel_pool(
     train = mode == "train"
     check_values(
         "gumbel_pool",
-        [values(temperature, 1.0), extremes(g, 0.0) if train else g],
+        {"temperature": temperature, "g": g if train else None},
         {"mode": mode},
+        draws=("g",),
     )
     t = channel_input(temperature, xb, plan, "temperature", cdt)
     w = gather(xb.to(cdt), plan)

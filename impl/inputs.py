@@ -12,10 +12,11 @@ out for the kernels.
   a float or ``[1, C, 1, ..., 1]``; ``window`` (omega, v1, v2): ``[K]`` or ``[C, K]``
   (C15) -> ``[1, 1 or C, 1, ..., 1, K]``; ``output`` / ``cell`` draws: ``[N, C, *O]`` /
   ``[N, C, *O, K]`` without the ``N`` when unbatched (C16).
-- Values and options (C10, C11, C13, C14, C17-C20): :func:`check_values` runs the
-  spec's own ``check`` of the op on the values a parameter holds. A tensor's values
-  can only be read eagerly: under ``torch.compile`` / ``torch.func`` transforms the
-  options and the Python-number parameters are checked, tensors are not.
+- Values, types and options (C10, C11, C13, C14, C17-C20, C22, C24): :func:`check_values`
+  runs the spec's own checks of the op on the values a parameter holds, on every call
+  (never a cached verdict): eagerly, under ``torch.func`` transforms (through their
+  wrappers) and under ``torch.compile`` (at trace time for Python numbers, at run time
+  for tensors).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import numbers
 import numpy as np
 import torch
 
-from ndpool.spec.constraints import fail
+from ndpool.spec.constraints import ConstraintError, fail
+from ndpool.spec.op import real_array
 from ndpool.spec.registry import OPS
 
-from .geometry import Plan, adaptive_plan, sliding_plan
+from .geometry import Plan, adaptive_plan, raised, sliding_plan
 from .native import is_traced
 
 DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -123,51 +125,70 @@ def draw_input(value, xb: torch.Tensor, plan: Plan, name: str, kind: str, dtype)
 # -- values and options --------------------------------------------------------------------------
 def in_transform(value: torch.Tensor) -> bool:
     """Under torch.compile or a torch.func transform, where a tensor's data cannot be read
-    (NumPy conversion fails there even for tensors the transform does not wrap)."""
+    directly (NumPy conversion fails there even for tensors the transform does not wrap)."""
     return is_traced(value) or torch._C._functorch.peek_interpreter_stack() is not None
 
 
-def values(value, placeholder: float) -> tuple[float, ...] | None:
-    """A parameter's values for the spec's check (``placeholder`` when they cannot be
-    read: a traced tensor)."""
+def readable(value: torch.Tensor) -> torch.Tensor:
+    """The tensor under torch.func's wrappers (a vmap's batched values, a grad's or jvp's
+    primal), whose values can be read."""
+    while torch._C._functorch.is_functorch_wrapped_tensor(value):
+        value = torch._C._functorch.get_unwrapped(value)
+    return value.detach()
+
+
+def values(value, name: str = "parameter", summary: bool = False) -> tuple[float, ...] | None:
+    """What a parameter holds, for the spec's checks: ``None`` for an absent input; its
+    values (``summary``: only the smallest and largest, for a large random draw). Its type
+    is checked as the spec checks it (C24: real numbers, no strings, bools, complex)."""
     if value is None:
         return None
-    if is_number(value):
-        return (float(value),)
-    value = torch.as_tensor(value)
-    if in_transform(value):
-        return (placeholder,)
-    return tuple(value.detach().double().reshape(-1).tolist())
+    if isinstance(value, torch.Tensor):
+        if value.dtype == torch.bool or value.is_complex():
+            raise fail("C24", f"{name} holds {value.dtype} values; it must be real numbers")
+        flat = readable(value).double().reshape(-1)
+    else:
+        flat = torch.from_numpy(real_array(name, value).astype(np.float64).reshape(-1))
+    if summary and flat.numel():
+        lo, hi = torch.aminmax(flat)
+        return (lo.item(), hi.item())
+    return tuple(flat.tolist())
 
 
-def extremes(value, placeholder: float) -> tuple[float, ...] | None:
-    """The smallest and largest value of a (large) draw, enough for the spec's range and
-    finiteness checks."""
-    if value is None:
-        return None
-    value = torch.as_tensor(value)
-    if in_transform(value) or value.numel() == 0:
-        return (placeholder,)
-    lo, hi = torch.aminmax(value.detach().reshape(-1).double())
-    return (lo.item(), hi.item())
+def check_values(op: str, params: dict, options: dict, draws: tuple[str, ...] = ()) -> None:
+    """The spec's value and option checks of ``op`` (its numbered ValueError), given its
+    inputs after ``x`` by name (``draws``: the large random draws, summarised by their
+    extremes) and its options; under ``torch.func`` through the transform's wrappers.
+    Under ``torch.compile`` a tensor parameter is checked eagerly (a graph break): its
+    values exist only when the compiled code runs."""
+    if torch.compiler.is_compiling() and any(isinstance(v, torch.Tensor) for v in params.values()):
+        return _check_at_run_time(op, params, options, draws)
+    raised(_check(op, tuple(params.items()), draws, tuple(options.items())))
 
 
-def check_values(op: str, params: list, options: dict) -> None:
-    """The spec's value and option checks of ``op`` (its numbered ValueError), given the
-    values each parameter holds (:func:`values`, :func:`extremes`; ``None`` for an absent
-    input) and the op's options."""
-    _check(op, tuple(params), tuple(options.items()))
+@torch.compiler.disable
+def _check_at_run_time(op: str, params: dict, options: dict, draws) -> None:
+    check_values(op, params, options, draws)
 
 
-# torch.compile does not trace the (NumPy) check: it runs once per constant argument set,
-# in Python, while the graph is traced
+# torch.compile does not trace the (NumPy) check: with constant arguments it runs once, in
+# Python, while the graph is traced
 @torch.compiler.assume_constant_result
-def _check(op: str, params: tuple, options: tuple) -> bool:
+def _check(op: str, params: tuple, draws: tuple, options: tuple) -> bool | str:
+    """True, or the message of the constraint broken (see :func:`geometry.raised`)."""
     record = OPS[op]
     options = dict(options)
-    for option in record.options:
-        if option.name in options:
-            option.check(options[option.name])
-    if record.check is not None:
-        record.check([None if p is None else np.asarray(p) for p in params], options)
+    try:
+        specs = {s.name: s for s in record.input_specs}
+        for name, value in params:
+            if value is None and not specs[name].optional:
+                raise fail("C24", f"{op}(): input {name!r} is required (not None)")
+        read = [values(value, name, name in draws) for name, value in params]
+        for option in record.options:
+            if option.name in options:
+                option.check(options[option.name])
+        if record.check is not None:
+            record.check([None if p is None else np.asarray(p) for p in read], options)
+    except ConstraintError as exc:
+        return str(exc)
     return True

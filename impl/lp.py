@@ -2,18 +2,17 @@
 
 ``t_i = |x_i|`` (``sign="abs"``, default) or ``x_i`` (``sign="signed"``, PyTorch's
 convention, IEEE pow). The sum of ``t^p`` is a window sum
-(:func:`ndpool.impl.avg_pool.window_sum`), so padded cells and a partial
-ceil_mode window's overhang add nothing, as the spec says. ``p = inf`` is max
-pooling of ``|x|`` with the spec's winner rule.
+(:func:`ndpool.impl.average.window_sum`), so padded cells and a partial ceil_mode
+window's overhang add nothing, as the spec says. ``p = inf`` is max pooling of ``|x|``
+with the spec's winner rule.
 
-Computed in the input precision (float32 for 16-bit inputs) the way the spec
-computes it, rescaled by the window's ``M = max |x|``: ``y = M (sum (t/M)^p)^(1/p)``,
-so a p-th power that overflows (or underflows) the compute dtype does not make
-the window inf (or 0). ``M`` is a separable max, carried per stage of a
-separable sum (:func:`_scaled_pow_sum`), never a K-fold window expansion. Where
-no ``|x|^p`` of the whole input leaves the normal range (an eager check,
-:func:`_in_range`) the unscaled sum is the same number with one rounding less per
-power, and a native window sum: it is used there (:func:`_direct_pow_sum`).
+One definition, the spec's: ``y = M (sum_i (t_i/M)^p)^(1/p)`` with ``M`` the power of two
+at or above the window's largest ``|t|``, in the input precision (float32 for 16-bit
+inputs). Where no power of the window leaves the normal range (its largest ``|t|``
+decides: :func:`_limits`) that is the plain window sum of ``t^p`` (the scale cancels
+exactly), which is computed for every window at once; the windows out of that range are
+computed from their own cells, scaled (:func:`_scaled_windows`): every window is right
+over the whole range of its dtype, and the common case pays for one range check.
 
 The spec's derivative rules, in its order of precedence: a zero cell or a zero
 window has derivative 0 (``pow`` is evaluated only where its base is non-zero,
@@ -29,12 +28,15 @@ import math
 
 import torch
 
+from ndpool.spec.lp import LARGE_P
+
 from . import native
 from .average import window_sum
 from .geometry import Plan
-from .inputs import channel_input, check_values, unbatch, values
+from .inputs import channel_input, check_values, unbatch
 from .max import select_max
-from .separable import box_max, reduction_input, windows
+from .separable import all_finite, box_max, reduction_input
+from .windows import plane_index, pow2_ceiling
 
 
 def _safe_pow(base: torch.Tensor, exponent) -> torch.Tensor:
@@ -68,8 +70,10 @@ class _CellPow(torch.autograd.Function):
     def backward(ctx, g):
         base, p, out = ctx.saved_tensors
         g_base = torch.where(g == 0, 0.0, g * p * base ** (p - 1))
-        g_p = torch.where(g == 0, 0.0, g * out * torch.log(base)).sum_to_size(p.shape)
-        return g_base, g_p
+        # an underflowed power has p-derivative 0 (the spec's 0 * log t = 0), also where
+        # log t is NaN (a negative cell)
+        g_p = torch.where((g == 0) | (out == 0), 0.0, g * out * torch.log(base))
+        return g_base, g_p.sum_to_size(p.shape)
 
     @staticmethod
     def jvp(ctx, base_dot, p_dot):
@@ -78,8 +82,33 @@ class _CellPow(torch.autograd.Function):
         if base_dot is not None:
             y_dot = y_dot + torch.where(base_dot == 0, 0.0, base_dot * p * base ** (p - 1))
         if p_dot is not None:
-            y_dot = y_dot + torch.where(p_dot == 0, 0.0, p_dot * out * torch.log(base))
+            zero = (p_dot == 0) | (out == 0)
+            y_dot = y_dot + torch.where(zero, 0.0, p_dot * out * torch.log(base))
         return y_dot
+
+
+class _DerivativeOnly(torch.autograd.Function):
+    """0 in value, ``t``'s derivatives (reverse and forward): ``t - t.detach()`` without
+    its ``inf - inf`` where ``t`` overflowed (an Lp value past the dtype's range can
+    have a finite p-derivative)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(t):
+        return torch.zeros_like(t)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+    @staticmethod
+    def jvp(ctx, t_dot):
+        return t_dot
 
 
 def _cell_pow(base: torch.Tensor, p) -> torch.Tensor:
@@ -99,69 +128,6 @@ def _root(total: torch.Tensor, p, skip) -> torch.Tensor:
     return _cell_pow(total, 1 / p)  # a negative signed sum: NaN, and so is its p-derivative
 
 
-def _scaled_pow_sum(t: torch.Tensor, p, plan: Plan, skip=None) -> torch.Tensor:
-    """``(sum t^p)^(1/p)`` as the spec computes it, ``M * (sum (t/M)^p)^(1/p)`` with
-    ``M`` the power of two above ``max |t|`` per window, so no ``t^p`` overflows or
-    underflows on its own.
-
-    Separable, one axis at a time (innermost first), over pairs ``(m, s)`` standing
-    for the partial sum ``m^p * s`` (``m`` a detached scale, the max ``|t|`` of the
-    partial window): a stage takes ``M = max_j m_j`` over the taps and
-    ``S = sum_j s_j * (m_j / M)^p``, tap by tap (no K-fold copy). Every ratio is a power of two in
-    [0, 1]. The scales are constants, so the derivatives are those of ``(sum t^p)^(1/p)``
-    (the spec's formulas); zero cells and zero windows get 0 through ``_safe_pow``.
-    Infinite cells are read as 0 here (their windows are replaced by the caller);
-    NaN cells make their windows NaN.
-    """
-    t = torch.where(torch.isinf(t), 0.0, t)
-    m = _pow2_ceiling(t.detach().abs())
-    s = _cell_pow(t / torch.where(m > 0, m, 1.0), p)  # in (1/2, 1] (signed: times (-1)^p) or 0
-    for a in reversed(range(plan.d)):
-        ax = plan.axes[a]
-        dim = t.ndim - plan.d + a
-        mw = windows(m, dim, ax, 0.0)
-        sw = windows(s, dim, ax, 0.0)
-        m = mw.amax(-1)  # NaN propagates
-        safe = torch.where(m > 0, m, 1.0)
-        total = None
-        for j in range(ax.taps):
-            term = _times_scale(sw[..., j], _safe_pow(mw[..., j] / safe, p))
-            total = term if total is None else total + term
-        s = total
-    return m * _root(s, p, skip)
-
-
-def _pow2_ceiling(a: torch.Tensor) -> torch.Tensor:
-    """A power of two in ``(a, 2a]`` per element (capped at the dtype's largest; 0, inf and
-    NaN kept), as the spec's scale: dividing by it is exact, so a scaled sum rounds as the
-    unscaled one would (a signed sum that cancels exactly stays 0)."""
-    _, e = torch.frexp(a)
-    top = int(math.log2(torch.finfo(a.dtype).max))  # 2**top is finite
-    up = torch.ldexp(torch.ones_like(a), e.clamp(max=top))
-    return torch.where((a == 0) | ~torch.isfinite(a), a, up)
-
-
-def _times_scale(s: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """``s * f`` for a partial sum ``s`` and a scale factor ``f = (m_j / M)^p``. Where
-    ``s`` is NaN (a negative signed cell under a fractional p) the product's cotangent
-    toward ``f``, and so toward p, would be ``0 * NaN`` even for a zero cotangent; NaN
-    windows get their derivatives from :func:`_exceptional`'s carrier (the spec's rule
-    4, zero for a zero cotangent), so here ``s`` reads 0 on that side.
-
-    Where ``f`` underflowed to 0 the term is the constant 0, as the spec's underflowed
-    power ``(t/M)^p`` is (its derivatives are 0: ``0 * log t = 0``): a finite ``s``
-    whose tangent is NaN (the p-derivative of a negative cell) or inf (``1/m`` of a
-    subnormal cell's scale) must not meet it in forward mode as ``NaN * 0``."""
-    if not f.requires_grad:
-        term = s * f
-    else:
-        f0 = f.detach()
-        term = s * f0 + torch.nan_to_num(s.detach(), nan=0.0) * (f - f0)
-    if not (native.tracks_derivatives(s) or native.tracks_derivatives(f)):
-        return term
-    return torch.where((f.detach() == 0) & torch.isfinite(s.detach()), 0.0, term)
-
-
 def _ieee_pow(t: torch.Tensor, p) -> torch.Tensor:
     """``t ** p`` with IEEE 754 ``pow`` at ``t = -inf`` as the spec has it (+inf for
     p > 0 unless p is an odd integer, then -inf; +-0 for p < 0): PyTorch computes a
@@ -177,37 +143,115 @@ def _ieee_pow(t: torch.Tensor, p) -> torch.Tensor:
     return torch.where(t == float("-inf"), at_neg_inf, t**e)
 
 
-def _direct_pow_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip, plain: bool):
-    """``(sum t^p)^(1/p)`` unscaled (a native window sum of ``t^p`` where one applies): as
-    the scaled form where no ``t^p`` leaves the normal range (:func:`_in_range`), and a
-    little more accurate (one rounding per power). Infinite cells read as 0, as there."""
-    if plain and isinstance(p, float) and p >= 1:
-        # finite |x|: |x|^p has derivative 0 at x = 0 for a constant p >= 1 (abs'(0) = 0)
-        tp = t**p
-    else:
-        tp = _cell_pow(torch.where(torch.isinf(t), 0.0, t), p)
+def _infinite_windows(t: torch.Tensor, plan: Plan):
+    """The windows holding +-inf and no NaN, or None where there is none (always a mask
+    under tracing)."""
+    traced = native.is_traced(t)
+    with torch.no_grad():
+        big = box_max(t.detach().abs(), plan)  # NaN propagates, so a NaN window is not inf
+        infinite = big == float("inf")
+    return infinite if traced or bool(infinite.any()) else None
+
+
+def _limits(p, plan: Plan, dtype: torch.dtype):
+    """``(small, big)``: a window whose largest ``|t|`` lies in ``[small, big]`` has every
+    power, every partial sum of its ``K`` powers and every p-derivative term
+    ``t^p log t`` in the normal range of ``dtype`` (``K big^p (1 + log max) <= max / 2``),
+    and an underflowed power of it is negligible against the sum (``small^p >= 2 K
+    tiny``, ``tiny`` the smallest normal: the loss is below ``u / 2`` of the sum): its
+    plain power sum is the spec's value, and ``small`` keeps ``y`` normal. Floats, or
+    per-channel tensors for a tensor p, whose p-derivative's ``y log(y) / p^2`` must stay
+    in range as well."""
+    info = torch.finfo(dtype)
+    k = plan.window_size
+    low_log2 = math.log2(2 * k * info.tiny)
+    high_log2 = math.log2(info.max) - math.log2(2 * k * (1 + math.log(info.max)))
+    # and the window's value y >= max |t| is a normal number (p < 1 would allow subnormal
+    # cells whose y, ratios t / y and y log y lose their significand)
+    normal_log2 = math.log2(2 * info.tiny)
+    if isinstance(p, float):
+        low, high = max(low_log2 / p, normal_log2), high_log2 / p
+        return 2.0**low, (2.0**high if high < 1024 else math.inf)
+    pd = p.detach().double()
+    small = torch.exp2(torch.clamp(low_log2 / pd, min=normal_log2))
+    # a tensor p has a p-derivative, whose root term y log(y) / p^2 must stay in range
+    # too: y <= K^(1/p) big, so big <= max p^2 / (2 (1 + log max) K^(1/p))
+    root_log2 = math.log2(info.max / (2 * (1 + math.log(info.max)))) + 2 * torch.log2(pd)
+    big = torch.exp2(torch.minimum(high_log2 / pd, root_log2 - math.log2(k) / pd))
+    return small.to(dtype), big.clamp(max=info.max).to(dtype)
+
+
+def _plain_powers(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip):
+    """``(sum t^p)^(1/p)`` from the plain window sum of the powers: the value wherever a
+    window's powers stay in range (:func:`_limits`); ``skip`` (windows the caller
+    replaces) reads 1 under the root. Infinite cells read as 0."""
+    if isinstance(p, float) and p == 1:
+        return window_sum(t, plan, ceil_mode)  # linear in t: dy/dx_i = s_i everywhere
+    tp = _cell_pow(torch.where(torch.isinf(t), 0.0, t), p)
     return _root(window_sum(tp, plan, ceil_mode), p, skip)
 
 
-def _magnitudes(t: torch.Tensor, nonnegative: bool) -> tuple[float, float] | None:
-    """Eager: ``(lo, hi)``, the smallest non-zero and the largest finite ``|t|`` (0, 0 if
-    there is none), and whether every cell is finite; ``None`` under tracing. One
-    ``aminmax`` (it propagates NaN, and an inf is its own max), more passes only where a
-    cell is not finite or zero."""
-    if native.is_traced(t):
-        return None
-    if t.numel() == 0:
-        return (0.0, 0.0), True
+def _scaled_windows(t: torch.Tensor, p, plan: Plan, top: torch.Tensor, where: torch.Tensor):
+    """``M (sum (t/M)^p)^(1/p)`` for the windows at ``where`` (``[F, 2 + d]`` output
+    coordinates), from their own cells, in float64 (the spec's scale and arithmetic):
+    ``M`` the power of two above the window's largest ``|t|`` (past ``LARGE_P`` that
+    ``|t|`` itself), a constant (the value does not depend on it), so no power overflows
+    or underflows on its own."""
+    n, c = where[:, 0], where[:, 1]
+    out = plan.spatial_out
+    flat_out = torch.zeros_like(n)
+    for a in range(plan.d):
+        flat_out = flat_out * out[a] + where[:, 2 + a]
+    index = plane_index(plan, t.device).reshape(-1, plan.window_size)[flat_out]  # [F, K]
+    plane = t.reshape(t.shape[0] * t.shape[1], math.prod(t.shape[2:]))
+    cells = plane[(n * t.shape[1] + c)[:, None], index.clamp(min=0)]
+    cells = torch.where(index >= 0, cells, 0.0).double()
+    largest = top[tuple(where.t())].double()
+    pw = p if isinstance(p, float) else p.expand(top.shape)[tuple(where.t())].double()
+    m = torch.where(torch.as_tensor(pw) > LARGE_P, largest, pow2_ceiling(largest))
+    # an all-zero window (only ever asked for under tracing, then discarded) reads 0 / 1:
+    # no 0 / 0 whose NaN derivative would reach the cells through the unselected branch
+    m = torch.where(largest == 0, 1.0, m)[:, None]
+    r = torch.where(torch.isinf(cells), 0.0, cells) / m
+    if isinstance(p, float) and p == 1:
+        return (m[:, 0] * r.sum(-1)).to(t.dtype)
+    total = _cell_pow(r, pw if isinstance(pw, float) else pw[:, None]).sum(-1)
+    return (m[:, 0] * _root(total, pw, None)).to(t.dtype)
+
+
+def _power_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip) -> torch.Tensor:
+    """``(sum_i t_i^p)^(1/p)`` over every window as the spec defines it (see the module
+    doc): the plain power sum where the window's powers stay in range, the scaled form
+    from the window's own cells elsewhere. Infinite cells read as 0 (their windows are
+    replaced by the caller, ``skip``)."""
+    small, big = _limits(p, plan, t.dtype)
+    traced = native.is_traced(t) or (isinstance(p, torch.Tensor) and native.is_traced(p))
+    if not traced:
+        with torch.no_grad():
+            a = torch.where(torch.isfinite(t), t.detach().abs(), 0.0)
+            hi = float(a.amax()) if a.numel() else 0.0
+            lo = _smallest_nonzero(a) if hi > 0 else math.inf
+        if hi <= _float_min(big) and lo >= _float_max(small):
+            return _plain_powers(t, p, plan, ceil_mode, skip)  # every window is in range
     with torch.no_grad():
-        a = t.detach() if nonnegative else t.detach().abs()
-        lo, hi = (float(v) for v in torch.aminmax(a))
-        finite = math.isfinite(hi)
-        if not finite:
-            a = torch.where(torch.isfinite(a), a, 0.0)
-            lo, hi = (float(v) for v in torch.aminmax(a))
-        if lo == 0 and hi > 0:
-            lo = _smallest_nonzero(a)
-    return (lo, hi), finite
+        a = torch.where(torch.isfinite(t), t.detach().abs(), 0.0)
+        top = box_max(a, plan)
+        out = (top > 0) & ((top > big) | (top < small))
+        if skip is not None:
+            out = out & ~skip
+    # a cell whose power overflows lies only in windows that are replaced: it reads 0
+    replaced = out if skip is None else out | skip
+    y = _plain_powers(torch.where(a > big, 0.0, t), p, plan, ceil_mode, replaced)
+    if traced:  # no data-dependent selection: every window's scaled form, then chosen
+        every = torch.meshgrid(
+            *[torch.arange(n, device=t.device) for n in top.shape], indexing="ij"
+        )
+        scaled = _scaled_windows(t, p, plan, top, torch.stack(every, -1).reshape(-1, top.ndim))
+        return torch.where(out, scaled.reshape(top.shape), y)
+    where = out.nonzero()
+    if where.numel():
+        y = y.index_put(tuple(where.t()), _scaled_windows(t, p, plan, top, where))
+    return y
 
 
 def _smallest_nonzero(x: torch.Tensor) -> float:
@@ -226,39 +270,21 @@ def _smallest_nonzero(x: torch.Tensor) -> float:
     return float(bits.view(x.dtype))
 
 
-def _in_range(extremes: tuple[float, float], p, plan: Plan, dtype: torch.dtype) -> bool:
-    """Whether every ``|t|^p`` of the finite non-zero cells (magnitudes in ``extremes``),
-    and every window sum of them, stays in the normal range of ``dtype``."""
-    lo, hi = extremes
-    if hi == 0:
-        return True  # no finite non-zero cell
-    if isinstance(p, torch.Tensor) and native.is_traced(p):
-        return False
-    info = torch.finfo(dtype)
-    top, bottom = math.log2(info.max) - 1, math.log2(info.tiny) + 1
-    hi, lo = math.log2(hi), math.log2(lo)
-    extra = math.log2(plan.window_size)
-    powers = [p] if isinstance(p, float) else [float(p.detach().min()), float(p.detach().max())]
-    return all(hi * q + extra < top and lo * q > bottom for q in powers)
+def _float_min(v) -> float:
+    return v if isinstance(v, float) else float(v.min())
 
 
-def _infinite_windows(t: torch.Tensor, plan: Plan):
-    """The windows holding +-inf and no NaN, or None where there is none (always a mask
-    under tracing)."""
-    traced = native.is_traced(t)
-    with torch.no_grad():
-        big = box_max(t.detach().abs(), plan)  # NaN propagates, so a NaN window is not inf
-        infinite = big == float("inf")
-    return infinite if traced or bool(infinite.any()) else None
+def _float_max(v) -> float:
+    return v if isinstance(v, float) else float(v.max())
 
 
 def _square_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool) -> torch.Tensor | None:
     """p = 2 straight from ``x``: ``sqrt(window_sum(x^2))``. ``x^2`` is ``|x|^2`` bit for
     bit (either sign convention) and its derivative ``2x`` is the spec's
-    ``2 |x| sign(x)``, 0 at a zero cell, so this is :func:`_direct_pow_sum`'s result
-    without the ``|x|`` pass and its backward. Used where :func:`_in_range` holds, on
-    magnitudes read off the squares (one ``aminmax``; an inf or NaN cell fails it), else
-    None (and under tracing): the general path decides."""
+    ``2 |x| sign(x)``, 0 at a zero cell, so this is the plain power sum without the ``|x|``
+    pass and its backward. Used where every magnitude lies within :func:`_limits` (read
+    off the squares with one ``aminmax``; an inf or NaN cell fails it), else None (and
+    under tracing): the general path decides."""
     if native.is_traced(x) or x.numel() == 0:
         return None
     sq = x.square()
@@ -266,7 +292,8 @@ def _square_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool) -> torch.Tensor | 
         lo, hi = (math.sqrt(float(v)) for v in torch.aminmax(sq.detach()))
         if lo == 0 and hi > 0:  # zero cells, or squares that underflowed: look at x
             lo = _smallest_nonzero(x)
-    if not _in_range((lo, hi), 2.0, plan, x.dtype):
+    small, big = _limits(2.0, plan, x.dtype)
+    if not (hi <= big and lo >= small):
         return None
     return _root(window_sum(sq, plan, ceil_mode), 2.0, None)
 
@@ -280,28 +307,16 @@ def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=
         if y is not None:
             return y
     t = xb.abs() if sign == "abs" else xb
-    scan = _magnitudes(t, sign == "abs")  # None under tracing
-    finite = scan is not None and scan[1]
-    skip = None if finite else _infinite_windows(t, plan)
-    if isinstance(p, float) and p == 1:
-        y = window_sum(t, plan, ceil_mode)  # linear in t: dy/dx_i = s_i everywhere
-    else:
-        direct = scan is not None and _in_range(scan[0], p, plan, t.dtype)
-
-        def power_form(u):
-            if direct:
-                return _direct_pow_sum(u, p, plan, ceil_mode, skip, finite and sign == "abs")
-            return _scaled_pow_sum(u, p, plan, skip)
-
-        y = power_form(t)
-        if isinstance(p, torch.Tensor):
-            one = p == 1
-            if native.is_traced(p) or bool(one.any()):
-                # p = 1 entries: the x-derivative of the plain sum (also at zero cells and
-                # y = 0), the p-derivative of the power form (its x-dependence detached)
-                y_p = power_form(t.detach())
-                linear = window_sum(t, plan, ceil_mode) + (y_p - y_p.detach())
-                y = torch.where(one, linear, y)
+    skip = None if all_finite(t) else _infinite_windows(t, plan)
+    y = _power_sum(t, p, plan, ceil_mode, skip)
+    if isinstance(p, torch.Tensor):
+        one = p == 1
+        if native.is_traced(p) or bool(one.any()):
+            # p = 1 entries: the x-derivative of the plain sum (also at zero cells and
+            # y = 0), the p-derivative of the power form (its x-dependence detached)
+            y_p = _power_sum(t.detach(), p, plan, ceil_mode, skip)
+            linear = window_sum(t, plan, ceil_mode) + _DerivativeOnly.apply(y_p)
+            y = torch.where(one, linear, y)
     negative = None
     if sign == "signed" and isinstance(p, torch.Tensor):  # (p = inf is "abs" only)
         negative = _negative_powers(t, p, plan)
@@ -316,7 +331,7 @@ def _negative_powers(t: torch.Tensor, p: torch.Tensor, plan: Plan) -> torch.Tens
     with torch.no_grad():
         t = t.detach()
         neg = box_max(torch.where(t < 0, -t, 0.0), plan).double()
-        m = _pow2_ceiling(box_max(t.abs(), plan).double())
+        m = pow2_ceiling(box_max(t.abs(), plan).double())
         return (neg > 0) & ((neg / m) ** p.detach().double() != 0)
 
 
@@ -361,7 +376,7 @@ def _exceptional(
         if native.is_traced(t) or native.is_traced(p) or bool(undefined.any()):
             # (-1)^p is +-1 at the integer p a finite window with a negative cell has
             c = _CellPow.apply(torch.full_like(value, -1.0), p)
-            y = torch.where(undefined, y + (c - c.detach()), y)
+            y = torch.where(undefined, y + _DerivativeOnly.apply(c), y)
     return y
 
 
@@ -396,7 +411,7 @@ def lp_pool(
     geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                     ceil_mode=ceil_mode)  # fmt: skip
     plan, xb = reduction_input(x, geometry)
-    check_values("lp_pool", [values(norm_type, 2.0)], {"sign": sign})
+    check_values("lp_pool", {"norm_type": norm_type}, {"sign": sign})
     p = channel_input(norm_type, xb, plan, "norm_type", xb.dtype)
     if isinstance(p, float):
         y = _infinite(xb, plan) if math.isinf(p) else _finite(xb, p, plan, ceil_mode, sign)

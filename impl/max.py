@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import torch
 
+from ndpool.spec.constraints import check_flag
+
 from . import native
 from .geometry import Plan
 from .inputs import adaptive_input, sliding_input, unbatch
@@ -80,6 +82,7 @@ def max_pool(
     geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                     ceil_mode=ceil_mode)  # fmt: skip
     plan, xb = sliding_input(x, geometry)
+    check_flag("return_indices", return_indices)
     y, index = select_max(
         xb,
         plan,
@@ -99,6 +102,7 @@ def adaptive_max_pool(x: torch.Tensor, *, output_size, return_indices: bool = Fa
     tensor([[[3., 4., 5.]]])
     """
     plan, xb = adaptive_input(x, output_size)
+    check_flag("return_indices", return_indices)
     y, index = select_max(
         xb,
         plan,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from ndpool.spec.constraints import check_flag
+
 from .inputs import sliding_input, unbatch
 from .windows import first_true, flat_index, gather, pick, real_mask
 
@@ -48,6 +50,7 @@ def median_pool(
     """
     plan, xb = sliding_input(x, dict(kernel_size=kernel_size, stride=stride, padding=padding,
                              dilation=dilation, ceil_mode=ceil_mode))  # fmt: skip
+    check_flag("return_indices", return_indices)
     w = gather(xb, plan)
     sel = median_select(w, real_mask(plan, x.device))
     y = unbatch(pick(w, sel, float("nan")), plan)

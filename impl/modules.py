@@ -28,6 +28,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from ndpool.spec.constraints import fail
 from ndpool.spec.geometry import per_axis
 
 from .average import adaptive_avg_pool, avg_pool
@@ -178,11 +179,11 @@ def _window_size(kernel_size, dim) -> int:
     return math.prod(per_axis(kernel_size, d, "kernel_size", "C2"))
 
 
-def _number(value, name: str) -> tuple[float]:
-    """A module's initial parameter value, for the spec's check: a real number."""
+def _number(value, name: str) -> float:
+    """A module's initial parameter value: a real number (C24)."""
     if not is_number(value):
-        raise TypeError(f"{name}={value!r} must be a real number")
-    return (float(value),)
+        raise fail("C24", f"{name}={value!r} must be a real number")
+    return float(value)
 
 
 class LpPool(_Constrained):
@@ -194,7 +195,7 @@ class LpPool(_Constrained):
     def __init__(self, norm_type, kernel_size, stride=None, padding=0, dilation=1,
                  ceil_mode=False, sign="abs", learnable=False, num_channels=None):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        check_values("lp_pool", [_number(norm_type, "norm_type")], {"sign": sign})
+        check_values("lp_pool", {"norm_type": _number(norm_type, "norm_type")}, {"sign": sign})
         if learnable and math.isinf(norm_type):
             raise ValueError("LpPool(learnable=True) needs a finite norm_type (p = exp(log_p))")
         self.sign = sign
@@ -221,7 +222,9 @@ class SmoothMaxPool(_Constrained):
                  ceil_mode=False, padding_policy="ignore", learnable=False,
                  num_channels=None):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        check_values("smooth_max_pool", [_number(beta, "beta")], {"padding_policy": padding_policy})
+        check_values(
+            "smooth_max_pool", {"beta": _number(beta, "beta")}, {"padding_policy": padding_policy}
+        )
         self.padding_policy = padding_policy
         self._add("beta", beta, learnable, num_channels)
 
@@ -247,7 +250,7 @@ class QuantilePool(_Constrained):
     def __init__(self, kernel_size, q=0.5, alpha=1.0, stride=None, padding=0, dilation=1,
                  ceil_mode=False, learnable=True, num_channels=None):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        check_values("quantile_pool", [_number(q, "q"), _number(alpha, "alpha")], {})
+        check_values("quantile_pool", {"q": _number(q, "q"), "alpha": _number(alpha, "alpha")}, {})
         self._add("q", q, learnable, num_channels)
         self._add("alpha", alpha, learnable, num_channels)
 
@@ -265,7 +268,7 @@ class GeMPool(_Constrained):
     def __init__(self, kernel_size, p=3.0, stride=None, padding=0, dilation=1, ceil_mode=False,
                  eps=1e-6, learnable=True, num_channels=None):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        check_values("gem_pool", [_number(p, "p")], {"eps": eps})
+        check_values("gem_pool", {"p": _number(p, "p")}, {"eps": eps})
         self.eps = eps
         self._add("p", p, learnable, num_channels)
 
@@ -403,7 +406,11 @@ class GumbelPool(_Constrained):
                  ceil_mode=False, learnable=True, num_channels=None,
                  generator: torch.Generator | None = None):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        check_values("gumbel_pool", [_number(temperature, "temperature"), None], {"mode": "eval"})
+        check_values(
+            "gumbel_pool",
+            {"temperature": _number(temperature, "temperature"), "g": None},
+            {"mode": "eval"},
+        )
         self._add("temperature", temperature, learnable, num_channels)
         self.generator = generator
 

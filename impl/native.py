@@ -108,7 +108,7 @@ def max_pool(x: torch.Tensor, plan: Plan, ceil_mode: bool, need_index: bool):
         plan.stride,
         plan.symmetric_padding,
         plan.dilation,
-        ceil_mode=ceil_mode,
+        ceil_mode=bool(ceil_mode),  # a checked flag: bool or NumPy bool
         return_indices=need_index,
     )
     return out if need_index else (out, None)
@@ -145,14 +145,14 @@ def avg_pool_applies(plan: Plan, x: torch.Tensor, divisor_override) -> bool:
 
 
 def avg_pool(x, plan: Plan, ceil_mode: bool, count_include_pad: bool, divisor_override):
-    kw = {} if divisor_override is None else {"divisor_override": divisor_override}
+    kw = {} if divisor_override is None else {"divisor_override": int(divisor_override)}
     return _AVG[plan.d](
         x,
         plan.kernel,
         plan.stride,
         plan.symmetric_padding,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
+        ceil_mode=bool(ceil_mode),  # checked flags: bool or NumPy bool
+        count_include_pad=bool(count_include_pad),
         **kw,
     )
 

@@ -8,15 +8,16 @@ from the integer count of saturated terms and log-sum-exps of the rest, so it
 neither cancels nor underflows; the windows still moving are iterated only.
 
 Derivatives come from the implicit function theorem, never from the solver:
-:class:`QuantileRoot` is a custom ``autograd.Function`` whose ``backward`` and
-``jvp`` (forward mode, ``torch.func.jvp``) apply, with ``s_i = sigma(z_i) sigma(-z_i)``,
+:class:`~ndpool.impl.partials.ExplicitPartials` applies (reverse and forward mode,
+``torch.func`` included), with ``s_i = sigma(z_i) sigma(-z_i)``,
 ``z_i = alpha (m - x_i)``, ``S = sum s_i`` (weights from a log-sum-exp, so ``S`` does
 not underflow)::
 
     dm/dx_i = s_i / S      dm/dq = n / (alpha S)      dm/dalpha = (sum_i s_i x_i / S - m) / alpha
 
-It is not twice differentiable and has no vmap rule (the solve's loop length
-depends on the data).
+It is not twice differentiable (a second derivative through it raises an error naming
+that, never a silent zero) and has no vmap rule (the solve's loop length depends on the
+data).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .inputs import channel_input, check_values, sliding_input, unbatch, values
+from .inputs import channel_input, check_values, sliding_input, unbatch
+from .partials import ExplicitPartials
 from .windows import gather, real_mask
 
 EPS64 = torch.finfo(torch.float64).eps
@@ -159,45 +161,6 @@ def root_and_partials(w, real, q, alpha):
     )
 
 
-class QuantileRoot(torch.autograd.Function):
-    """``m(w, q, alpha)`` with implicit-function-theorem derivatives (reverse and forward).
-
-    Inputs: float64 windows ``w [N, C, *O, K]``, the real mask ``[*O, K]``, ``q`` and
-    ``alpha`` expanded to ``[N, C, *O]``. Outputs ``(m, dx, dq, dalpha)``; only ``m`` is
-    differentiable, the partials are returned so ``setup_context`` can keep them.
-    """
-
-    @staticmethod
-    def forward(w, real, q, alpha):
-        return root_and_partials(w, real, q, alpha)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        _, dx, dq, dalpha = output
-        ctx.mark_non_differentiable(dx, dq, dalpha)
-        ctx.save_for_backward(dx, dq, dalpha)
-        ctx.save_for_forward(dx, dq, dalpha)
-
-    @staticmethod
-    def backward(ctx, m_bar, *_):
-        dx, dq, dalpha = ctx.saved_tensors
-        if m_bar is None:
-            return None, None, None, None
-        return dx * m_bar.unsqueeze(-1), None, dq * m_bar, dalpha * m_bar
-
-    @staticmethod
-    def jvp(ctx, w_dot, real_dot, q_dot, alpha_dot):
-        dx, dq, dalpha = ctx.saved_tensors
-        m_dot = torch.zeros_like(dq)
-        if w_dot is not None:
-            m_dot = m_dot + (dx * w_dot).sum(-1)
-        if q_dot is not None:
-            m_dot = m_dot + dq * q_dot
-        if alpha_dot is not None:
-            m_dot = m_dot + dalpha * alpha_dot
-        return m_dot, None, None, None
-
-
 def quantile_pool(
     x: torch.Tensor,
     q,
@@ -217,7 +180,7 @@ def quantile_pool(
     """
     plan, xb = sliding_input(x, dict(kernel_size=kernel_size, stride=stride, padding=padding,
                              dilation=dilation, ceil_mode=ceil_mode))  # fmt: skip
-    check_values("quantile_pool", [values(q, 0.5), values(alpha, 1.0)], {})
+    check_values("quantile_pool", {"q": q, "alpha": alpha}, {})
     f64 = torch.float64
     out = tuple(xb.shape[:2]) + plan.spatial_out
     q, alpha = (
@@ -227,5 +190,8 @@ def quantile_pool(
         for v, name in ((q, "q"), (alpha, "alpha"))
     )
     w = gather(xb.to(f64), plan)
-    m = QuantileRoot.apply(w, real_mask(plan, x.device), q, alpha)[0]
+    real = real_mask(plan, x.device)
+    m = ExplicitPartials.apply(
+        lambda w, q, alpha: root_and_partials(w, real, q, alpha), "quantile_pool", w, q, alpha
+    )[0]
     return unbatch(m, plan).to(x.dtype)

@@ -42,9 +42,9 @@ def s3_pool(
     tensor([[[4., 5., 9., 6.]]])
     """
     check_dtype(x)
-    check_values("s3_pool", [], {"mode": mode})
+    check_values("s3_pool", {}, {"mode": mode})
     lay = s3_layout(tuple(x.shape), kernel_size=kernel_size, stride=stride, padding=padding,
-                    dilation=dilation, grid_size=grid_size)  # fmt: skip
+                    dilation=dilation, ceil_mode=ceil_mode, grid_size=grid_size)  # fmt: skip
     m = max_pool(x, kernel_size=tuple(a["kernel"] for a in lay), stride=1, padding=padding,
                  dilation=dilation)  # fmt: skip
     if mode == "eval":

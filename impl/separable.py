@@ -308,11 +308,16 @@ def _first_zero_signs(x: torch.Tensor, y: torch.Tensor, plan: Plan) -> torch.Ten
     return torch.where(y == 0, signed, y)
 
 
-def logsumexp_taps(views: list[torch.Tensor]) -> torch.Tensor:
-    """``log sum exp`` over the taps, stable, one tap at a time (no K-fold copy).
+def logsumexp_taps(views: list[torch.Tensor], beta=1.0) -> torch.Tensor:
+    """``(1/beta) log sum exp(beta v)`` over the taps, in units of ``v``, one tap at a time
+    (no K-fold copy): ``m + log(sum exp(beta (v - m))) / beta`` with ``m`` the taps' max,
+    so ``beta v`` itself, which may overflow where the result does not, is never formed.
+    ``beta`` is a float or a tensor broadcasting over the taps. The log-sum-exps of the
+    taps of partial log-sum-exps is the log-sum-exp of the window: stages compose.
 
-    A window whose max is ``+-inf`` returns that max with a zero derivative; a
-    window holding NaN returns NaN with NaN derivatives (as the spec says).
+    A window whose max is ``+-inf`` returns that max with a zero derivative; a window
+    holding NaN returns NaN with NaN derivatives (as the spec says); a ``-inf`` cell, or
+    one whose ``beta (v - m)`` is past exp's range, adds 0 with a zero derivative.
     """
     m = tap_maximum([v.detach() for v in views])
     infinite = m.isinf()
@@ -320,11 +325,19 @@ def logsumexp_taps(views: list[torch.Tensor]) -> torch.Tensor:
     total = None
     carrier = None  # 0 in value; passes a NaN cotangent on to every cell (0 * NaN = NaN)
     for v in views:
-        z = torch.where(infinite, 0.0, v - shift)
-        total = z.exp() if total is None else total + z.exp()
+        d = torch.where(infinite, 0.0, v - shift)
+        # a -inf difference adds exp(-inf) = 0 whatever beta: it never meets beta, so no
+        # derivative forms beta * -inf (nor 0 * -inf in the where's unselected branch),
+        # while its cell still takes a NaN window's NaN cotangent (exp' = 0, 0 * NaN)
+        absent = d == float("-inf")
+        e = torch.exp(beta * torch.where(absent, 0.0, d))
+        # an underflowed term is 0 with no derivative: its tangent beta_dot * d may have
+        # overflowed (0 * inf), which a where's unselected branch does not pass on
+        e = torch.where(absent, torch.exp(d), torch.where(e == 0, 0.0, e))
+        total = e if total is None else total + e
         zero = torch.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0) * 0.0
         carrier = zero if carrier is None else carrier + zero
-    return torch.where(infinite, m + carrier, shift + total.log())
+    return torch.where(infinite, m + carrier, shift + total.log() / beta)
 
 
 def mask_unread(x: torch.Tensor, plan: Plan) -> torch.Tensor:

@@ -2,13 +2,14 @@
 
 Log-sum-exp is associative over a box window (the log-sum-exp of per-row
 log-sum-exps is the log-sum-exp of the window), so it is reduced one axis at a
-time like a sum (:func:`ndpool.impl.separable.logsumexp_taps`, stable per
-stage). ``padding_policy``:
+time like a sum (:func:`ndpool.impl.separable.logsumexp_taps`, in units of x:
+``m + log(sum exp(beta (x - m))) / beta`` with the window max ``m``, so ``beta x``,
+which may overflow where the result does not, is never formed). ``padding_policy``:
 
-- ``"ignore"``: padded cells are absent (-inf after scaling by beta);
+- ``"ignore"``: padded cells are absent (-inf);
 - ``"zero"``: cells inside the padded extent take part with the value 0 (ceil
   overhang never does). A padded *row* of an outer axis then stands for the
-  inner partial windows of zeros, whose log-sum-exp is ``log(count)`` with
+  inner partial windows of zeros, whose smooth max is ``log(count) / beta`` with
   ``count`` the number of in-extent inner cells, so that is its fill.
 
 Derivatives are autograd's through the stable formula (double backward
@@ -20,26 +21,28 @@ from __future__ import annotations
 import torch
 
 from .geometry import Plan, per_output
-from .inputs import channel_input, check_values, unbatch, values
+from .inputs import channel_input, check_values, unbatch
 from .separable import logsumexp_taps, reduce_axes, reduction_input, taps
 
 NEG_INF = float("-inf")
 
 
-def _zero_fill(plan: Plan, a: int, like: torch.Tensor):
-    """Fill of a padded cell of axis ``a`` under ``"zero"``: log of the inner extent count."""
+def _zero_fill(plan: Plan, a: int, like: torch.Tensor, beta):
+    """Fill of a padded cell of axis ``a`` under ``"zero"``: the smooth max of the inner
+    partial window of zeros it stands for, ``log(count) / beta`` (``count`` its in-extent
+    cells)."""
     inner = [ax.extent_count for ax in plan.axes[a + 1 :]]
     if not inner:
         return 0.0
-    return per_output(inner, like.dtype, like.device).log()
+    return per_output(inner, like.dtype, like.device).log() / beta
 
 
-def _logsumexp(z: torch.Tensor, plan: Plan, policy: str) -> torch.Tensor:
+def _smooth_max(x: torch.Tensor, beta, plan: Plan, policy: str) -> torch.Tensor:
     def stage(t, dim, a):
-        fill = _zero_fill(plan, a, t) if policy == "zero" else NEG_INF
-        return logsumexp_taps(taps(t, dim, plan.axes[a], fill, overhang=NEG_INF))
+        fill = _zero_fill(plan, a, t, beta) if policy == "zero" else NEG_INF
+        return logsumexp_taps(taps(t, dim, plan.axes[a], fill, overhang=NEG_INF), beta)
 
-    return reduce_axes(z, plan, stage)
+    return reduce_axes(x, plan, stage)
 
 
 def smooth_max_pool(
@@ -63,13 +66,7 @@ def smooth_max_pool(
     geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                     ceil_mode=ceil_mode)  # fmt: skip
     plan, xb = reduction_input(x, geometry)
-    check_values("smooth_max_pool", [values(beta, 1.0)], {"padding_policy": padding_policy})
+    check_values("smooth_max_pool", {"beta": beta}, {"padding_policy": padding_policy})
     b = channel_input(beta, xb, plan, "beta", xb.dtype)
-    # beta * x, with +-inf and NaN cells not depending on beta (beta * inf = inf for every
-    # beta > 0): a cell that takes no part, or a -inf one, adds 0 (not 0 * inf) to d/dbeta
-    finite_x = torch.isfinite(xb)
-    z = torch.where(finite_x, torch.where(finite_x, xb, 0.0) * b, xb)
-    lse = _logsumexp(z, plan, padding_policy)
-    infinite = torch.isinf(lse)  # +-inf windows have zero derivatives; NaN ones NaN
-    y = torch.where(infinite, lse, torch.where(infinite, 0.0, lse) / b)
+    y = _smooth_max(xb, b, plan, padding_policy)
     return unbatch(y, plan).to(x.dtype)

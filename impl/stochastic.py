@@ -9,10 +9,13 @@ is the spec's draw by draw; a parallel scan (CUDA) may round a running sum
 differently, which can only matter for a draw within a few ulps of a CDF boundary
 (``ndpool.spec.stochastic.selection_margin``).
 
-Eval: ``sum x_i^2 / sum x_i`` (0 for an all-zero window), derivatives by autograd.
+Eval: ``sum x_i^2 / sum x_i`` (0 for an all-zero window) in units of the window's
+largest cell, derivatives by autograd.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -23,12 +26,11 @@ from .inputs import (
     check_values,
     compute_dtype,
     draw_input,
-    extremes,
-    in_transform,
+    readable,
     sliding_input,
     unbatch,
 )
-from .windows import first_true, gather, pick, real_mask
+from .windows import first_true, gather, pick, pow2_ceiling, real_mask
 
 
 def inverse_cdf_select(w: torch.Tensor, u: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -44,8 +46,13 @@ def inverse_cdf_select(w: torch.Tensor, u: torch.Tensor, real: torch.Tensor) -> 
 
 
 def _validate(xb: torch.Tensor, batched: bool) -> None:
-    """C18: finite, non-negative input (the spec's message, naming the first bad cell)."""
-    if in_transform(xb) or xb.numel() == 0:
+    """C18: finite, non-negative input (the spec's message, naming the first bad cell);
+    under ``torch.func`` through the transform's wrappers, under ``torch.compile`` when
+    the compiled code runs (a graph break: the values exist only then)."""
+    if torch.compiler.is_compiling():
+        return _validate_at_run_time(xb, batched)
+    xb = readable(xb)
+    if xb.numel() == 0:
         return
     bad = ~(torch.isfinite(xb) & (xb >= 0))
     if bool(bad.any()):
@@ -58,6 +65,32 @@ def _validate(xb: torch.Tensor, batched: bool) -> None:
             f"stochastic_pool needs finite, non-negative input (probabilities x_i / sum x); "
             f"x{list(map(int, where))} = {value!r}",
         )
+
+
+def _probability_weighted(w: torch.Tensor) -> torch.Tensor:
+    """``sum x_i^2 / sum x_i`` over the last axis (0 where the sum is 0), in units of the
+    window's scale ``M``, a constant: ``M f(w / M)``. ``M`` is the power of two above the
+    largest cell (as in the spec), but never below ``2^e`` with ``2^(2e) <= tiny^2 /
+    normal`` (``tiny`` the smallest subnormal): then every non-zero ``r = x / M`` has a
+    normal square, ``S = sum r`` a normal ``S^2`` (the derivative's ``1 / S^2``), and the
+    backward's product by ``M`` stays normal, so no step over- or underflows where the
+    result does not."""
+    info = torch.finfo(w.dtype)
+    sub = info.tiny * info.eps
+    floor = 2.0 ** math.floor(math.log2(sub) - math.log2(info.tiny) / 2)
+    with torch.no_grad():
+        top = w.detach().amax(-1, keepdim=True) if w.shape[-1] else w.sum(-1, True)
+        m = pow2_ceiling(top).clamp(min=floor)
+    r = w / m
+    total = r.sum(-1)
+    positive = total > 0
+    safe = torch.where(positive, total, 1.0)
+    return torch.where(positive, m[..., 0] * ((r * r).sum(-1) / safe), 0.0)
+
+
+@torch.compiler.disable
+def _validate_at_run_time(xb: torch.Tensor, batched: bool) -> None:
+    _validate(xb, batched)
 
 
 def stochastic_pool(
@@ -82,7 +115,7 @@ def stochastic_pool(
     plan, xb = sliding_input(x, dict(kernel_size=kernel_size, stride=stride, padding=padding,
                              dilation=dilation, ceil_mode=ceil_mode))  # fmt: skip
     train = mode == "train"
-    check_values("stochastic_pool", [extremes(u, 0.0) if train else u], {"mode": mode})
+    check_values("stochastic_pool", {"u": u if train else None}, {"mode": mode}, draws=("u",))
     _validate(xb, plan.batched)
     real = real_mask(plan, x.device)
     if train:
@@ -91,8 +124,5 @@ def stochastic_pool(
         y = pick(w, inverse_cdf_select(w, ub, real), 0.0)
     else:
         w = torch.where(real, gather(xb.to(compute_dtype(x.dtype)), plan), 0.0)
-        total = w.sum(-1)
-        positive = total > 0
-        safe = torch.where(positive, total, 1.0)
-        y = torch.where(positive, (w * w).sum(-1) / safe, 0.0)
+        y = _probability_weighted(w)
     return unbatch(y, plan).to(x.dtype)

@@ -102,3 +102,14 @@ def flat_index(sel: torch.Tensor, plan: Plan) -> torch.Tensor:
     index = plane_index(plan, sel.device).expand(sel.shape + (plan.window_size,))
     got = index.gather(-1, sel.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return torch.where(sel >= 0, got, -1)
+
+
+def pow2_ceiling(a: torch.Tensor) -> torch.Tensor:
+    """A power of two in ``(a, 2a]`` per element (capped at the dtype's largest; 0, inf and
+    NaN kept): the scale of a window whose largest ``|cell|`` is ``a``, as the spec's
+    scaled forms use it. Dividing by it is exact, so a scaled sum rounds as the unscaled
+    one would where that is in range (a signed sum that cancels exactly stays 0)."""
+    _, e = torch.frexp(a)
+    top = math.frexp(torch.finfo(a.dtype).max)[1] - 1  # 2**top is finite
+    up = torch.ldexp(torch.ones_like(a), e.clamp(max=top))
+    return torch.where((a == 0) | ~torch.isfinite(a), a, up)

@@ -10,7 +10,9 @@ whether they count:
 - ``count_include_pad=False``: the number of real cells. A window with no real
   cell (possible with dilation) then divides 0 by 0 and is NaN.
 
-Adaptive average pooling divides by the bin size.
+Adaptive average pooling divides by the bin size. A window whose cells' sum would
+overflow float64 before the division is summed scaled by a power of two (exactly), so
+the mean of ``[1e308, 1e308]`` is ``1e308``, not ``inf``.
 
 Derivatives: ``y = sum_i a_i x_i`` with ``a_i = 1/divisor`` on real cells, so
 ``y_dot = sum_i a_i x_dot_i`` and ``x_bar_i += a_i y_bar``.
@@ -30,6 +32,8 @@ its derivative 0 under both.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -56,9 +60,25 @@ def _weights(w, call) -> np.ndarray:
 
 def _value(w, params, call):
     div = _divisor(call)
+    cells = np.where(call.real, w, nm.zeros_like(w))
+    scale = _sum_scale(cells)
     with np.errstate(invalid="ignore", divide="ignore"):  # inf - inf and 0/0 are NaN
-        total = np.where(call.real, w, nm.zeros_like(w)).sum(axis=-1)
+        total = (cells * scale[..., None]).sum(axis=-1)
+        div = div * scale  # exact: a power of two times an integer
         return np.where(div != 0, total / np.where(div != 0, div, 1).astype(w.dtype), np.nan)
+
+
+def _sum_scale(cells) -> np.ndarray:
+    """``[*O]``: 1, or the power of two ``2^-k`` (``2^k >= K``) for the windows whose sum of
+    ``K`` cells could overflow float64 (the sum is then taken of the exactly scaled cells,
+    and divided by the scaled divisor: the mean is never lost to an intermediate inf)."""
+    if nm.is_object(cells):
+        return np.ones(cells.shape[:-1])
+    k = cells.shape[-1]
+    with np.errstate(invalid="ignore"):
+        top = np.abs(cells).max(axis=-1, initial=0.0)
+    near = np.isfinite(top) & (top * k > np.finfo(np.float64).max / 2)
+    return np.where(near, 2.0 ** -math.ceil(math.log2(max(k, 1))), 1.0)
 
 
 def _jvp(w, params, call, w_dot, param_dots):
@@ -88,7 +108,7 @@ AVG_POOL = Op(
     jvp_rule=_jvp,
     vjp_rule=_vjp,
     options=(
-        Option("count_include_pad", True),
+        Option("count_include_pad", True, flag=True),
         Option("divisor_override", None),
         Option("empty_window_derivative", "zero", EMPTY_WINDOW_DERIVATIVES, convention=True),
     ),
@@ -115,26 +135,28 @@ def avg_pool(
 ):
     """Mean over every window; padded cells are zero, the divisor rule is explicit.
 
-    ``empty_window_derivative`` (``"zero"`` or ``"nan"``): the JVP of a window with no
-    real cell and a zero divisor (see the module doc).
+        ``empty_window_derivative`` (``"zero"`` or ``"nan"``): the JVP of a window with no
+        real cell and a zero divisor (see the module doc).
 
-    >>> import numpy as np
-    >>> x = np.array([[[1.0, 2.0, 3.0, 4.0, 5.0]]])
-    >>> avg_pool(x, kernel_size=2, stride=2, ceil_mode=True)      # [1 2] [3 4] [5 |overhang]
-    array([[[1.5, 3.5, 5. ]]])
-    >>> avg_pool(x, kernel_size=3, stride=2, padding=1)           # [pad 1 2] [2 3 4] [4 5 pad]
-    array([[[1., 3., 3.]]])
-    >>> avg_pool(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
-    array([[[1.5, 3. , 4.5]]])
-    >>> one = np.array([[[2.0]]])          # kernel 2, dilation 2, padding 1: taps -1 and 1
-    >>> cfg = dict(kernel_size=2, dilation=2, padding=1, count_include_pad=False)
-    >>> avg_pool(one, **cfg)
-    array([[[nan]]])
-    >>> from ndpool.spec import jvp
-    >>> jvp("avg_pool", (one,), (one,), **cfg)[1]
-    array([[[0.]]])
-    >>> jvp("avg_pool", (one,), (one,), empty_window_derivative="nan", **cfg)[1]
-    array([[[nan]]])
+        >>> import math
+
+    import numpy as np
+        >>> x = np.array([[[1.0, 2.0, 3.0, 4.0, 5.0]]])
+        >>> avg_pool(x, kernel_size=2, stride=2, ceil_mode=True)      # [1 2] [3 4] [5 |overhang]
+        array([[[1.5, 3.5, 5. ]]])
+        >>> avg_pool(x, kernel_size=3, stride=2, padding=1)           # [pad 1 2] [2 3 4] [4 5 pad]
+        array([[[1., 3., 3.]]])
+        >>> avg_pool(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
+        array([[[1.5, 3. , 4.5]]])
+        >>> one = np.array([[[2.0]]])          # kernel 2, dilation 2, padding 1: taps -1 and 1
+        >>> cfg = dict(kernel_size=2, dilation=2, padding=1, count_include_pad=False)
+        >>> avg_pool(one, **cfg)
+        array([[[nan]]])
+        >>> from ndpool.spec import jvp
+        >>> jvp("avg_pool", (one,), (one,), **cfg)[1]
+        array([[[0.]]])
+        >>> jvp("avg_pool", (one,), (one,), empty_window_derivative="nan", **cfg)[1]
+        array([[[nan]]])
     """
     return AVG_POOL.forward(
         x,
@@ -153,8 +175,10 @@ def avg_pool(
 def adaptive_avg_pool(x, *, output_size):
     """Mean over adaptive bins ``[floor(i*L/n), ceil((i+1)*L/n))`` on every axis.
 
-    >>> import numpy as np
-    >>> adaptive_avg_pool(np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), output_size=(3,))
-    array([[[2., 2., 3.]]])
+        >>> import math
+
+    import numpy as np
+        >>> adaptive_avg_pool(np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), output_size=(3,))
+        array([[[2., 2., 3.]]])
     """
     return ADAPTIVE_AVG_POOL.forward(x, output_size=output_size)

@@ -13,6 +13,8 @@ for the one-negative-test-per-constraint meta-tests.
 
 from __future__ import annotations
 
+import numpy as np
+
 CONSTRAINTS: dict[str, str] = {
     "C1": (
         "The input has rank d+1 (unbatched [C, *S]) or d+2 (batched [N, C, *S]) with a "
@@ -71,19 +73,57 @@ CONSTRAINTS: dict[str, str] = {
         "grid_size/stride cells of the stride-1 max-pooled map, and the sampled indices "
         "lie in their grids, strictly increasing within each grid."
     ),
+    "C22": (
+        "A flag (ceil_mode, count_include_pad, return_indices) is a bool: True or False "
+        "(NumPy's bool_ too), never a string, a number or None."
+    ),
+    "C23": (
+        "A shape given to output_shape is a sequence of non-negative integers (NumPy's "
+        "integer types too), never floats."
+    ),
+    "C24": (
+        "An array input other than x (a parameter such as p, beta, q, alpha, a gate mask, "
+        "a random draw) holds real numbers: a Python or NumPy real number or an array of "
+        "real (floating or integer) numbers; not a string, a bool, a complex number or None "
+        "where the input is required."
+    ),
 }
 
 
-class ConstraintError(ValueError):
-    """A configuration breaks a numbered constraint; ``.constraint`` holds its id."""
+#: the constraints on a value's type: breaking one raises an error that is a ``TypeError``
+#: as well as a ``ValueError`` (:class:`ConstraintTypeError`)
+TYPE_CONSTRAINTS = ("C22", "C23", "C24")
 
-    def __init__(self, constraint: str, message: str):
-        if constraint not in CONSTRAINTS:
-            raise KeyError(f"unknown constraint id {constraint!r}")
-        self.constraint = constraint
-        super().__init__(f"{constraint}: {message}")
+
+class ConstraintError(ValueError):
+    """A configuration breaks a numbered constraint: the message starts with its id,
+    ``.constraint`` holds it. (No constructor of its own, so that torch.compile can trace
+    the checks that raise it.)"""
+
+    @property
+    def constraint(self) -> str:
+        return str(self.args[0]).split(":", 1)[0]
+
+
+class ConstraintTypeError(ConstraintError, TypeError):
+    """A value of the wrong type (a flag that is not a bool, a float shape, a string
+    parameter): a :class:`ConstraintError` that is also a ``TypeError``."""
 
 
 def fail(constraint: str, message: str) -> ConstraintError:
     """Build the error for ``constraint`` (callers write ``raise fail(...)``)."""
-    return ConstraintError(constraint, message)
+    if constraint not in CONSTRAINTS:
+        raise KeyError(f"unknown constraint id {constraint!r}")
+    cls = ConstraintTypeError if constraint in TYPE_CONSTRAINTS else ConstraintError
+    return cls(f"{constraint}: {message}")
+
+
+def is_flag(value) -> bool:
+    """A bool in the strict sense of C22: ``True``, ``False`` or NumPy's ``bool_``."""
+    return isinstance(value, (bool, np.bool_))
+
+
+def check_flag(name: str, value) -> None:
+    """C22: ``value`` is a bool."""
+    if not is_flag(value):
+        raise fail("C22", f"{name}={value!r} must be True or False, not {type(value).__name__}")

@@ -25,12 +25,13 @@ derivatives; NaN propagates.
 
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from . import numeric as nm
-from .constraints import fail
+from .constraints import fail, is_flag
 from .op import InputSpec, Op, Option
 
 
@@ -122,7 +123,7 @@ def _check(params, options):
     if not np.isfinite(pv).all() or (pv <= 0).any():
         raise fail("C20", f"p={pv.tolist()} must be finite and > 0")
     eps = options["eps"]
-    if isinstance(eps, bool) or not np.isfinite(float(eps)) or float(eps) < 0:
+    if not isinstance(eps, numbers.Real) or is_flag(eps) or not np.isfinite(eps) or eps < 0:
         raise fail("C20", f"eps={eps!r} must be finite and >= 0")
 
 

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constraints import fail
+from .constraints import check_flag, fail
 from .numeric import is_object
 
 PADDING_STRINGS = ("valid", "same", "same_lower")
@@ -208,24 +208,19 @@ def resolve_padding(
             return tuple(pads)
         raise fail("C5", f"padding={padding!r} is not one of {PADDING_STRINGS}")
     entries = (padding,) * d if _is_int(padding) else padding
-    bad = fail(
-        "C5",
-        f"padding={padding!r} must be a non-negative int, {d} non-negative ints, {d} "
-        f"(begin, end) pairs, or one of {PADDING_STRINGS}",
-    )
-    if not isinstance(entries, Sequence) or len(entries) != d:
-        raise bad
     pads = []
-    for e in entries:
-        if _is_int(e):
-            pair = (e, e)
-        elif isinstance(e, Sequence) and len(e) == 2 and all(_is_int(v) for v in e):
-            pair = tuple(e)
-        else:
-            raise bad
-        if min(pair) < 0:
-            raise bad
-        pads.append((int(pair[0]), int(pair[1])))
+    if isinstance(entries, Sequence) and not isinstance(entries, str) and len(entries) == d:
+        for e in entries:
+            if _is_int(e):
+                pads.append((int(e), int(e)))
+            elif isinstance(e, Sequence) and len(e) == 2 and all(_is_int(v) for v in e):
+                pads.append((int(e[0]), int(e[1])))
+    if len(pads) != d or any(v < 0 for p in pads for v in p):
+        raise fail(
+            "C5",
+            f"padding={padding!r} must be a non-negative int, {d} non-negative ints, {d} "
+            f"(begin, end) pairs, or one of {PADDING_STRINGS}",
+        )
     return tuple(pads)
 
 
@@ -276,7 +271,8 @@ def sliding_axes(
     dilation=1,
     ceil_mode: bool = False,
 ) -> SlidingAxes:
-    """Check constraints C2-C8 and resolve every axis, by integer arithmetic only."""
+    """Check constraints C2-C8 and C22 and resolve every axis, by integer arithmetic only."""
+    check_flag("ceil_mode", ceil_mode)
     d = len(spatial)
     kernel = per_axis(kernel_size, d, "kernel_size", "C2")
     stride = kernel if stride is None else per_axis(stride, d, "stride", "C3")
@@ -312,13 +308,23 @@ def sliding_geometry(spatial: Sequence[int], **config) -> Geometry:
     r = sliding_axes(spatial, **config)
     axes = []
     for length, k, s, dl, pad, out in zip(r.spatial, r.kernel, r.stride, r.dilation, r.pads, r.out):
-        pos = np.arange(out)[:, None] * s - pad[0] + np.arange(k)[None, :] * dl
+        big = max(out * s, k * dl, pad[0], pad[1], length) >= 2**62
+        dtype = object if big else np.int64  # Python ints where int64 could overflow
+        pos = (
+            np.arange(out, dtype=dtype)[:, None] * s
+            - pad[0]
+            + np.arange(k, dtype=dtype)[None, :] * dl
+        )
+        real = (pos >= 0) & (pos < length)
+        in_extent = (pos >= -pad[0]) & (pos < length + pad[1])
+        if big:  # only real cells are read: every other position is kept as -1 or length
+            pos = np.clip(pos, -1, length).astype(np.int64)
         axes.append(
             AxisTaps(
                 length=length,
                 position=pos,
-                real=(pos >= 0) & (pos < length),
-                in_extent=(pos >= -pad[0]) & (pos < length + pad[1]),
+                real=real.astype(bool),
+                in_extent=in_extent.astype(bool),
             )
         )
     return Geometry(spatial_in=tuple(spatial), axes=tuple(axes))

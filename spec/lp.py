@@ -10,7 +10,8 @@
 ``norm_type`` p is a positional, differentiable input (a scalar or one value
 per channel, p > 0); ``p = inf`` (``"abs"`` only) is ``max_i |x_i|`` with the
 max-pool winner rule. Padded cells are absent. Computed stably as
-``y = M * (sum (t_i/M)^p)^(1/p)`` with ``M = max |x_i|``; a window holding an
+``y = M * (sum (t_i/M)^p)^(1/p)`` with ``M`` the power of two at or above
+``max |x_i|`` (for ``p > 969`` the largest ``|x_i|`` itself); a window holding an
 infinite cell is evaluated unscaled, with IEEE arithmetic (``+inf`` for "abs").
 
 ``partial_window`` is the second explicit convention: what a window that is cut
@@ -86,9 +87,12 @@ def _scaled(w, p, call):
 
     ``M`` is the power of two at or above the window's ``max |t|``: ``t/M`` is exact, so
     the scaled sum is the unscaled sum rounded the same way (an exact zero stays zero, as
-    for ``3 - 1 - 3 + 1``), without its overflow."""
+    for ``3 - 1 - 3 + 1``), without its overflow. Past ``LARGE_P`` (where ``(t/M)^p`` of
+    the largest cell could underflow) ``M`` is the largest ``|t|`` itself."""
     real = call.real
-    m = nm.pow2_ceiling(np.where(real, np.abs(w), nm.zeros_like(w)).max(axis=-1))
+    top = np.where(real, np.abs(w), nm.zeros_like(w)).max(axis=-1)
+    # a power p of (1/2, 1] may be subnormal past LARGE_P: the largest cell itself scales then
+    m = np.where(_large(p), top, nm.pow2_ceiling(top))
     safe_m = np.where(m == 0, 1, m)
     with np.errstate(invalid="ignore"):
         r = np.where(real, _t(w, call) / safe_m[..., None], nm.zeros_like(w))
@@ -99,6 +103,15 @@ def _scaled(w, p, call):
     negative = real & (_t(w, call) < 0) & (pk != np.floor(pk.astype(np.float64)))
     rp = np.where(negative, nm.const("nan", rp), rp)
     return m, r, rp.sum(axis=-1)
+
+
+#: past this p a power p of a number in (1/2, 1] can leave float64's normal range (2^-1022,
+#: less the 53 bits of a significand): the scale is then the window's largest |t| itself
+LARGE_P = 969
+
+
+def _large(p):
+    return np.asarray(p, dtype=np.float64) > LARGE_P if np.asarray(p).dtype != object else False
 
 
 def _finite_p_value(w, p, call):
@@ -156,9 +169,14 @@ def _partials(w, params, call):
         rplog = np.where(
             call.real, nm.xlogx_safe(rp, nm.log(np.where(r == 0, 1, r))), nm.zeros_like(w)
         )
-        dp = (y / pf) * (
-            rplog.sum(axis=-1) / np.where(total == 0, 1, total)
-            - nm.log(rho * np.where(total == 0, 1, total)) / pf
+        # y = M norm with the scale M constant in p: dy/dp = M (norm / p) (...), formed in
+        # scaled units first, so an overflowing y (finite cells) keeps a finite dy/dp
+        dp = m * (
+            (norm / pf)
+            * (
+                rplog.sum(axis=-1) / np.where(total == 0, 1, total)
+                - nm.log(rho * np.where(total == 0, 1, total)) / pf
+            )
         )
     zero = (m == 0) | (total == 0)
     dw = np.where(zero[..., None], nm.zeros_like(w), dw)
@@ -166,7 +184,9 @@ def _partials(w, params, call):
     real = np.broadcast_to(call.real, w.shape)
     linear = np.broadcast_to(pf == 1, y.shape)[..., None] & real
     dw = np.where(linear, s * nm.const(1, w), dw)
-    infinite = (y == np.inf) | (y == -np.inf)
+    # rule 3: a window holding +-inf (no NaN) has zero derivatives; one whose value merely
+    # overflows keeps the scaled partials above (finite: the ratios t_i / y are)
+    infinite = m == np.inf
     dw = np.where(infinite[..., None], nm.zeros_like(w), dw)
     dp = np.where(infinite, nm.zeros_like(dp), dp)
     undefined = nm.isnan(y)

@@ -23,6 +23,7 @@ first, the VJP through it last.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import geometry as geo
-from .constraints import fail
+from .constraints import check_flag, fail, is_flag
 from .numeric import check_dtype, compute_dtype, round_to
 
 #: The kinds of positional input an op may declare, with the shapes they accept
@@ -81,17 +82,21 @@ class Option:
     """One keyword option of an op (beyond its window keywords).
 
     ``values`` enumerates the accepted values of an enumerated option (any other value
-    breaks C14); ``convention`` marks an option that names a convention frameworks
-    disagree on (the default is the spec's own; a conformance target declares the value
-    it follows instead of receiving the option).
+    breaks C14), ``flag`` marks a bool (anything else breaks C22); ``convention`` marks an
+    option that names a convention frameworks disagree on (the default is the spec's own;
+    a conformance target declares the value it follows instead of receiving the option).
     """
 
     name: str
     default: Any
     values: tuple | None = None
     convention: bool = False
+    flag: bool = False
 
     def check(self, value) -> None:
+        """C14 for an enumerated option, C22 for a flag."""
+        if self.flag:
+            check_flag(self.name, value)
         if self.values is not None and not any(
             type(value) is type(v) and value == v for v in self.values
         ):
@@ -237,7 +242,7 @@ class Op:
         """The output shape for an input of ``x_shape`` (checks the window constraints),
         by integer arithmetic only."""
         cfg = self.config(cfg)
-        x_shape = tuple(x_shape)
+        x_shape = _shape(x_shape)
         if self.stage is not None:
             inner, inner_cfg = self.stage(cfg)
             x_shape = inner.output_shape(x_shape, **inner_cfg)
@@ -287,10 +292,19 @@ class Op:
             raise TypeError(
                 f"{self.name}() takes {len(specs)} array(s) {self.inputs}, got {len(primals)}"
             )
+        arrays = []
         for s, p in zip(specs, primals):
             if p is None and not s.optional:
-                raise TypeError(f"{self.name}(): input {s.name!r} is required")
-        return [None if p is None else np.asarray(p) for p in primals]
+                raise fail("C24", f"{self.name}(): input {s.name!r} is required (not None)")
+            if p is None:
+                arrays.append(None)
+            elif s.kind == "x":
+                arrays.append(np.asarray(p))
+            elif s.kind == "index":
+                arrays.append(np.asarray(p))  # the op checks its indices
+            else:
+                arrays.append(real_array(s.name, p))
+        return arrays
 
     def _prepare(self, spec: InputSpec, p: np.ndarray, cdt, lead, channels, d, k):
         """Check one input's shape (by kind) and bring it to the reducer's layout:
@@ -366,6 +380,7 @@ class Op:
 
     # -- forward / JVP / VJP ----------------------------------------------------------
     def forward(self, *primals, return_indices: bool = False, **cfg):
+        check_flag("return_indices", return_indices)
         if return_indices and not self.returns_indices:
             raise TypeError(f"{self.name}() has no return_indices")
         call, w, params = self.gather(primals, **cfg)
@@ -472,6 +487,36 @@ class Op:
 
     def __call__(self, *primals, **cfg):
         return self.forward(*primals, **cfg)
+
+
+def _shape(x_shape) -> tuple[int, ...]:
+    """C23: a shape is a sequence of non-negative integers."""
+    if isinstance(x_shape, (str, bytes)) or not hasattr(x_shape, "__iter__"):
+        raise fail("C23", f"shape {x_shape!r} must be a sequence of non-negative integers")
+    shape = tuple(x_shape)
+    if not all(isinstance(n, numbers.Integral) and not is_flag(n) and n >= 0 for n in shape):
+        raise fail("C23", f"shape {shape!r} must be a sequence of non-negative integers")
+    return tuple(int(n) for n in shape)
+
+
+def real_array(name: str, value) -> np.ndarray:
+    """C24: an input other than x as an array of real numbers (an object array for mpmath
+    numbers is kept as it is)."""
+    if value is None or isinstance(value, (str, bytes)) or is_flag(value):
+        raise fail("C24", f"{name}={value!r} must be a real number or an array of them")
+    a = np.asarray(value)
+    if a.dtype.kind not in "fiu" and not (a.dtype == object and _all_real(a)):
+        raise fail(
+            "C24", f"{name} holds {a.dtype} values; it must be a real number or real numbers"
+        )
+    return a
+
+
+def _all_real(a: np.ndarray) -> bool:
+    return all(
+        (isinstance(v, numbers.Real) and not is_flag(v)) or type(v).__name__ == "mpf"
+        for v in a.ravel()
+    )
 
 
 def pick(a: np.ndarray, sel: np.ndarray, empty) -> np.ndarray:

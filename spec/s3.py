@@ -43,7 +43,7 @@ import numpy as np
 
 from . import geometry as geo
 from .average import AVG_POOL
-from .constraints import fail
+from .constraints import check_flag, fail
 from .max import MAX_POOL
 from .op import MODE, InputSpec, Op, Option, WindowKind
 
@@ -149,6 +149,7 @@ def s3_layout(
     [(7, 2, 2, 4, [(0, 4), (4, 7)])]
     """
     x_shape = tuple(x_shape)
+    check_flag("ceil_mode", ceil_mode)  # no effect at stride 1, but a flag all the same
     d = geo.spatial_rank(len(x_shape), kernel_size)
     spatial = x_shape[-d:]
     kernel = geo.per_axis(kernel_size, d, "kernel_size", "C2")

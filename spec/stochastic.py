@@ -53,15 +53,23 @@ def _select(w, params, call):
 
 
 def eval_partials(w, call):
-    """Eval mode: ``(y, dy/dx [..., K])`` of ``sum x_i^2 / sum x_i``."""
+    """Eval mode: ``(y, dy/dx [..., K])`` of ``sum x_i^2 / sum x_i``, in units of the
+    window's scale ``M`` (the power of two above its largest cell, so ``x / M`` is
+    exact): ``y = M sum r_i^2 / S`` and ``dy/dx_j = (2 r_j - y / M) / S`` with
+    ``r = x / M``, ``S = sum r_i``. No square and no quotient over- or underflows where
+    ``y`` does not (``x_i^2`` of a float32 ``1e-30`` is 0 in float32, ``1e-300``'s in
+    float64)."""
     real = np.broadcast_to(call.real, w.shape)
     cells = np.where(real, w, nm.zeros_like(w))
-    total = nm.masked_sum(cells, real)
+    m = nm.pow2_ceiling(np.maximum(nm.masked_max(cells, real), nm.const(0, cells)))
+    safe_m = np.where(m > 0, m, nm.const(1, m))
+    r = cells / safe_m[..., None]
+    total = nm.masked_sum(r, real)
     pos = total > 0
     safe = np.where(pos, total, nm.const(1, total))
-    y = np.where(pos, nm.masked_sum(cells * cells, real) / safe, nm.zeros_like(total))
-    dx = np.where(real & pos[..., None], (2 * cells - y[..., None]) / safe[..., None], 0 * cells)
-    return y, dx
+    y_r = np.where(pos, nm.masked_sum(r * r, real) / safe, nm.zeros_like(total))
+    dx = np.where(real & pos[..., None], (2 * r - y_r[..., None]) / safe[..., None], 0 * cells)
+    return y_r * safe_m, dx
 
 
 def _value(w, params, call):

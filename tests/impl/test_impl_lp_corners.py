@@ -204,15 +204,10 @@ def test_p2_square_path_and_its_fallbacks(case, sign):
     assert not mismatches(x_bar.numpy(), refs[0], allowed, "float64").any(), (x_bar, refs[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: the rescaled Lp sum loses a representable x-derivative when a cell's "
-    "scale factor (m/M)^p underflows (spec: (t/y)^(p-1) = -3.3e-201 here)",
-)
 def test_rescaled_sum_keeps_a_tiny_cells_derivative():
-    """[3, -1e-200] with p = 2: the square of -1e-200 underflows, so the rescaled sum
-    runs; the spec's derivative at that cell is x / y = -3.3e-201, representable, where
-    the impl's product of scale factors underflows to 0 on the way."""
+    """[3, -1e-200] with p = 2: the square of -1e-200 underflows, so the scaled sum runs;
+    the spec's derivative at that cell is x / y = -3.3e-201, representable: no product
+    of scale factors may underflow to 0 on the way."""
     x = torch.tensor([[[3.0, -1e-200]]], dtype=torch.float64, requires_grad=True)
     y = impl.lp_pool(x, 2.0, kernel_size=2)
     (x_bar,) = torch.autograd.grad(y, x, torch.ones_like(y))

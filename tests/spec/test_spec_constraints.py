@@ -118,6 +118,44 @@ def test_constraint_errors_are_value_errors_with_the_id():
     assert isinstance(info.value, ValueError) and info.value.constraint == "C2"
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: spec.max_pool(X, kernel_size=2, ceil_mode="no"),
+        lambda: spec.max_pool(X, kernel_size=2, ceil_mode=1),
+        lambda: spec.max_pool(X, kernel_size=2, return_indices="no"),
+        lambda: spec.avg_pool(X, kernel_size=2, count_include_pad=None),
+    ],
+    ids=["ceil_mode-str", "ceil_mode-int", "return_indices-str", "count_include_pad-None"],
+)
+def test_C22_flags_are_bools(call):
+    with broken("C22", "must be True or False"):
+        call()
+    with pytest.raises(TypeError):  # a type error too
+        call()
+    assert spec.max_pool(X, kernel_size=2, ceil_mode=np.bool_(True)).shape == (1, 2, 3, 3)
+
+
+def test_C23_shapes_are_integers():
+    with broken("C23", "8.5"):
+        spec.output_shape("max_pool", (1, 1, 8.5), kernel_size=2)
+    with broken("C23", "-1"):
+        spec.output_shape("max_pool", (1, 1, -1), kernel_size=2)
+    assert spec.output_shape("max_pool", (np.int64(1), 1, 8), kernel_size=2) == (1, 1, 4)
+    assert spec.output_shape("max_pool", (1, 1, 10**12), kernel_size=3) == (1, 1, 333333333333)
+
+
+@pytest.mark.parametrize(
+    "p",
+    ["2", True, 2 + 1j, np.array([1.0, 2j]), None],
+    ids=["str", "bool", "complex", "c128", "None"],
+)
+def test_C24_parameters_are_real_numbers(p):
+    with broken("C24", "norm_type"):
+        spec.lp_pool(X, p, kernel_size=2)
+    assert spec.lp_pool(X, np.int64(2), kernel_size=2).shape == (1, 2, 2, 2)
+
+
 def test_every_constraint_has_a_negative_test():
     """A ``test_Cn_...`` function somewhere under tests/ for every id in CONSTRAINTS."""
     tests = pathlib.Path(__file__).resolve().parents[1]

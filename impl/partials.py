@@ -1,0 +1,90 @@
+"""Ops whose derivatives are explicit first-order partials, not autograd's chain.
+
+Quantile pooling (an implicit root: the implicit function theorem gives its partials)
+and GeM pooling (a scaled power mean: its partials are ratios of scaled cells, while
+autograd's chain through the scale would divide a tangent by a subnormal window maximum
+and overflow) compute their value and partials together, as the spec does, and
+:class:`ExplicitPartials` applies them:
+
+    y_dot = sum_k dx_k w_dot_k + sum_j dparam_j param_dot_j      (forward mode)
+    w_bar_k = dx_k y_bar,  param_bar_j = dparam_j y_bar            (reverse mode)
+
+The partials are constants of the graph, so a second derivative through them would be
+silently short of their own derivatives: :func:`first_order` makes one an error that
+names the op instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+
+def second_derivative_message(op: str) -> str:
+    return (
+        f"{op} has no second derivative (its backward applies explicit first-order "
+        "partials): differentiate it once, without create_graph=True or nested "
+        "torch.func transforms"
+    )
+
+
+def first_order(grads: tuple, anchor: torch.Tensor, op: str) -> tuple:
+    """The backward's results, made to fail when differentiated again. Under
+    ``create_graph=True`` each result passes through a node that raises
+    :func:`second_derivative_message` when the engine reaches it (wired to ``anchor``, the
+    op's input, so that a derivative with respect to the input does); under nested
+    ``torch.func`` transforms (level 2 or deeper: ``jacrev(jacrev(...))``,
+    ``grad(grad(...))``, ``jvp(grad(...))``) the error is raised at once. A single
+    ``torch.func.vjp`` / ``grad`` (level 1, or none with wrapped inputs) is first order."""
+    message = second_derivative_message(op)
+    level = torch._C._functorch.maybe_current_level()
+    if level is not None and level >= 2:
+        raise RuntimeError(message)
+    if not torch.is_grad_enabled() or torch._C._functorch.is_functorch_wrapped_tensor(anchor):
+        return grads
+    error = torch._C._functions.DelayedError(message, 2)
+    return tuple(g if g is None else error(g, anchor)[0] for g in grads)
+
+
+class ExplicitPartials(torch.autograd.Function):
+    """``compute(w, *params) -> (y, dx, *dparams)`` with its partials applied (see the
+    module doc). ``w`` is ``[..., K]`` (the windows), ``dx`` its shape, each ``dparams[j]``
+    the shape of ``y``; a parameter may be smaller than ``y`` (a scalar, one per channel)
+    and receives its cotangent summed to its shape. ``op`` names the op in errors.
+    Returns the tuple; only ``y`` (its first element) is differentiable."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(compute: Callable, op: str, w: torch.Tensor, *params: torch.Tensor):
+        return compute(w, *params)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _, op, w, *params = inputs
+        partials = output[1:]
+        ctx.mark_non_differentiable(*partials)
+        ctx.save_for_backward(w, *partials)
+        ctx.save_for_forward(*partials)
+        ctx.op = op
+        ctx.shapes = [p.shape for p in params]
+
+    @staticmethod
+    def backward(ctx, y_bar, *_):
+        w, dx, *dparams = ctx.saved_tensors
+        if y_bar is None:
+            return (None, None, None, *(None for _ in dparams))
+        grads = (dx * y_bar.unsqueeze(-1),) + tuple(
+            (dp * y_bar).sum_to_size(shape) for dp, shape in zip(dparams, ctx.shapes)
+        )
+        return (None, None, *first_order(grads, w, ctx.op))
+
+    @staticmethod
+    def jvp(ctx, _compute, _op, w_dot, *param_dots):
+        dx, *dparams = ctx.saved_tensors
+        y_dot = torch.zeros_like(dx[..., 0]) if w_dot is None else (dx * w_dot).sum(-1)
+        for dp, p_dot in zip(dparams, param_dots):
+            if p_dot is not None:
+                y_dot = y_dot + dp * p_dot  # the spec's sum (NaN partials propagate)
+        return (y_dot, *(None for _ in (dx, *dparams)))
