@@ -7,7 +7,15 @@ the launchers of ``ops`` (over contiguous batched ``[N, C, *S]`` tensors) and th
 ``torch.autograd.Function`` wrappers of ``functions`` need it, and are loaded on first
 use. On a machine without a GPU the kernels run under Triton's interpreter: set
 ``TRITON_INTERPRET=1`` in the environment before the first launcher is touched.
+
+The entry points of ``pooling`` (``max_pool``, ``avg_pool``, ``lp_pool``,
+``smooth_max_pool``, ``adaptive_max_pool``, ``adaptive_avg_pool``) have the signatures and
+checks of their :mod:`ndpool.impl` namesakes and are loaded on first use as well;
+:func:`available` says, without importing Triton, whether they can be, and
+:func:`applies` whether an ndpool.impl call on a tensor should go to them.
 """
+
+import importlib.util
 
 from .geometry import Axes, adaptive_axes, sliding_axes
 
@@ -32,13 +40,62 @@ _LAUNCHERS = (
     "smooth_max_jvp",
 )
 
-__all__ = ["Axes", "adaptive_axes", "sliding_axes", *_LAUNCHERS]
+_ENTRY_POINTS = (
+    "adaptive_avg_pool",
+    "adaptive_max_pool",
+    "avg_pool",
+    "lp_pool",
+    "max_pool",
+    "smooth_max_pool",
+)
+
+__all__ = [
+    "Axes",
+    "adaptive_axes",
+    "applies",
+    "available",
+    "sliding_axes",
+    "supported_context",
+    *_ENTRY_POINTS,
+    *_LAUNCHERS,
+]
+
+
+def available() -> bool:
+    """Whether Triton is installed, so that the kernels can be loaded."""
+    return importlib.util.find_spec("triton") is not None
+
+
+def supported_context() -> bool:
+    """Whether the kernels' autograd Functions work where this is called: eagerly or under
+    one ``torch.func`` derivative transform (``grad``, ``vjp``, ``jvp``); not while
+    ``torch.compile`` traces, under ``vmap`` (no batching rule) or under nested
+    transforms (the rules are not differentiable)."""
+    import torch
+    from torch._C._functorch import TransformType
+    from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+
+    if torch.compiler.is_compiling():
+        return False
+    stack = retrieve_all_functorch_interpreters()
+    return len(stack) <= 1 and all(level.key() != TransformType.Vmap for level in stack)
+
+
+def applies(x) -> bool:
+    """Whether an ndpool.impl op on ``x`` should run the Triton kernels: ``x`` is a CUDA
+    tensor, Triton is installed and the context is supported (:func:`supported_context`)."""
+    return bool(getattr(x, "is_cuda", False)) and available() and supported_context()
 
 
 def __getattr__(name: str):
-    """The launchers, imported from ``ops`` (and so Triton) on first use."""
+    """The launchers and the entry points, imported from ``ops`` and ``pooling`` (and so
+    Triton) on first use."""
     if name in _LAUNCHERS:
         from . import ops
 
         return getattr(ops, name)
+    if name in _ENTRY_POINTS:
+        from . import pooling
+
+        return getattr(pooling, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

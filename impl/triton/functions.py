@@ -1,6 +1,7 @@
 """``torch.autograd.Function`` wrappers of the launchers: reverse mode (``backward``, the
 deterministic gathers) and forward mode (``jvp``), so ``torch.autograd.gradcheck``,
-``torch.autograd.forward_ad`` and ``torch.func.jvp`` run through the kernels.
+``torch.autograd.forward_ad``, ``torch.func.jvp`` and ``torch.func.vjp`` run through the
+kernels.
 
 Inputs are batched ``[N, C, *S]`` tensors with resolved geometry (:class:`.geometry.Axes`);
 ``p`` and ``beta`` are 0-d or ``[C]`` tensors and differentiable. Max pooling returns
@@ -22,11 +23,21 @@ def _plain(t):
     return t
 
 
-def _tangent(launcher, *args):
-    """Run a JVP launcher on plain tensors, outside torch.func's transforms: under
-    ``torch.func.jvp`` the rule runs at the transform's level, where the saved tensors and
-    tangents are wrapped and every new tensor would be too, while a Triton kernel needs
-    the storage itself. The plain result is lifted back by torch.func."""
+def _plain_call(launcher, *args):
+    """Run a launcher on plain tensors, outside torch.func's transforms: under
+    ``torch.func.jvp`` / ``torch.func.vjp`` a rule (``jvp``, ``backward``) runs at the
+    transform's level, where the saved tensors, tangents and cotangents are wrapped and
+    every new tensor would be too, while a Triton kernel needs the storage itself. The
+    plain result is lifted back by torch.func.
+
+    Under two or more transforms (a derivative of a derivative) the outer ones would take
+    the lifted result for a constant and differentiate it to zero: that is refused, as
+    plain autograd's double backward is (the rules are not differentiable themselves)."""
+    if len(torch._functorch.pyfunctorch.retrieve_all_functorch_interpreters()) > 1:
+        raise NotImplementedError(
+            "ndpool.impl.triton: the kernels' JVP and VJP rules are not differentiable; "
+            "a derivative of a derivative (nested torch.func transforms) is not supported"
+        )
     args = [_plain(a) for a in args]
     with torch._functorch.pyfunctorch.temporarily_clear_interpreter_stack():
         return launcher(*args)
@@ -51,12 +62,12 @@ class MaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y, _grad_index):
         (index,) = ctx.saved_tensors
-        return ops.max_backward(grad_y, index, ctx.axes), None
+        return _plain_call(ops.max_backward, grad_y, index, ctx.axes), None
 
     @staticmethod
     def jvp(ctx, x_dot, _axes_dot):
         (index,) = ctx.saved_tensors
-        return _tangent(ops.max_jvp, x_dot, index), None
+        return _plain_call(ops.max_jvp, x_dot, index), None
 
 
 class AvgPool(torch.autograd.Function):
@@ -72,12 +83,16 @@ class AvgPool(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_y):
-        grad_x = ops.avg_backward(grad_y, ctx.axes, ctx.count_include_pad, ctx.divisor_override)
+        grad_x = _plain_call(
+            ops.avg_backward, grad_y, ctx.axes, ctx.count_include_pad, ctx.divisor_override
+        )
         return grad_x, None, None, None
 
     @staticmethod
     def jvp(ctx, x_dot, *_):
-        return _tangent(ops.avg_jvp, x_dot, ctx.axes, ctx.count_include_pad, ctx.divisor_override)
+        return _plain_call(
+            ops.avg_jvp, x_dot, ctx.axes, ctx.count_include_pad, ctx.divisor_override
+        )
 
 
 class LpPool(torch.autograd.Function):
@@ -96,14 +111,16 @@ class LpPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y):
         x, p = ctx.saved_tensors
-        grad_x, grad_p = ops.lp_backward(grad_y, x, p, ctx.axes, ctx.sign, ctx.partial_window)
+        grad_x, grad_p = _plain_call(
+            ops.lp_backward, grad_y, x, p, ctx.axes, ctx.sign, ctx.partial_window
+        )
         return grad_x, grad_p, None, None, None
 
     @staticmethod
     def jvp(ctx, x_dot, p_dot, *_):
         x, p = ctx.saved_tensors
         x_dot = torch.zeros_like(x) if x_dot is None else x_dot
-        y_dot = _tangent(ops.lp_jvp, x, p, x_dot, p_dot, ctx.axes, ctx.sign, ctx.partial_window)
+        y_dot = _plain_call(ops.lp_jvp, x, p, x_dot, p_dot, ctx.axes, ctx.sign, ctx.partial_window)
         return y_dot[1]
 
 
@@ -123,14 +140,18 @@ class SmoothMaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y):
         x, beta = ctx.saved_tensors
-        grad_x, grad_beta = ops.smooth_max_backward(grad_y, x, beta, ctx.axes, ctx.padding_policy)
+        grad_x, grad_beta = _plain_call(
+            ops.smooth_max_backward, grad_y, x, beta, ctx.axes, ctx.padding_policy
+        )
         return grad_x, grad_beta, None, None
 
     @staticmethod
     def jvp(ctx, x_dot, beta_dot, *_):
         x, beta = ctx.saved_tensors
         x_dot = torch.zeros_like(x) if x_dot is None else x_dot
-        y_dot = _tangent(ops.smooth_max_jvp, x, beta, x_dot, beta_dot, ctx.axes, ctx.padding_policy)
+        y_dot = _plain_call(
+            ops.smooth_max_jvp, x, beta, x_dot, beta_dot, ctx.axes, ctx.padding_policy
+        )
         return y_dot[1]
 
 

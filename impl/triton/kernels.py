@@ -48,6 +48,15 @@ TAP_PITCH = tl.constexpr(9)  # prod(KERNEL[a+1:])
 CAND = tl.constexpr(10)  # most windows containing one input cell on the axis
 CAND_PITCH = tl.constexpr(11)  # prod(CAND[a+1:])
 NUM_FIELDS = 12
+#: the scale of the fallback float32 sum of ``avg_forward_kernel`` (a power of two): no
+#: sum of fewer than ``1 / SUM_DOWN`` float32 cells overflows after scaling by it
+SUM_DOWN = tl.constexpr(2.0**-40)
+SUM_UP = tl.constexpr(2.0**40)
+#: the spec's ``LARGE_P``: past it the spec scales a window by its largest ``|t|`` itself
+SPEC_LARGE_P = tl.constexpr(969.0)
+#: the same bound for float32 arithmetic: past it ``(1/2)^p`` leaves float32's normal range
+#: (2^-126, less the 24 bits of a significand)
+FLOAT32_LARGE_P = tl.constexpr(102.0)
 
 
 # -- indexing -----------------------------------------------------------------------------
@@ -329,21 +338,36 @@ def avg_forward_kernel(
     BLOCK: tl.constexpr,
 ):
     """Average pooling: the sum of the real cells over the divisor; a zero divisor gives
-    NaN, or 0 with ``EMPTY_ZERO`` (the JVP of an empty window)."""
+    NaN, or 0 with ``EMPTY_ZERO`` (the JVP of an empty window).
+
+    In float32 a sum of finite cells can overflow where the spec's float64 sum does not
+    (cells near float32's largest value, as bfloat16 has them too): such a window takes
+    its sum of the cells scaled by ``SUM_DOWN`` (exact for all but tiny cells, which are
+    negligible next to the sum) and scales the average back."""
     offs = _block(BLOCK)
     mask = offs < total
     base = (offs // plane_out) * plane_in
     o = offs % plane_out
     acc = tl.full(offs.shape, 0.0, CDT)
+    acc_scaled = tl.full(offs.shape, 0.0, CDT)
+    finite_cells = offs >= 0  # all True
     for k in range(K):
         v, _, _, _ = _window_load(x_ptr, base, o, k, mask, geom_ptr, D, ADAPTIVE, CDT)
         acc += v
+        if CDT == tl.float32:
+            acc_scaled += v * SUM_DOWN
+            finite_cells = finite_cells & (v - v == 0)  # v - v is NaN for +-inf and NaN
     div = _avg_divisor(o, geom_ptr, divisor, D, ADAPTIVE, OVERRIDE, COUNT_PAD, CDT)
     if EMPTY_ZERO:
         empty = 0.0
     else:
         empty = float("nan")
-    y = tl.where(div != 0, _div(acc, tl.where(div != 0, div, 1.0), CDT), empty)
+    safe_div = tl.where(div != 0, div, 1.0)
+    y = _div(acc, safe_div, CDT)
+    if CDT == tl.float32:
+        overflow = finite_cells & (acc - acc != 0)
+        y = tl.where(overflow, _div(acc_scaled, safe_div, CDT) * SUM_UP, y)
+    y = tl.where(div != 0, y, empty)
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
@@ -471,15 +495,16 @@ def _nan_or_zero(y):
 # -- Lp ---------------------------------------------------------------------------------------
 @triton.jit
 def _lp_params(p_ptr, c, CDT: tl.constexpr):
-    """Channel ``c``'s ``p`` (a float64 table): ``(p, 1/p, p-1, p_one, p_inf, p_integral)``
-    with ``p = inf`` replaced by 2 in the numbers (its value and partials are max-like);
-    classified and inverted in float64, then rounded to ``CDT``."""
+    """Channel ``c``'s ``p`` (a float64 table): ``(p, 1/p, p-1, p_one, p_inf, p_integral,
+    p64)`` with ``p = inf`` replaced by 2 in the numbers (its value and partials are
+    max-like); classified and inverted in float64, then rounded to ``CDT`` (``p64`` is
+    the float64 value)."""
     p64 = tl.load(p_ptr + c)
     p_inf = p64 == float("inf")
     p64 = tl.where(p_inf, 2.0, p64)
     p_one = p64 == 1.0
     p_integral = p64 == tl.floor(p64)
-    return p64.to(CDT), (1.0 / p64).to(CDT), (p64 - 1.0).to(CDT), p_one, p_inf, p_integral
+    return p64.to(CDT), (1.0 / p64).to(CDT), (p64 - 1.0).to(CDT), p_one, p_inf, p_integral, p64
 
 
 @triton.jit
@@ -504,6 +529,7 @@ def _lp_window(
     inv_p,
     p_inf,
     p_integral,
+    p64,
     rho,
     geom_ptr,
     K,
@@ -514,29 +540,45 @@ def _lp_window(
 ):
     """Lp over the windows at ``o``: ``(y, e, norm, winner, dp)``.
 
-    ``M = 2**e`` is the power of two above the window's ``max |x|``, ``norm =
-    (rho * sum (t/M)^p)^(1/p)`` (0 where the window is zero: ``M = 0`` or a zero sum),
-    ``y = M * norm``; a window holding an infinite cell is evaluated unscaled (IEEE), one
-    holding a NaN is NaN. ``p = inf``: ``y = |x|`` at the max-pool winner of ``|x|``
-    (``winner``, -1 for a window with no real cell, whose value is 0). ``dp`` is
-    ``dy/dp`` with the spec's rules (0 for zero and infinite windows, NaN for NaN ones;
-    for ``p = inf`` NaN where a NaN is present, else 0)."""
+    The scale ``M`` is ``2**e``, the power of two above the window's ``max |x|`` (the
+    spec's), or, past the p where a power of the largest scaled cell could leave the
+    normal range of ``CDT`` (the spec's ``LARGE_P`` in float64, ``FLOAT32_LARGE_P`` in
+    float32), ``max |x|`` itself, ``2**e f`` with ``f`` in (1/2, 1]. The power sum is
+    ``(rho * sum (t/M)^p)^(1/p)``; ``norm`` is that times ``f``, so ``y = 2**e norm``
+    (``norm`` 0 where the window is zero: ``M = 0`` or a zero sum). A window holding an
+    infinite cell and no NaN is evaluated unscaled (IEEE), its ``norm`` set to +inf (the
+    mark its partials read); one holding a NaN is NaN. ``p = inf``: ``y = |x|`` at the
+    max-pool winner of ``|x|`` (``winner``, -1 for a window with no real cell, whose value
+    is 0). ``dp`` is ``dy/dp``, formed in scaled units (finite where only ``y``
+    overflows), with the spec's rules: 0 for zero and infinite windows, NaN for NaN ones
+    and (``SIGNED``) for windows with a negative cell whose scaled power is non-zero in
+    the spec's float64 arithmetic; for ``p = inf`` NaN where a NaN is present, else 0."""
     top, winner, has_nan = _window_argmax(
         x_ptr, base, o, mask, geom_ptr, K, D, ADAPTIVE, True, False, CDT
     )
     m = tl.where(has_nan, float("nan"), tl.where(winner < 0, 0.0, top))
     finite_m = (m > 0) & (m < float("inf"))
     e = _pow2_ceiling_exponent(tl.where(finite_m, m, 1.0), CDT)
+    # the scale's significand: 1 (M = 2**e), or m / 2**e (M = m) for a large p
+    m_scaled = _ldexp(tl.where(finite_m, m, 1.0), -e, CDT)
+    if CDT == tl.float64:
+        large = p64 > SPEC_LARGE_P
+    else:
+        large = p64 > FLOAT32_LARGE_P
+    f = tl.where(large & finite_m, m_scaled, 1.0)
+    # the spec's own scale significand (float64), for its zero test of a negative power
+    f_spec = tl.where((p64 > SPEC_LARGE_P) & finite_m, m_scaled.to(tl.float64), 1.0)
     total = tl.full(o.shape, 0.0, CDT)
     total_log = tl.full(o.shape, 0.0, CDT)
     plain = tl.full(o.shape, 0.0, CDT)
+    negative_power = o < 0  # all False
     for k in range(K):
         v, _, real, _ = _window_load(x_ptr, base, o, k, mask, geom_ptr, D, ADAPTIVE, CDT)
         if SIGNED:
             t = v
         else:
             t = tl.abs(v)
-        r = _ldexp(t, -e, CDT)
+        r = _div(_ldexp(t, -e, CDT), f, CDT)  # t / M (exact where f = 1)
         # a negative t under a non-integer p is NaN however small (t/M may underflow to -0)
         bad = (t < 0) & (p_integral == 0)
         rp = tl.where(bad, float("nan"), _ieee_pow(r, p, CDT))
@@ -548,18 +590,26 @@ def _lp_window(
             tl.abs(t) == float("inf"), _ieee_pow(t, p, CDT), tl.where(bad, float("nan"), 0.0)
         )
         plain += tl.where(real, tp, 0.0)
-    norm = _ieee_pow(rho * total, inv_p, CDT)
+        if SIGNED:
+            # t^p log t is NaN at a negative cell unless its scaled power is 0 (0 log t = 0),
+            # decided as the spec computes it, in float64 (a float32 power may underflow)
+            r64 = _ldexp(t.to(tl.float64), -e, tl.float64) / f_spec
+            power64 = _ieee_pow(tl.abs(r64), p64, tl.float64)
+            negative_power = negative_power | (real & (t < 0) & (power64 != 0))
+    norm = f * _ieee_pow(rho * total, inv_p, CDT)
     y = tl.where(m == 0, 0.0, _ldexp(norm, e, CDT))
     y = tl.where(m == float("inf"), _ieee_pow(rho * plain, inv_p, CDT), y)
     zero = (m == 0) | (total == 0)
     safe_total = tl.where(total == 0, 1.0, total)
     spread = _div(total_log, safe_total, CDT) - _div(tl.log(rho * safe_total), p, CDT)
-    dp = _div(y, p, CDT) * spread
-    dp = tl.where(zero | (tl.abs(y) == float("inf")), 0.0, dp)
+    dp = _ldexp(_div(norm, p, CDT) * spread, e, CDT)
+    dp = tl.where(negative_power, float("nan"), dp)
+    dp = tl.where(zero | (m == float("inf")), 0.0, dp)
     dp = tl.where(y != y, float("nan"), dp)
     dp = tl.where(p_inf, tl.where(has_nan, float("nan"), 0.0), dp)
     y = tl.where(p_inf, tl.where(winner < 0, 0.0, top), y)
-    return y, e, tl.where(zero, 0.0, norm), winner, dp
+    norm = tl.where(m == float("inf"), float("inf"), tl.where(zero, 0.0, norm))
+    return y, e, norm, winner, dp
 
 
 @triton.jit
@@ -576,10 +626,12 @@ def _lp_cell_partial(
     SIGNED: tl.constexpr,
     CDT: tl.constexpr,
 ):
-    """``dy/dx`` at a real cell ``v`` of a window with value ``y``, scale ``2**e`` and
-    ``norm`` (0 for a zero window): ``rho * s * ((t/M)/norm)^(p-1)`` with the spec's rules
-    in order of precedence: zero cell or zero window 0; ``p = 1`` ``rho * s``; infinite
-    window 0; NaN window NaN at non-zero cells; ``p = inf`` ``sign(x)`` at the winner."""
+    """``dy/dx`` at a real cell ``v`` of a window with value ``y = 2**e norm`` (``norm`` 0
+    for a zero window, infinite for a window holding an infinite cell):
+    ``rho * s * (t / y)^(p-1)``, the ratio formed as ``(t / 2**e) / norm``, with the spec's
+    rules in order of precedence: zero cell or zero window 0; ``p = 1`` ``rho * s``;
+    infinite window 0; NaN window NaN at non-zero cells; ``p = inf`` ``sign(x)`` at the
+    winner."""
     if SIGNED:
         t = v
         s = rho
@@ -590,7 +642,7 @@ def _lp_cell_partial(
     ratio = tl.where(live, _div(_ldexp(t, -e, CDT), tl.where(norm == 0, 1.0, norm), CDT), 0.0)
     dw = tl.where(live, s * _ieee_pow(ratio, p_minus_1, CDT), 0.0)
     dw = tl.where(p_one, s, dw)
-    dw = tl.where(tl.abs(y) == float("inf"), 0.0, dw)
+    dw = tl.where(tl.abs(norm) == float("inf"), 0.0, dw)  # a window holding +-inf
     dw = tl.where((y != y) & (v != 0), float("nan"), dw)
     return tl.where(p_inf, tl.where(is_winner, _sign(v), 0.0), dw)
 
@@ -634,7 +686,7 @@ def lp_window_kernel(
     nc = offs // plane_out
     o = offs % plane_out
     base = nc * plane_in
-    p, inv_p, p_minus_1, p_one, p_inf, p_integral = _lp_params(p_ptr, nc % channels, CDT)
+    p, inv_p, p_minus_1, p_one, p_inf, p_integral, p64 = _lp_params(p_ptr, nc % channels, CDT)
     rho = _lp_rho(o, geom_ptr, K, D, ADAPTIVE, RESCALED, CDT)
     y, e, norm, winner, dp = _lp_window(
         x_ptr,
@@ -645,6 +697,7 @@ def lp_window_kernel(
         inv_p,
         p_inf,
         p_integral,
+        p64,
         rho,
         geom_ptr,
         K,
@@ -706,7 +759,7 @@ def lp_backward_kernel(
     nc = offs // plane_in
     i = offs % plane_in
     v = tl.load(x_ptr + offs, mask=mask, other=0.0).to(CDT)
-    _, _, p_minus_1, p_one, p_inf, _ = _lp_params(p_ptr, nc % channels, CDT)
+    _, _, p_minus_1, p_one, p_inf, _, _ = _lp_params(p_ptr, nc % channels, CDT)
     acc = tl.full(offs.shape, 0.0, CDT)
     for r in range(R):
         o, valid = _candidate(i, r, geom_ptr, D, ADAPTIVE)

@@ -344,8 +344,10 @@ def lp_forward(
 ) -> torch.Tensor:
     """Lp pooling ``(rho * sum_i t_i^p)^(1/p)`` over the real cells (``t = |x|`` for
     ``sign="abs"``, ``x`` for ``"signed"``; ``rho = K / n_inside`` for
-    ``partial_window="rescaled"``, else 1), computed scaled by a power of two at or
-    above the window's ``max |x|``; ``p = inf`` is ``max |x|`` with the winner rule."""
+    ``partial_window="rescaled"``, else 1), computed scaled by the power of two above the
+    window's ``max |x|`` (for a large p, where a power of that scaled maximum could leave
+    the normal range, by ``max |x|`` itself); ``p = inf`` is ``max |x|`` with the winner
+    rule."""
     return _lp_run(x, p, axes, sign, partial_window)[1]
 
 
