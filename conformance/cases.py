@@ -171,8 +171,8 @@ def _short(a: np.ndarray) -> str:
 
 def array_code(a: np.ndarray) -> str:
     """``np.array(...)`` source that rebuilds ``a`` exactly (float64 reprs round-trip)."""
-    if a is None:
-        return "None"
+    if a is None or not isinstance(a, (np.ndarray, np.generic)):
+        return repr(a)  # None, or a value of the wrong type drawn to be rejected: as it is
     a = np.asarray(a)
     if a.dtype.kind == "f":
         flat = ", ".join(_float_code(v) for v in a.reshape(-1).tolist())

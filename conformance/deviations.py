@@ -72,7 +72,12 @@ class Deviation:
         if not self.covers(prop, op):
             return False
         for key, want in self.scope.items():
-            have = FACTS[key](case)
+            try:
+                have = FACTS[key](case)
+            except (ValueError, TypeError):
+                if case.meta.get("broken_constraint") is None:
+                    raise  # a valid case: a fact that cannot be read is the suite's bug
+                return False  # a deliberately broken case: a geometry fact has no answer
             wants = want if isinstance(want, list) else [want]
             if have not in wants:
                 return False

@@ -211,6 +211,92 @@ def neg_inf_window(case: Case) -> bool:
     return bool((has & (top == -np.inf)).any())
 
 
+def max_tie(case: Case) -> bool:
+    """Some window's maximum (NaN aside) is held by two real cells or more (-0.0 and +0.0
+    compare equal, -inf cells of an all -inf window tie too)."""
+    from .tolerances import Windows
+
+    win = Windows(case)
+    real = np.broadcast_to(win.real, win.w.shape) & ~np.isnan(win.w)
+    w = np.where(real, win.w, -np.inf)
+    top = w.max(axis=-1, initial=-np.inf, keepdims=True)
+    return bool(((real & (w == top)).sum(axis=-1) >= 2).any())
+
+
+def max_near_tie(case: Case) -> bool:
+    """Some window holds, besides a cell at its maximum (NaN aside), another real cell within
+    1e-5 of it, an exact tie included: where a gradient that tests |x - max| < 1e-5 rather
+    than x == max (TensorFlow's MaxPool3DGrad) takes cells for tied maxima."""
+    from .tolerances import Windows
+
+    win = Windows(case)
+    real = np.broadcast_to(win.real, win.w.shape) & ~np.isnan(win.w)
+    w = np.where(real, win.w, -np.inf)
+    top = w.max(axis=-1, initial=-np.inf, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        near = real & ((w == top) | (np.abs(w - top) <= 1e-5))
+    return bool((near.sum(axis=-1) >= 2).any())
+
+
+def pos_inf_max(case: Case) -> bool:
+    """Some window's maximum (NaN aside) is +inf."""
+    from .tolerances import Windows
+
+    win = Windows(case)
+    real = np.broadcast_to(win.real, win.w.shape) & ~np.isnan(win.w)
+    return bool((real & (win.w == np.inf)).any())
+
+
+def _float32_inexact(a) -> bool:
+    a = np.asarray(a, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        b = a.astype(np.float32).astype(np.float64)
+    return bool((((a != b) & ~np.isnan(a)) | np.isinf(a)).any())
+
+
+def beyond_float32(case: Case) -> bool:
+    """A float64 case whose input, or the spec's result, holds a value that float32 does not
+    represent exactly, or an infinity: what a backend that computes float64 in float32,
+    converting with saturation (an infinity becomes the largest finite float32), changes."""
+    if case.dtype != "float64":
+        return False
+    if _float32_inexact(case.x):
+        return True
+    with np.errstate(all="ignore"):
+        y = case.with_x(case.x, return_indices=False).spec_forward()
+    return _float32_inexact(y)
+
+
+def adaptive_bin_reaches_input(case: Case) -> bool:
+    """Adaptive pooling where some axis's largest bin, ceil(L / n), is as long as the input
+    (L = 1, or n = 1): where Keras' tensorflow backend, which pools windows of ceil(L / n)
+    and ceil(L / n) + 1 cells, pools a window longer than the input."""
+    sizes = case.cfg.get("output_size")
+    if sizes is None or not case.record.adaptive:
+        return False
+    spatial = case.x.shape[-case.d :]
+    sizes = sizes if isinstance(sizes, (tuple, list)) else (sizes,) * case.d
+    for n, length in zip(sizes, spatial):
+        n = length if n is None else n
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            continue  # an invalid size (drawn by invalid_config): no bins
+        if n >= 1 and -(-int(length) // int(n)) >= length:
+            return True
+    return False
+
+
+def window_sum_out_of_range(case: Case) -> bool:
+    """Some window's finite cells have magnitudes that add up beyond the dtype's largest
+    finite value: a sum accumulated in the dtype can overflow there, though the mean is
+    finite (an average of [60000, 60000] in float16)."""
+    if case.op not in ("avg_pool", "adaptive_avg_pool"):
+        return False
+    win = _windows(case)
+    with np.errstate(all="ignore"):
+        mags = np.where(np.isfinite(win.absw), win.absw, 0.0).sum(axis=-1)
+    return bool((mags > LARGEST[case.dtype]).any())
+
+
 def several_planes(case: Case) -> bool:
     """More than one (N, C) plane: a flat index over the whole tensor differs from a
     per-plane one."""
@@ -282,6 +368,12 @@ def _same_totals(case: Case) -> list[tuple[int, int, int]]:
         eff = int(dl) * (int(k) - 1) + 1
         out.append((length, s, (-(-length // s) - 1) * s + eff - length))
     return out
+
+
+def same_split_uneven(case: Case) -> bool:
+    """Padding "same" / "same_lower" whose total on some axis is odd, so the two sides get
+    different amounts (where Keras' torch backend pads the input by itself)."""
+    return any(max(total, 0) % 2 for _, _, total in _same_totals(case))
 
 
 def same_padding_negative(case: Case) -> bool:
@@ -391,6 +483,9 @@ FACTS: dict[str, Callable[[Case], Any]] = {
     "norm_type": lambda c: float(np.asarray(c.params[0]).ravel()[0]) if c.params else None,
     "sign": lambda c: c.cfg.get("sign"),
     "broken_constraint": lambda c: c.meta.get("broken_constraint"),
+    "broken_key": lambda c: c.meta.get("broken_key"),
+    "zero_channels": lambda c: c.x.shape[1 if c.batched else 0] == 0,
+    "stride_past_int32": lambda c: any(s >= 2**31 for s in np.ravel(c.cfg.get("stride") or 0)),
     "property": lambda c: c.meta.get("property"),
     # the framework targets' registries
     "dilated": dilated,
@@ -410,4 +505,13 @@ FACTS: dict[str, Callable[[Case], Any]] = {
     "subnormal_in_or_out": subnormal_in_or_out,
     "neg_inf_window": neg_inf_window,
     "several_planes": several_planes,
+    "return_indices": lambda c: c.return_indices,
+    "empty_input": lambda c: c.x.size == 0,
+    "max_tie": max_tie,
+    "beyond_float32": beyond_float32,
+    "pos_inf_max": pos_inf_max,
+    "max_near_tie": max_near_tie,
+    "adaptive_bin_reaches_input": adaptive_bin_reaches_input,
+    "window_sum_out_of_range": window_sum_out_of_range,
+    "same_split_uneven": same_split_uneven,
 }

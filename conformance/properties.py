@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -25,7 +26,7 @@ from .deviations import Deviation, Registry
 from .ops import OP_INFO
 from .record import Invalid
 from .strategies import cases, rng_of, tangent_like
-from .targets.base import NotProvided, Target
+from .targets.base import NotProvided, OutputMismatch, Target
 from .tolerances import Allowed, Windows, mismatches, ulp_histogram
 
 MAX_LISTED = 5
@@ -56,10 +57,22 @@ class Run:
     target: Target
     prop: str
     registry: Registry
+    #: a corpus edge (:mod:`.corpus`) that pins the case's cells and geometry
+    edge: Any = None
+    #: an ``invalid_config`` breaker that pins which constraint is broken (called eagerly)
+    breaker: Invalid | None = None
+    #: told ``(case, what, args)`` before every call of the target (``ndpool check``'s
+    #: workers report the example running, for a crash or a hang)
+    observer: Callable[[Case, str, tuple], None] | None = None
+
+    def observe(self, case: Case, what: str, args: tuple) -> None:
+        if self.observer is not None:
+            self.observer(case, what, args)
 
     def draw(self, data, op: str, ctx: dict | None = None) -> Case:
-        """A case of ``op`` within the target's capabilities (``ctx`` steers it)."""
-        ctx = {**(ctx or {}), "property": self.prop}
+        """A case of ``op`` within the target's capabilities (``ctx`` steers it; a corpus
+        ``edge`` pins it)."""
+        ctx = {**(ctx or {}), "property": self.prop, "edge": self.edge}
         return data.draw(cases(OP_INFO[op], self.target.capabilities(op), ctx), label="case")
 
     def guard(self, case: Case) -> None:
@@ -71,10 +84,17 @@ class Run:
     def invoke(self, case: Case, what: str, fn, *args):
         """Call the target; an exception on a configuration the spec accepts fails."""
         self.guard(case)
+        self.observe(case, what, args)
         try:
             return fn(*args)
         except NotProvided:
             raise
+        except OutputMismatch as exc:
+            raise PropertyFailure(
+                f"{what}: {exc}\nconfiguration: {case.describe()}\nreproducer:\n"
+                + _indent(reproducer(case, self.target.construct, _call_code(what, args))),
+                case,
+            ) from exc
         except Exception as exc:
             raise PropertyFailure(
                 f"{what}: the target raised {type(exc).__name__}: {exc}\n"
@@ -125,6 +145,11 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
+def plain(v) -> str:
+    """A value as a reader writes it: ``3.0``, ``-0.0``, ``nan``, not ``np.float64(3.0)``."""
+    return repr(v.item() if isinstance(v, np.generic | np.ndarray) and np.ndim(v) == 0 else v)
+
+
 def _mismatch_lines(
     case, got, ref, allowed: Allowed, bad, windows: Windows | None, ref_name: str = "spec"
 ) -> list[str]:
@@ -133,8 +158,8 @@ def _mismatch_lines(
     for idx in idxs[:MAX_LISTED]:
         t = tuple(int(i) for i in idx)
         lo, hi = allowed.lo[t], allowed.hi[t]
-        rng = "exactly" if allowed.exact else f"allowed [{lo!r}, {hi!r}]"
-        line = f"  at {t}: {ref_name} {ref[t]!r}, target {got[t]!r} ({rng})"
+        rng = "exactly" if allowed.exact else f"allowed [{plain(lo)}, {plain(hi)}]"
+        line = f"  at {t}: {ref_name} {plain(ref[t])}, target {plain(got[t])} ({rng})"
         if windows is not None and got.shape == ref.shape:
             bt = t if case.batched else (0, *t)
             if len(bt) == windows.w.ndim - 1:
@@ -348,8 +373,8 @@ def check_adjoint(run: Run, op: str, data) -> None:
             " if b is not None))"
         )
         _fail(
-            f"adjoint identity: <JVP(v), u> = {lhs!r} but <v, VJP(u)> = {rhs!r} "
-            f"(difference {abs(lhs - rhs)!r}, allowed {bound!r})",
+            f"adjoint identity: <JVP(v), u> = {plain(lhs)} but <v, VJP(u)> = {plain(rhs)} "
+            f"(difference {plain(abs(lhs - rhs))}, allowed {plain(bound)})",
             case,
             target,
             [],
@@ -385,25 +410,91 @@ def check_output_shape(run: Run, op: str, data) -> None:
 
 
 def _geometry_breakers(op: str, keys, caps) -> list[Invalid]:
+    def breaker(cid, what, key, make):
+        return Invalid(cid, what, key, make, geometry=True)
+
     adaptive = spec.OPS[op].adaptive
-    out = [Invalid("C1", "input rank below d + 1", "x", _break_rank)]
-    out.append(Invalid("C7", "a spatial extent of 0", "x", _break_extent))
+    out = [breaker("C1", "input rank below d + 1", "x", _break_rank)]
+    out.append(breaker("C7", "a spatial extent of 0", "x", _break_extent))
     if adaptive:
-        out.append(Invalid("C9", "output_size with 0", "output_size", _break_output_size))
+        out.append(breaker("C9", "output_size with 0", "output_size", _break_output_size))
         return out
     out.append(
-        Invalid("C2", "kernel_size with 0 or < 0", "kernel_size", _break_positive("kernel_size"))
+        breaker("C2", "kernel_size with 0 or < 0", "kernel_size", _break_positive("kernel_size"))
     )
     if "stride" in keys:
-        out.append(Invalid("C3", "stride with 0 or < 0", "stride", _break_positive("stride")))
+        out.append(breaker("C3", "stride with 0 or < 0", "stride", _break_positive("stride")))
     if "dilation" in keys:
-        out.append(Invalid("C4", "dilation 0", "dilation", _break_positive("dilation")))
+        out.append(breaker("C4", "dilation 0", "dilation", _break_positive("dilation")))
     if "padding" in keys and "ints" in caps.padding_forms:
-        out.append(Invalid("C5", "negative padding", "padding", _break_negative_padding))
+        out.append(breaker("C5", "negative padding", "padding", _break_negative_padding))
         out.append(
-            Invalid("C6", "padding above half the effective kernel", "padding", _break_big_padding)
+            breaker("C6", "padding above half the effective kernel", "padding", _break_big_padding)
         )
-    out.append(Invalid("C8", "input shorter than the kernel", "kernel_size", _break_short))
+    out.append(breaker("C8", "input shorter than the kernel", "kernel_size", _break_short))
+    return out
+
+
+#: values of the wrong type, by what the keyword or input holds (``(what, value)``)
+WRONG_SIZES = (("a float", 2.0), ("a string", "2"), ("a bool", True), ("a complex", 2 + 0j))
+WRONG_PADDINGS = (
+    ("a float", 1.0),
+    ("a string", "1"),
+    ("a bool", True),
+    ("an unknown mode", "full"),
+)
+WRONG_FLAGS = (("a string", "no"), ("an int", 1), ("None", None), ("the string 'False'", "False"))
+WRONG_REALS = (
+    ("a string", "2"),
+    ("a complex", 2 + 1j),
+    ("a bool", True),
+    ("a list of strings", ["2"]),
+)
+SIZE_KEYS = ("kernel_size", "stride", "dilation", "output_size", "grid_size")
+
+
+def _set(key: str, value):
+    return lambda draw, caps, channels: {key: value}
+
+
+def type_breakers(op: str, caps) -> list[Invalid]:
+    """A value of the wrong type for every keyword and parameter of ``op`` the target
+    declares: sizes given as floats, strings, bools or complex numbers, flags given as
+    strings, ints or None, enumerated options given as other types, real parameters given
+    as strings, complex numbers, bools, ``None``. The spec names the constraint."""
+    record = spec.OPS[op]
+    keys = caps.keys(op)
+    out = []
+    for key in keys:
+        option = next((o for o in record.options if o.name == key), None)
+        if key in SIZE_KEYS:
+            wrong = WRONG_SIZES
+        elif key == "padding":
+            wrong = WRONG_PADDINGS
+        elif key == "ceil_mode" or (option is not None and option.flag):
+            wrong = WRONG_FLAGS
+        elif option is not None and option.values is not None and not option.convention:
+            wrong = (("an int", 1), ("None", None), ("bytes", str(option.default).encode()))
+        elif key == "divisor_override":
+            wrong = (("a float", 2.0), ("a string", "2"), ("a bool", True))
+        else:
+            continue
+        out += [Invalid(None, f"{key}={v!r} ({what})", key, _set(key, v)) for what, v in wrong]
+    if record.returns_indices and caps.return_indices:
+        out += [
+            Invalid(
+                None, f"return_indices={v!r} ({what})", "return_indices", _set("return_indices", v)
+            )
+            for what, v in WRONG_FLAGS[:2]
+        ]
+    for i, s in enumerate(record.input_specs[1:]):
+        if s.kind not in ("channel", "window"):
+            continue
+        wrong = WRONG_REALS + ((("None", None),) if not s.optional else ())
+        out += [
+            Invalid(None, f"{s.name}={v!r} ({what})", s.name, _set(f"param{i}", v))
+            for what, v in wrong
+        ]
     return out
 
 
@@ -518,14 +609,19 @@ def _apply_op_breaker(inv: Invalid, data, case: Case) -> Case:
 
 
 def invalid_breakers(op: str, target: Target) -> list[Invalid]:
+    """Every way the suite breaks ``op`` within what ``target`` declares: the geometry's
+    constraints, the op's own (its record), and wrong types (:func:`type_breakers`)."""
     caps = target.capabilities(op)
     keys = caps.keys(op)
     out = _geometry_breakers(op, keys, caps)
     inputs = spec.OPS[op].inputs
-    for inv in OP_INFO[op].invalid:
+    typed = () if caps.typed_config else tuple(type_breakers(op, caps))
+    for inv in OP_INFO[op].invalid + typed:
         if inv.key == "per_channel":
             ok = "per_channel" in caps.param_forms
         elif inv.key == "values":  # the input's values (e.g. a negative cell): always
+            ok = True
+        elif inv.key == "return_indices":  # (only drawn where the target declares indices)
             ok = True
         else:
             ok = inv.key in keys or inv.key in inputs
@@ -538,47 +634,54 @@ def check_invalid_config(run: Run, op: str, data) -> None:
     target = run.target
     caps = target.capabilities(op)
     breakers = invalid_breakers(op, target)
-    inv = data.draw(st.sampled_from(breakers), label="constraint to break")
+    inv = run.breaker or data.draw(st.sampled_from(breakers), label="constraint to break")
     ctx = {"regimes": ("grid",), "batch": (1, 2), "batched": (True,)}
     base = run.draw(data, op, ctx)
-    if inv.key in ("x", "output_size", "kernel_size", "stride", "dilation", "padding"):
-        case = inv.make(data, base)
-    else:
-        case = _apply_op_breaker(inv, data, base)
+    case = inv.make(data, base) if inv.geometry else _apply_op_breaker(inv, data, base)
     case.meta["broken_constraint"] = inv.constraint
-    run.guard(case)
     try:
         with np.errstate(all="ignore"):
             spec.OPS[op].function(*case.primals, **case.cfg)
     except spec.ConstraintError as exc:
         spec_error = exc
     else:
+        raise SuiteError(f"the suite drew {inv.what} but the spec accepts {case.describe()}")
+    if inv.constraint not in (None, spec_error.constraint):
         raise SuiteError(
-            f"the suite drew {inv.constraint} ({inv.what}) but the spec accepts {case.describe()}"
+            f"the suite drew {inv.constraint} ({inv.what}) but the spec says {spec_error}"
         )
+    case.meta["broken_constraint"] = spec_error.constraint
+    case.meta["broken_key"] = inv.key
+    run.guard(case)
+    modes = ("eager",) if run.breaker else target.call_modes(op)
+    mode = data.draw(st.sampled_from(modes), label="call mode")
+    call = f"target.forward_in(case, {mode!r})"
+    run.observe(case, f"forward ({mode})", (case,))
     try:
-        got = target.forward(case)
+        got = target.forward_in(case, mode)
     except NotProvided:
         raise
+    except OutputMismatch:
+        got = None  # an output of the wrong kind: accepted, and not the spec's error
     except Exception as exc:
-        if caps.error_ids and not str(exc).startswith(spec_error.constraint):
+        if caps.error_ids and not str(exc).startswith(f"{spec_error.constraint}:"):
             _fail(
-                f"invalid configuration: rejected, but the message does not start with "
-                f"{spec_error.constraint}: {type(exc).__name__}: {exc}",
+                f"invalid configuration ({inv.what}; {mode}): rejected, but the message does not "
+                f"start with {spec_error.constraint}: {type(exc).__name__}: {exc}",
                 case,
                 target,
                 [f"spec: {spec_error}"],
-                "target.forward(case)",
+                call,
             )
         return
-    shapes = [np.shape(g) for g in got] if isinstance(got, tuple) else [np.shape(got)]
+    shown = "" if got is None else np.asarray(got[0] if isinstance(got, tuple) else got).ravel()[:8]
     _fail(
-        f"invalid configuration accepted ({inv.constraint}: {inv.what}): the spec raises "
-        f"'{spec_error}', the target returned an array of shape {shapes[0]}",
+        f"invalid configuration accepted ({inv.what}; {mode}): the spec raises '{spec_error}', "
+        "the target returned a value",
         case,
         target,
-        [f"target output: {np.asarray(got[0] if isinstance(got, tuple) else got).ravel()[:8]}"],
-        "target.forward(case)  # the spec raises ValueError",
+        [f"target output: {shown}"],
+        f"{call}  # the spec raises {type(spec_error).__name__}",
     )
 
 
@@ -722,7 +825,7 @@ def check_monotonicity(run: Run, op: str, data) -> None:
             "elements",
             case,
             target,
-            [f"  at {i}: f(x) = {y[i]!r}, f(x') = {y2[i]!r}" for i in idx],
+            [f"  at {i}: f(x) = {plain(y[i])}, f(x') = {plain(y2[i])}" for i in idx],
             f"delta = {array_code(delta)}\n"
             "bigger = Case(**{**case.__dict__, 'x': case.x + delta})\n"
             "print(target.forward(bigger) - target.forward(case))",
@@ -802,7 +905,11 @@ PROPERTIES: dict[str, Property] = {
             gradients=("jvp", "vjp"),
         ),
         Property("output_shape", "output shape against spec.output_shape", check_output_shape),
-        Property("invalid_config", "rejects what the spec rejects", check_invalid_config),
+        Property(
+            "invalid_config",
+            "rejects what the spec rejects: broken constraints and wrong types",
+            check_invalid_config,
+        ),
         Property(
             "permutation_equivariance", "batch/channel permutations commute", check_permutation
         ),

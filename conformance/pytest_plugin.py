@@ -181,7 +181,8 @@ def run_suite_test(ctx: CheckContext, op: str, prop: str, node) -> None:
         node.user_properties.append(("ndpool_hits", json.dumps(outcome.hits)))
     if outcome.status in ("not provided", "n/a", "no strategy"):
         pytest.skip(f"{outcome.status}: {outcome.message.removeprefix(outcome.status + ': ')}")
-    if outcome.status == "fail":
-        pytest.fail(f"{op} / {prop} (seed {ctx.seed}):\n{outcome.message}", pytrace=False)
+    if outcome.status in ("fail", "error"):
+        kind = "" if outcome.status == "fail" else " -- the suite itself failed"
+        pytest.fail(f"{op} / {prop} (seed {ctx.seed}){kind}:\n{outcome.message}", pytrace=False)
     if outcome.status == "known deviation":
         pytest.xfail("known deviation: " + ", ".join(sorted(outcome.hits)))

@@ -35,9 +35,11 @@ ALL_REGIMES = (
     "nan",
     "neg_inf",
     "magnitudes",
+    "scaled",
+    "wide",
     "zeros",
 )
-FINITE_REGIMES = ("grid", "grid", "floats", "floats", "zeros")
+FINITE_REGIMES = ("grid", "grid", "floats", "floats", "zeros", "scaled")
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,14 @@ class Invalid:
     callable value is applied to the current one), or, for a geometry breaker, ``make(data,
     case)`` returns the broken case. ``key`` is the config key or input it changes (the
     breaker is skipped when the target lacks it; ``"per_channel"``: needs per-channel
-    parameters; ``"values"``: always applies)."""
+    parameters; ``"values"``: always applies). ``constraint`` None: the breaker passes a
+    value of the wrong type, and the constraint is the one the spec names for it."""
 
-    constraint: str
+    constraint: str | None  # None: whichever the spec names (a wrong type)
     what: str
     key: str
     make: Callable[..., Any]
+    geometry: bool = False  # make(data, case) -> case, rather than make(draw, caps, C) -> changes
 
 
 def never(cfg: dict) -> bool:
@@ -132,10 +136,12 @@ class OpInfo:
         if self.jvp_bound is not None:
             return tol.Allowed.radius(ref_dot, self.jvp_bound(case, tangents))
         win = tol.Windows(case)
-        bound = tol.jvp_bound(
+        bound, magnitude = tol.jvp_bound(
             case, win, self.partials(case, win), tangents, ref_dot, differentiable
         )
-        return tol.Allowed.radius(ref_dot, win.unbatch(bound))
+        return tol.Allowed.sum_of_terms(
+            ref_dot, win.unbatch(bound), win.unbatch(magnitude), case.dtype
+        )
 
     def vjp_allowed(self, case: Case, cotangent, ref_bars, differentiable) -> list:
         """The allowed cotangent of every input (``None`` where it has none)."""
@@ -145,7 +151,7 @@ class OpInfo:
         win = tol.Windows(case)
         bounds = tol.vjp_bounds(case, win, self.partials(case, win), cotangent, differentiable)
         return [
-            None if b is None or ref is None else tol.Allowed.radius(ref, b)
+            None if b is None or ref is None else tol.Allowed.sum_of_terms(ref, *b, case.dtype)
             for b, ref in zip(bounds, ref_bars)
         ]
 

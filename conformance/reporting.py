@@ -224,11 +224,14 @@ def to_html(matrix: Matrix, **extra) -> str:
     return "\n".join(parts)
 
 
-def write_report(matrix: Matrix, path: str, **extra) -> None:
+def write_report(matrix: Matrix, path: str, fmt: str | None = None, **extra) -> None:
+    """Write the report in ``fmt`` (``md``, ``json``, ``html``; by default from the file's
+    extension, Markdown for any other)."""
     p = Path(path)
-    if p.suffix == ".json":
+    fmt = fmt or {".json": "json", ".html": "html", ".htm": "html"}.get(p.suffix, "md")
+    if fmt == "json":
         p.write_text(json.dumps(to_json(matrix, **extra), indent=2))
-    elif p.suffix in (".html", ".htm"):
+    elif fmt == "html":
         p.write_text(to_html(matrix, **extra))
     else:
         p.write_text(to_markdown(matrix, **extra))

@@ -12,15 +12,27 @@ from __future__ import annotations
 import random
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Unsatisfiable
 
+from ndpool import spec
+
+from . import corpus
 from .deviations import Registry
-from .properties import PROPERTIES, Run, availability, run_example
+from .properties import (
+    PROPERTIES,
+    Run,
+    SuiteError,
+    availability,
+    invalid_breakers,
+    run_example,
+)
 from .targets import Target, load_target
 
 SUPPRESS = [
@@ -40,7 +52,7 @@ PROFILES = {"quick": 12, "ci": 100, "thorough": 1000}
 class Outcome:
     op: str
     prop: str
-    status: str  # pass | fail | not provided | n/a | no strategy | known deviation
+    status: str  # pass | fail | error | not provided | n/a | no strategy | known deviation
     message: str = ""
     seconds: float = 0.0
     examples: int = 0
@@ -55,7 +67,9 @@ class CheckContext:
     overrides it); ``seed`` makes the run replayable (``None``: a random seed is drawn
     and kept here, so a failure can name it); ``database``: a Hypothesis example database
     directory (failures found there replay first); ``deviations``: a registry file the
-    user named (checked to exist), else the target's own (``target.deviations_file``).
+    user named (checked to exist), else the target's own (``target.deviations_file``);
+    ``corpus``: check the pins (:meth:`pins`: the edge corpus of :mod:`.corpus`, every
+    ``invalid_config`` breaker) before the drawn examples.
     """
 
     target: Target
@@ -65,6 +79,9 @@ class CheckContext:
     deviations: str | Path | None = None
     max_examples: int | None = None
     shrink: bool = True
+    corpus: bool = True
+    #: told ``(case, what, args)`` before every call of the target (see ``Run.observer``)
+    observer: Callable | None = None
     registry: Registry = field(init=False)
 
     def __post_init__(self):
@@ -98,13 +115,48 @@ class CheckContext:
         )
 
     def run(self, op: str, prop: str) -> Outcome:
-        """Check ``prop`` on ``op`` with this context's budget, seed and registry."""
+        """Check ``prop`` on ``op`` with this context's budget, seed and registry: its pins
+        first (:meth:`pins`: the edge corpus, every breaker), then the drawn examples."""
         blocked = availability(self.target, op, prop)
         if blocked:
             return Outcome(op, prop, blocked[0], blocked[1])
-        run = Run(self.target, prop, self.registry)
         before = dict(self.registry.hits)
         count = [0]
+        start = time.perf_counter()
+        for label, pin in self.pins(op, prop):
+            status, failure = self._example(op, prop, count, pin)
+            if failure:
+                message = f"{label}:\n{failure}"
+                return Outcome(op, prop, status, message, time.perf_counter() - start, count[0])
+        status, failure = self._example(op, prop, count)
+        if failure:
+            return Outcome(op, prop, status, failure, time.perf_counter() - start, count[0])
+        hits = {k: v - before.get(k, 0) for k, v in self.registry.hits.items()}
+        hits = {k: v for k, v in hits.items() if v > 0}
+        status = "known deviation" if hits else "pass"
+        return Outcome(op, prop, status, "", time.perf_counter() - start, count[0], hits)
+
+    def pins(self, op: str, prop: str) -> list[tuple[str, dict]]:
+        """What every run checks before its drawn examples (``corpus``): the edge corpus
+        for the properties that take it, every breaker of ``invalid_config`` once
+        (called eagerly; the drawn examples draw the call mode); ``(label, Run fields)``."""
+        if not self.corpus:
+            return []
+        if prop == "invalid_config":
+            return [
+                (f"breaker: {b.what}", {"breaker": b}) for b in invalid_breakers(op, self.target)
+            ]
+        if prop in corpus.CORPUS_PROPERTIES:
+            edges = corpus.edges_for(spec.OPS[op].windows.name)
+            return [(f"edge corpus, {e.name} ({e.what})", {"edge": e}) for e in edges]
+        return []
+
+    def _example(self, op: str, prop: str, count: list, pin: dict | None = None):
+        """Run the drawn examples (or one example of a ``pin``: a corpus edge, a breaker):
+        ``("fail", message)``, ``("error", message)`` where the suite itself failed
+        (:class:`~.properties.SuiteError`), or ``("pass", "")`` (a pin that does not apply
+        counts as passed)."""
+        run = Run(self.target, prop, self.registry, observer=self.observer, **(pin or {}))
 
         def inner(data):
             count[0] += 1
@@ -112,16 +164,29 @@ class CheckContext:
 
         # one database key per target, op and property (the function is the same for all)
         inner._hypothesis_internal_add_digest = f"{self.target.name}/{op}/{prop}".encode()
-        test = seed(self.seed)(self.settings()(given(st.data())(inner)))
-        start = time.perf_counter()
+        chosen = self.settings() if pin is None else self.pin_settings()
+        test = seed(self.seed)(chosen(given(st.data())(inner)))
         try:
             test()
+        except (corpus.NotApplicable, Unsatisfiable):  # the pin does not fit: skipped
+            count[0] -= 1
+        except SuiteError as exc:
+            return "error", describe(exc)
         except Exception as exc:  # a failure, or a crash in the target or the suite
-            return Outcome(op, prop, "fail", describe(exc), time.perf_counter() - start, count[0])
-        hits = {k: v - before.get(k, 0) for k, v in self.registry.hits.items()}
-        hits = {k: v for k, v in hits.items() if v > 0}
-        status = "known deviation" if hits else "pass"
-        return Outcome(op, prop, status, "", time.perf_counter() - start, count[0], hits)
+            return "fail", describe(exc)
+        return "pass", ""
+
+    def pin_settings(self) -> settings:
+        """One example per pin: generated (its free parts drawn), never shrunk or stored
+        (the pin itself is the minimal case)."""
+        return settings(
+            max_examples=1,
+            deadline=None,
+            database=None,
+            suppress_health_check=SUPPRESS,
+            phases=[Phase.generate],
+            print_blob=False,
+        )
 
 
 def describe(exc: BaseException) -> str:

@@ -5,7 +5,8 @@ kernel, dilation and stride first, then padding within half the effective kernel
 (C6), then an input extent long enough for one window (C8). Ranks 1..5 (within what
 the target declares), batched and unbatched, N = 0 included. Values come from
 *regimes* that make edges happen: small integer grids (ties), NaN, +-inf, +-0,
-huge and tiny magnitudes, windows entirely of -inf.
+huge and tiny magnitudes (one scale per array anywhere in the dtype's range, or one per
+cell), windows entirely of -inf.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from ndpool import spec
 
+from . import corpus
 from .cases import LARGEST, SMALLEST_NORMAL, SMALLEST_SUBNORMAL, Case, to_dtype
 from .targets.base import Capabilities
 
@@ -196,11 +198,32 @@ def values(rng: np.random.Generator, shape, dtype: str, regime: str, fraction: f
         sp = specials(dtype, fraction)
         finite = sp[np.isfinite(sp)]
         out = rng.choice(finite, size=n)
+    elif regime in ("scaled", "wide"):
+        # one binade for the whole array ("scaled": every window at that magnitude) or
+        # one per cell ("wide": mixed scales in a window), over the dtype's whole range
+        # with its ends weighted up: near overflow, among the subnormals
+        size = 1 if regime == "scaled" else n
+        out = rng.uniform(-1.0, 1.0, n) * _binades(rng, size, dtype, fraction)
     elif regime == "zeros":
         out = np.where(rng.random(n) < 0.7, rng.choice([0.0, -0.0], size=n), grid)
     else:
         raise ValueError(f"unknown value regime {regime!r}")
     return to_dtype(out.reshape(shape), dtype)
+
+
+def _binades(rng: np.random.Generator, size: int, dtype: str, fraction: float) -> np.ndarray:
+    """``size`` scales ``LARGEST * fraction * 2**-j``, ``j`` from 0 down to the smallest
+    subnormal: a third within 4 binades of the top, a third within 4 of the bottom, a
+    third anywhere."""
+    mant, exp = math.frexp(LARGEST[dtype] * fraction)
+    span = exp - math.frexp(SMALLEST_SUBNORMAL[dtype])[1]
+    which = rng.integers(0, 3, size)
+    j = np.where(
+        which == 0,
+        rng.integers(0, 4, size),
+        np.where(which == 1, span - rng.integers(0, 4, size), rng.integers(0, span + 1, size)),
+    )
+    return np.ldexp(mant, exp - j)
 
 
 def rng_of(draw) -> np.random.Generator:
@@ -218,6 +241,8 @@ def cases(draw, info, caps: Capabilities, ctx: dict | None = None) -> Case:
     ctx["meta"] = {}
     op = info.name
     record = spec.OPS[op]
+    if ctx.get("edge") is not None:
+        return _edge_case(draw, info, caps, ctx)
     d = draw(st.sampled_from(caps.ranks))
     batched = draw(st.sampled_from(ctx.get("batched", caps.batched)))
     n_lo, n_hi = ctx.get("batch", (0 if caps.empty_batch else 1, 2))
@@ -252,6 +277,46 @@ def cases(draw, info, caps: Capabilities, ctx: dict | None = None) -> Case:
         return_indices=bool(ctx.get("return_indices")) and record.returns_indices,
         meta=dict(ctx["meta"], regime=regime, property=ctx.get("property")),
     )
+
+
+def _edge_case(draw, info, caps: Capabilities, ctx: dict) -> Case:
+    """The case of the corpus edge ``ctx["edge"]`` (:mod:`.corpus`): its cells, geometry
+    and options pinned, the rest drawn; :class:`~.corpus.NotApplicable` where the edge
+    does not fit the op, the target or the property's value regimes."""
+    edge = ctx["edge"]
+    op = info.name
+    if not corpus.applies(edge, ctx.get("regimes", info.forward_regimes)):
+        raise corpus.NotApplicable(f"the property draws no {edge.kind} values")
+    dtype = draw(st.sampled_from(ctx.get("dtypes", caps.dtypes)))
+    x, cfg, batched = corpus.pinned(edge, op, caps, dtype, info.magnitude_fraction)
+    rng = rng_of(draw)
+    if info.prepare_x is not None:
+        x = to_dtype(info.prepare_x(x, rng), dtype)
+    options = info.draw_options(draw, caps, ctx)
+    cfg = {**cfg, **{k: v for k, v in options.items() if k not in cfg}}
+    c = x.shape[1 if batched else 0]
+    shape = x.shape
+    pctx = {**ctx, **cfg, "x_shape": shape, "cfg": cfg, "k": window_cells(spec.OPS[op], shape, cfg)}
+    params = tuple(info.draw_params(draw, caps, c, dtype, pctx))
+    if info.adjust_params is not None:
+        params = tuple(info.adjust_params(x, params, cfg, dtype))
+    case = Case(
+        op=op,
+        x=x,
+        params=params,
+        cfg=cfg,
+        dtype=dtype,
+        layout=draw(st.sampled_from(caps.layouts)),
+        batched=batched,
+        return_indices=bool(ctx.get("return_indices")) and spec.OPS[op].returns_indices,
+        meta={"regime": f"edge:{edge.name}", "edge": edge.name, "property": ctx.get("property")},
+    )
+    try:
+        with np.errstate(all="ignore"):
+            case.spec_forward()
+    except spec.ConstraintError as exc:  # e.g. a NaN cell where the op needs x >= 0
+        raise corpus.NotApplicable(f"the spec rejects it: {exc}") from exc
+    return case
 
 
 def tangent_like(draw, a: np.ndarray, dtype: str) -> np.ndarray:

@@ -44,6 +44,11 @@ def finite(a) -> np.ndarray:
     return np.nan_to_num(np.asarray(a, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def _magnitude(a) -> np.ndarray:
+    """A sum of term magnitudes: infinite where it overflows float64, 0 where undefined."""
+    return np.nan_to_num(np.asarray(a, dtype=np.float64), nan=0.0, posinf=np.inf)
+
+
 @dataclass
 class Allowed:
     """Per element: the target's value must lie in ``[lo, hi]``, equal ``ref``, or be NaN
@@ -55,6 +60,8 @@ class Allowed:
     exact: bool = False
     #: ``[..., J]`` further values accepted exactly (NaN-padded), e.g. Gumbel's near-best cells
     alternatives: np.ndarray | None = None
+    #: where ``+-inf`` is accepted whatever the reference (an overflowing derivative sum)
+    inf_ok: np.ndarray | bool = False
 
     @classmethod
     def radius(cls, ref, bound, exact: bool = False) -> Allowed:
@@ -63,6 +70,20 @@ class Allowed:
         bound = np.where(np.isfinite(ref), np.nan_to_num(bound, nan=0.0, posinf=0.0), 0.0)
         with np.errstate(invalid="ignore"):
             return cls(ref - bound, ref + bound, np.zeros(ref.shape, bool), exact)
+
+    @classmethod
+    def sum_of_terms(cls, ref, bound, magnitude, dtype: str) -> Allowed:
+        """:meth:`radius` for a derivative, a sum of terms ``y_bar_k a_k`` (or ``a_k v_k``)
+        whose magnitudes add up to ``magnitude``. Where that passes the dtype's largest
+        finite value, the dtype's arithmetic (which the bounds model) may overflow on the
+        way -- a term itself, or a partial sum, either way -- so ``+-inf`` and NaN
+        (``inf - inf``) are accepted there besides the bound."""
+        out = cls.radius(ref, bound)
+        with np.errstate(invalid="ignore"):
+            ref = np.asarray(ref, dtype=np.float64)
+            magnitude = np.broadcast_to(np.asarray(magnitude, dtype=np.float64), ref.shape)
+            out.nan_ok = out.inf_ok = magnitude > LARGEST[dtype]
+        return out
 
     @property
     def radius_of(self) -> np.ndarray:
@@ -93,7 +114,8 @@ def mismatches(got: np.ndarray, ref: np.ndarray, allowed: Allowed, dtype: str) -
             & (np.sign(got) == np.sign(ref))
             & (np.maximum(np.abs(allowed.lo), np.abs(allowed.hi)) >= top)
         )
-    return ~(both_nan | nan_ok | equal | within | overflow_ok)
+    inf_ok = np.isinf(got) & allowed.inf_ok
+    return ~(both_nan | nan_ok | equal | within | overflow_ok | inf_ok)
 
 
 def ulp_errors(got: np.ndarray, ref: np.ndarray, dtype: str) -> np.ndarray:
@@ -213,15 +235,17 @@ def _n_terms(case: Case, win: Windows, parts: Partials) -> float:
 
 def jvp_bound(
     case: Case, win: Windows, parts: Partials, tangents, ref_dot, differentiable
-) -> np.ndarray:
-    """``sum_k |v_k| (delta_k + |a_k| (m + 1) u) + u |y_dot| (1 + 2 per parameter) +
-    tiny (K + 2 + sum |x_dot|)`` per output (batched), ``m`` the terms of the sum."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(bound, magnitude)`` per output (batched): the bound ``sum_k |v_k| (delta_k +
+    |a_k| (m + 1) u) + u |y_dot| (1 + 2 per parameter) + tiny (K + 2 + sum |x_dot|)``,
+    ``m`` the terms of the sum, and the terms' magnitudes ``sum_k |v_k| |a_k|``."""
     m = _n_terms(case, win, parts)
     u = win.u
     with np.errstate(all="ignore"):
         x_dot = np.abs(win.gather(tangents[0]))
         a, d = parts.inputs[0]
         bound = (x_dot * (d + a * (m + 1) * u)).sum(-1)
+        magnitude = (x_dot * a).sum(-1)
         dy = np.abs(win.batch(ref_dot))
         for i, (s, p) in enumerate(zip(case.record.input_specs[1:], parts.inputs[1:])):
             if p is None or s.name not in differentiable or tangents[i + 1] is None:
@@ -232,19 +256,22 @@ def jvp_bound(
                 shape = (1, t.shape[0] if t.ndim == 2 else 1) + (1,) * win.geom.d
                 tk = t.reshape(shape + (t.shape[-1],))
                 bound = bound + (tk * (d + a * (m + 1) * u)).sum(-1)
+                magnitude = magnitude + (tk * a).sum(-1)
             else:
                 tc = t.reshape((1, -1) + (1,) * win.geom.d) if t.ndim else t
                 bound = bound + tc * (d + a * (m + 1) * u)
+                magnitude = magnitude + tc * a
             bound = bound + 2 * u * dy
         under = np.where(win.real, x_dot, 0.0).sum(axis=-1)
         bound = bound + u * dy + win.tiny * (win.K + 2 + under)
-    return finite(bound)
+    return finite(bound), _magnitude(magnitude)
 
 
 def vjp_bounds(case: Case, win: Windows, parts: Partials, cotangent, differentiable) -> list:
-    """Per input (x first): the bound of its cotangent (``None`` where not differentiable):
-    ``scatter(|y_bar| delta) + (t + 2) u scatter(|a| |y_bar|)`` for x (``t`` the terms a cell
-    receives), plus its subnormal units, and the summed parameter terms."""
+    """Per input (x first): ``(bound, magnitude)`` of its cotangent (``None`` where not
+    differentiable): the bound ``scatter(|y_bar| delta) + (t + 2) u scatter(|a| |y_bar|)``
+    for x (``t`` the terms a cell receives), plus its subnormal units, and the summed
+    parameter terms; the magnitude ``scatter(|a| |y_bar|)`` (summed for a parameter)."""
     u = win.u
     yb = np.abs(win.batch(cotangent))
     out = []
@@ -257,7 +284,7 @@ def vjp_bounds(case: Case, win: Windows, parts: Partials, cotangent, differentia
         units = win.real.astype(np.float64) if parts.units is None else parts.units
         under = geom.scatter(np.where(win.real, np.broadcast_to(yb[..., None], win.w.shape), 0))
         bx = bx + win.tiny * (geom.scatter(units) + 2 + under)
-        out.append(finite(win.unbatch(bx)))
+        out.append((finite(win.unbatch(bx)), _magnitude(win.unbatch(geom.scatter(contrib)))))
         n_out = float(yb.size)
         for i, (s, p) in enumerate(zip(case.record.input_specs[1:], parts.inputs[1:])):
             primal = case.params[i]
@@ -267,14 +294,15 @@ def vjp_bounds(case: Case, win: Windows, parts: Partials, cotangent, differentia
             a, d = p
             shape = np.shape(primal)
             if s.kind == "window":
-                per = yb[..., None] * (d + (n_out + 1) * u * a)
+                per, mag = yb[..., None] * (d + (n_out + 1) * u * a), yb[..., None] * a
                 keep = {1, per.ndim - 1} if len(shape) == 2 else {per.ndim - 1}
             else:
                 per = np.broadcast_to(yb * (d + (n_out + 1) * u * a), yb.shape)
+                mag = np.broadcast_to(yb * a, yb.shape)
                 keep = {1} if shape else set()
             axes = tuple(j for j in range(per.ndim) if j not in keep)
             b = np.asarray(per.sum(axis=axes)).reshape(shape) + win.tiny * (n_out + 2)
-            out.append(finite(b))
+            out.append((finite(b), _magnitude(np.asarray(mag.sum(axis=axes)).reshape(shape))))
     return out
 
 

@@ -56,7 +56,6 @@ AVG_POOL = OpInfo(
     partials=sum_partials,
     invalid=AVG_INVALID,
     monotone=True,
-    magnitude_fraction=2.0**-10,
 )
 
 ADAPTIVE_AVG_POOL = OpInfo(
@@ -66,5 +65,4 @@ ADAPTIVE_AVG_POOL = OpInfo(
     partials=sum_partials,
     monotone=True,
     translation=False,
-    magnitude_fraction=2.0**-10,
 )

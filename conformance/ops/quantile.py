@@ -19,10 +19,17 @@ from ..tolerances import Allowed, Partials, Windows, finite
 
 
 def _forward_bound(win: Windows) -> np.ndarray:
+    """The bound of the module doc, capped by the bracket: the root lies in
+    ``[min x, max x] + logit(q)/alpha`` whatever the rounding, so no error exceeds the
+    bracket's width (plus the rounding of its ends). Where ``S`` underflows (cells far
+    apart for ``alpha``: ``dm/dq`` is infinite) the root is that ill-conditioned."""
     m, _, dq, _ = derivatives(win.w, win.params, win.call)
     big_x = win.absw.max(axis=-1, initial=0.0)
-    bound = finite((win.K + 16) * win.u * (np.abs(dq) + big_x + np.abs(m)))
-    return bound + win.tiny * (win.K + 2)
+    ends = win.u * (big_x + np.abs(m)) * (win.K + 16)
+    real = np.broadcast_to(win.real, win.w.shape)
+    width = np.where(real, win.w, -np.inf).max(axis=-1) - np.where(real, win.w, np.inf).min(axis=-1)
+    bound = np.minimum((win.K + 16) * win.u * np.abs(dq) + ends, np.abs(width) + ends)
+    return finite(bound) + win.tiny * (win.K + 2)
 
 
 def quantile_forward(case, ref) -> Allowed:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ndpool import spec
 from ndpool.spec import stochastic as spec_stochastic
 
-from ..cases import UNIT_ROUNDOFF
+from ..cases import UNIT_ROUNDOFF, Case
 from ..record import (
     FINITE_REGIMES,
     MODE_INVALID,
@@ -93,18 +94,17 @@ def _first_cell(value):
     return lambda x: np.where(np.arange(x.size).reshape(x.shape) == 0, value, x)
 
 
+def _u_of_ones(data, case: Case) -> Case:
+    """Train mode with every draw ``u = 1`` (of the right shape: C18, not C16)."""
+    shape = spec.output_shape(case.op, case.x.shape, **case.cfg)
+    cfg = {**case.cfg, "mode": "train"}
+    return case.with_x(case.x, params=(np.ones(shape),) + tuple(case.params[1:]), cfg=cfg)
+
+
 STOCHASTIC_INVALID = (
     Invalid("C18", "a negative input cell", "values", lambda d, c, n: {"x": _first_cell(-1.0)}),
     Invalid("C18", "a NaN input cell", "values", lambda d, c, n: {"x": _first_cell(np.nan)}),
-    Invalid(
-        "C18",
-        "u = 1 (outside [0, 1))",
-        "u",
-        lambda d, c, n: {
-            "mode": "train",
-            "param0": lambda u: np.ones_like(u) if u is not None else u,
-        },
-    ),
+    Invalid("C18", "u = 1 (outside [0, 1))", "u", _u_of_ones, geometry=True),
     Invalid("C16", "no u in train mode", "u", lambda d, c, n: {"mode": "train", "param0": None}),
     MODE_INVALID,
 )

@@ -74,6 +74,12 @@ BUILTIN_TARGETS: dict[str, Builtin] = {
         install="pip install torch",
         description="torch.nn.functional under torch.compile (Inductor, CPU)",
     ),
+    "triton": Builtin(
+        "triton_kernels",
+        requires=("triton", "torch"),
+        install='pip install "ndpool[gpu]"',
+        description="ndpool.impl's Triton kernels (CPU: Triton's interpreter)",
+    ),
     "ndpool.spec": Builtin("numpy_spec", description="the spec itself (conforms by definition)"),
     "onnxruntime": Builtin(
         "onnx_backends",

@@ -58,8 +58,12 @@ class Capabilities:
     (:func:`follow_conventions`); a target that declares nothing gets the spec's default.
     ``param_forms``: ``"scalar"`` and/or ``"per_channel"`` for extra inputs such as
     ``norm_type``. ``differentiable``: inputs with derivatives (``None``: all inputs).
+    ``empty_batch``: inputs with N = 0 or C = 0 (the corpus has both).
     ``gradients``: ``"jvp"`` and/or ``"vjp"``. ``error_ids``: rejections carry the spec's
-    constraint id (``C1``...) at the start of the message.
+    constraint id (``C1``...) at the start of the message. ``typed_config``: the target's
+    configuration is typed by its format (ONNX attributes are ints, floats, strings), so a
+    keyword or parameter of the wrong Python type cannot reach it: the wrong-type breakers
+    of ``invalid_config`` are not drawn.
     """
 
     dtypes: tuple[str, ...] = ALL_DTYPES
@@ -76,6 +80,7 @@ class Capabilities:
     empty_batch: bool = True
     error_ids: bool = False
     devices: tuple[str, ...] = ("cpu",)
+    typed_config: bool = False
 
     def replace(self, **changes: Any) -> Capabilities:
         return dataclasses.replace(self, **changes)
@@ -117,6 +122,21 @@ class NotProvided(Exception):
     """The target does not implement this op (or this part of it, e.g. gradients)."""
 
 
+class OutputMismatch(Exception):
+    """A target's output is not of the kind the call asks for: values in the input's dtype
+    (derivatives in their input's), indices of an integer dtype, on the target's device."""
+
+
+def dtype_name(a: Any) -> str:
+    """``a``'s dtype by name (``float32``, ``bfloat16``, ``int64``): NumPy, torch, JAX,
+    TensorFlow, MLX... (the type's name where there is no dtype: a Python float)."""
+    dt = getattr(a, "dtype", None)
+    if dt is None:
+        return type(a).__name__
+    name = getattr(dt, "name", None)
+    return name if isinstance(name, str) else str(dt).rsplit(".", 1)[-1]
+
+
 class Target:
     """The interface the suite uses. Subclasses implement :meth:`_call`, and optionally
     :meth:`_jvp` / :meth:`_vjp`; everything else is shared."""
@@ -151,19 +171,58 @@ class Target:
     # -- calls: float64 NumPy in (values of case.dtype), float64 NumPy out ------------
     def forward(self, case: Case):
         """``y`` or ``(y, indices)`` when ``case.return_indices``."""
-        out = self._call(case)
+        return self.outputs(case, self._call(case))
+
+    def outputs(self, case: Case, out):
+        """A forward call's output, checked (:meth:`expect`) and as float64 NumPy."""
         if case.return_indices:
             y, idx = out
+            self.expect(y, case.dtype, "the values")
+            self.expect(idx, "integer", "the indices")
             return from_dtype(y), np.asarray(idx).astype(np.int64)
+        self.expect(out, case.dtype, "the output")
         return from_dtype(out)
+
+    def call_modes(self, op: str) -> tuple[str, ...]:
+        """The ways this target runs a forward call (:meth:`forward_in`): ``"eager"``, and
+        for a target under a framework's transforms or compiler their names too (the
+        ``invalid_config`` property checks that each rejects an invalid call)."""
+        return ("eager",)
+
+    def forward_in(self, case: Case, mode: str):
+        """:meth:`forward` in one of :meth:`call_modes`."""
+        if mode != "eager":
+            raise ValueError(f"{self.name} has no call mode {mode!r}")
+        return self.forward(case)
 
     def jvp(self, case: Case, tangents: tuple[np.ndarray, ...]):
         y, y_dot = self._jvp(case, tangents)
+        self.expect(y, case.dtype, "the JVP's primal output")
+        self.expect(y_dot, case.dtype, "the JVP's tangent output")
         return from_dtype(y), from_dtype(y_dot)
 
     def vjp(self, case: Case, cotangent: np.ndarray) -> tuple:
         bars = self._vjp(case, cotangent)
+        for name, b in zip(case.record.inputs, bars):
+            if b is not None:
+                self.expect(b, case.dtype, f"the VJP's cotangent of {name}")
         return tuple(None if b is None else from_dtype(b) for b in bars)
+
+    def expect(self, out: Any, dtype: str, what: str) -> None:
+        """Raise :class:`OutputMismatch` unless ``out`` has ``dtype`` (``"integer"``: any
+        integer dtype) and sits where the target computes (:meth:`placement`)."""
+        got = dtype_name(out)
+        ok = got.startswith(("int", "uint")) if dtype == "integer" else got == dtype
+        if not ok:
+            raise OutputMismatch(f"{what} has dtype {got}, not {dtype}")
+        wrong = self.placement(out)
+        if wrong is not None:
+            raise OutputMismatch(f"{what} is {wrong}")
+
+    def placement(self, out: Any) -> str | None:
+        """Where ``out`` lives, if that is not where the target computes (``None``: fine).
+        Targets with devices override this."""
+        return None
 
     def _call(self, case: Case):
         raise NotImplementedError
@@ -205,8 +264,8 @@ def input_array(a, kind: str, dtype) -> np.ndarray | None:
     """An input after ``x`` as a target receives it: parameters in the case's dtype, random
     draws (``output``/``cell`` kinds) in float64 as drawn (rounding a uniform draw changes
     the pick), index inputs as int64, an absent optional input as ``None``."""
-    if a is None:
-        return None
+    if a is None or not isinstance(a, (np.ndarray, np.generic)):
+        return a  # None, or a value of the wrong type drawn to be rejected: as it is
     if kind == "index":
         return np.asarray(a).astype(np.int64)
     if kind in ("output", "cell"):

@@ -24,4 +24,5 @@ def make_target(device: str = "cpu") -> TorchTarget:
         capabilities=CAPABILITIES,
         device=device,
         construct=construct_for("ndpool.impl", device),
+        modes=("eager", "torch.func", "torch.compile"),
     )

@@ -142,7 +142,7 @@ class JaxTarget(Target):
     def _call(self, case: Case):
         if case.return_indices:
             raise NotProvided("jax has no max-pool indices")
-        return np.asarray(self._fn(case)(self._array(case.x, case.dtype)), dtype=np.float64)
+        return self._fn(case)(self._array(case.x, case.dtype))
 
     def _jvp(self, case: Case, tangents):
         y, y_dot = _jax().jvp(
@@ -150,12 +150,12 @@ class JaxTarget(Target):
             (self._array(case.x, case.dtype),),
             (self._array(tangents[0], case.dtype),),
         )
-        return np.asarray(y, dtype=np.float64), np.asarray(y_dot, dtype=np.float64)
+        return y, y_dot
 
     def _vjp(self, case: Case, cotangent):
         _, pullback = _jax().vjp(self._fn(case), self._array(case.x, case.dtype))
         (x_bar,) = pullback(self._array(cotangent, case.dtype))
-        return (np.asarray(x_bar, dtype=np.float64),)
+        return (x_bar,)
 
 
 CAPABILITIES = Capabilities(

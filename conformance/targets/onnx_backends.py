@@ -281,6 +281,7 @@ def capabilities(backend: str, opset: int) -> Capabilities:
         ranks=(1, 2, 3),
         layouts=("contiguous",),
         gradients=(),
+        typed_config=True,  # node attributes: ints, floats, strings
     )
 
 

@@ -29,6 +29,8 @@ from ..cases import Case
 from .base import Capabilities, NotProvided, Target
 
 TORCH_DTYPES = ("float16", "bfloat16", "float32", "float64")
+#: the call modes a torch target may declare (:meth:`TorchTarget.forward_in`)
+MODES = ("eager", "torch.func", "torch.compile")
 
 
 def _torch():
@@ -65,10 +67,45 @@ class TorchTarget(Target):
         per_op: dict[str, Capabilities] | None = None,
         device: str = "cpu",
         construct: str | None = None,
+        modes: tuple[str, ...] = ("eager",),
     ):
         super().__init__(name, capabilities, per_op, construct)
         self.ops = ops
         self.device = device
+        unknown = set(modes) - set(MODES)
+        if unknown:
+            raise ValueError(f"unknown call modes {sorted(unknown)}; known: {MODES}")
+        self.modes = tuple(modes)
+
+    def call_modes(self, op: str) -> tuple[str, ...]:
+        return self.modes
+
+    def forward_in(self, case: Case, mode: str):
+        """``"eager"``; ``"torch.func"``: the call inside ``torch.func.vjp`` (the forward of
+        a transform, where inputs are wrapped); ``"torch.compile"``: through
+        ``torch.compile`` (Dynamo's tracing with the ``eager`` backend, a fresh compile)."""
+        if mode == "eager":
+            return self.forward(case)
+        torch = _torch()
+        fn = self._fn(case.op)
+        kw = dict(case.cfg)
+        if case.return_indices:
+            kw["return_indices"] = True
+        args = self._tensors(case, case.primals)
+        if mode == "torch.func":
+            out, _ = torch.func.vjp(lambda x: fn(x, *args[1:], **kw), args[0])
+        elif mode == "torch.compile":
+            torch._dynamo.reset()
+            out = torch.compile(lambda x: fn(x, *args[1:], **kw), backend="eager")(args[0])
+        else:
+            raise ValueError(f"{self.name} has no call mode {mode!r}")
+        return self.outputs(case, out)
+
+    def placement(self, out) -> str | None:
+        torch = _torch()
+        if isinstance(out, torch.Tensor) and out.device.type != torch.device(self.device).type:
+            return f"on {out.device}, not on the target's device {self.device}"
+        return None
 
     def _fn(self, op: str) -> Callable | None:
         fn = self.ops.get(op) if isinstance(self.ops, dict) else getattr(self.ops, op, None)
@@ -85,8 +122,8 @@ class TorchTarget(Target):
         x = to_tensor(arrays[0], case.dtype, self.device, layout or case.layout, case.batched)
         rest = []
         for a, spec_ in zip(arrays[1:], case.record.input_specs[1:]):
-            if a is None:
-                rest.append(None)
+            if a is None or not isinstance(a, (np.ndarray, np.generic)):
+                rest.append(a)  # None, or a value of the wrong type drawn to be rejected
             elif spec_.kind == "index":
                 torch = _torch()
                 rest.append(torch.as_tensor(np.asarray(a, dtype=np.int64), device=self.device))

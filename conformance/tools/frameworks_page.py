@@ -623,7 +623,7 @@ def render() -> str:
         "change shows up):"
     )
     lines.append("")
-    docs = Path(__file__).resolve().parents[1] / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"  # conformance/tools/ -> the repository
     repro_dir = docs / REPRO_DIR
     conventions = _registered_conventions()
     for path in sorted(repro_dir.glob("*.py")) if repro_dir.exists() else []:

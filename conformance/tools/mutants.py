@@ -34,12 +34,17 @@ class Mutant:
     description: str
     ops: tuple[str, ...]  # the ops it breaks (only these are checked)
     overrides: Callable[[], dict]  # attribute name -> replacement
+    #: its ops reject invalid input as the spec does (so the one bug is the named one);
+    #: False for a mutant whose bug is what it accepts
+    validates: bool = True
 
     def target(self) -> NumpyTarget:
         attrs = {op: spec.OPS[op].function for op in CORE_OPS}
         attrs["jvp"] = spec.jvp
         attrs["vjp"] = spec.vjp
-        attrs.update(self.overrides())
+        for name, fn in self.overrides().items():
+            checked = self.validates and name in spec.OPS
+            attrs[name] = _validated(spec.OPS[name], fn) if checked else fn
         return NumpyTarget(
             types.SimpleNamespace(**attrs),
             name=f"mutant:{self.name}",
@@ -49,6 +54,16 @@ class Mutant:
                 f"target = MUTANTS[{self.name!r}].target()"
             ),
         )
+
+
+def _validated(record, fn: Callable) -> Callable:
+    """``fn`` behind the spec's validation: invalid input raises the spec's error first."""
+
+    def checked(*primals, **cfg):
+        record.forward(*primals, **cfg)
+        return fn(*primals, **cfg)
+
+    return checked
 
 
 # -- helpers: the spec's geometry, for mutants that change a window rule --
@@ -317,6 +332,177 @@ def _indices_global():
     return {"max_pool": fwd}
 
 
+# -- one per corpus edge class (conformance/corpus.py) --
+def _window_op(op: str, reduce, dtype_windows: bool = False):
+    """``{op: fwd}`` computing every window with ``reduce(w, geom) -> [N, C, *O]`` (cells
+    in float64, or in the input's dtype where ``dtype_windows``), everything else as the
+    spec has it (other options are passed through to ``_windows``' geometry only)."""
+
+    def fwd(x, *params, **cfg):
+        x = np.asarray(x)
+        geom, w, batched, _ = _windows(x, cfg, fill=0.0)
+        if dtype_windows:
+            w = w.astype(x.dtype)
+        with np.errstate(all="ignore"):
+            return _out(reduce(w, geom, cfg, *params), batched, x.dtype)
+
+    return {op: fwd}
+
+
+def _where_spec(op: str, broken, when):
+    """``{op: fwd}``: the spec's values, replaced by ``broken(w, geom, cfg, *params)`` in the
+    windows where ``when(w, geom)`` holds."""
+
+    def fwd(x, *params, **cfg):
+        y = np.asarray(spec.OPS[op].function(x, *params, **cfg))
+        geom, w, batched, _ = _windows(x, {k: v for k, v in cfg.items() if k != "sign"})
+        with np.errstate(all="ignore"):
+            bad = _out(broken(w, geom, cfg, *params), batched, y.dtype)
+            return np.where(_out(when(w, geom), batched, None), bad, y).astype(y.dtype)
+
+    return {op: fwd}
+
+
+def _real(w, geom):
+    return np.broadcast_to(geom.real, w.shape)
+
+
+def _last_nan_or_first_max(w, real):
+    nan = np.isnan(w) & np.broadcast_to(real, w.shape)
+    last = w.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    return np.where(nan.any(-1), last, first_maximizer(w, real))
+
+
+def _positive_zero_wins(w, real):
+    sel = first_maximizer(w, real)
+    zero = np.take_along_axis(w, np.maximum(sel, 0)[..., None], -1)[..., 0] == 0
+    plus = (w == 0) & ~np.signbit(w) & np.broadcast_to(real, w.shape)
+    return np.where(zero & plus.any(-1), np.argmax(plus, axis=-1), sel)
+
+
+def _max_overhang_zero():
+    def fwd(x, *, return_indices=False, **cfg):
+        geom, w, batched, _ = _windows(x, cfg, fill=-np.inf)
+        overhang = np.broadcast_to(~geom.in_extent, w.shape)
+        val = np.where(overhang, 0.0, w).max(axis=-1, initial=-np.inf)
+        y = _out(val, batched, np.asarray(x).dtype)
+        return (y, spec.max_pool(x, return_indices=True, **cfg)[1]) if return_indices else y
+
+    return {"max_pool": fwd}
+
+
+def _max_dilated_padding_wraps():
+    def fwd(x, *, return_indices=False, **cfg):
+        geom, _, batched, _ = _windows(x, cfg, fill=-np.inf)
+        dilated = any(a.taps > 1 and np.diff(a.position, axis=-1).max() > 1 for a in geom.axes)
+        if not dilated:
+            return spec.max_pool(x, return_indices=return_indices, **cfg)
+        xb = np.asarray(x, dtype=np.float64)
+        xb = xb if batched else xb[None]
+        flat = xb.reshape(xb.shape[0], xb.shape[1], -1)
+        strides = np.cumprod((1,) + geom.spatial_in[:0:-1])[::-1]
+        wrapped = geom._combine(  # Python's negative indexing: position -1 is the last cell
+            [np.mod(a.position, a.length) * s for a, s in zip(geom.axes, strides)], np.add
+        )
+        cells = np.take(flat, np.where(geom.in_extent, wrapped, 0), axis=2)
+        cells = np.where(geom.in_extent, cells, -np.inf)
+        y = _out(cells.max(axis=-1, initial=-np.inf), batched, np.asarray(x).dtype)
+        return (y, spec.max_pool(x, return_indices=True, **cfg)[1]) if return_indices else y
+
+    return {"max_pool": fwd}
+
+
+def _avg_global_drops_last():
+    def fwd(x, **cfg):
+        x = np.asarray(x)
+        geom, _, _, _ = _windows(x, cfg)
+        if all(a.taps == a.length for a in geom.axes) and x.shape[-1] > 1:
+            return spec.avg_pool(x[..., :-1], **{**cfg, "kernel_size": _shorter(cfg, x)})
+        return spec.avg_pool(x, **cfg)
+
+    return {"avg_pool": fwd}
+
+
+def _shorter(cfg, x):
+    k = cfg["kernel_size"]
+    if isinstance(k, (tuple, list)):
+        return tuple(k[:-1]) + (k[-1] - 1,)
+    d = np.ndim(x) - 2
+    return (k,) * (d - 1) + (k - 1,)
+
+
+def _avg_empty_batch_shape():
+    def fwd(x, **cfg):
+        y = spec.avg_pool(x, **cfg)
+        return np.zeros((1,) + y.shape[1:], y.dtype) if np.shape(x)[0] == 0 else y
+
+    return {"avg_pool": fwd}
+
+
+def _naive_lp(w, geom, cfg, p):
+    pk = np.asarray(p, dtype=w.dtype)
+    pk = pk.reshape((-1,) + (1,) * (w.ndim - 2)) if pk.ndim else pk
+    t = np.abs(w) if cfg.get("sign", "abs") == "abs" else w
+    powers = np.where(_real(w, geom), t ** pk[..., None], w.dtype.type(0))
+    return powers.sum(axis=-1, dtype=w.dtype) ** (1 / pk)
+
+
+def _naive_avg(w, geom, cfg):
+    real = _real(w, geom)
+    total = np.where(real, w, w.dtype.type(0)).sum(axis=-1, dtype=w.dtype)
+    if cfg.get("divisor_override") is not None:
+        return total / w.dtype.type(cfg["divisor_override"])
+    count = (np.broadcast_to(geom.in_extent, w.shape) if cfg.get("count_include_pad", True)
+             else real).sum(-1)  # fmt: skip
+    return total / count.astype(w.dtype)
+
+
+def _naive_smooth(w, geom, cfg, beta):
+    b = np.asarray(beta, dtype=w.dtype)
+    b = b.reshape((-1,) + (1,) * (w.ndim - 2)) if b.ndim else b
+    present = _real(w, geom)
+    if cfg.get("padding_policy") == "zero":
+        present = np.broadcast_to(geom.in_extent, w.shape)
+        w = np.where(_real(w, geom), w, w.dtype.type(0))
+    e = np.where(present, np.exp(b[..., None] * w), w.dtype.type(0))
+    return np.log(e.sum(axis=-1, dtype=w.dtype)) / b
+
+
+def _avg_subnormals_flushed():
+    def fwd(x, **cfg):
+        x = np.asarray(x)
+        tiny = np.finfo(x.dtype).tiny
+        return spec.avg_pool(np.where(np.abs(x) < tiny, 0, x).astype(x.dtype), **cfg)
+
+    return {"avg_pool": fwd}
+
+
+def _avg_float64_output():
+    return {"avg_pool": lambda x, **cfg: spec.avg_pool(x, **cfg).astype(np.float64)}
+
+
+def _max_neg_inf_window_lowest():
+    def fwd(x, *, return_indices=False, **cfg):
+        out = spec.max_pool(x, return_indices=return_indices, **cfg)
+        y = out[0] if return_indices else out
+        lowest = np.finfo(np.asarray(x).dtype).min
+        y = np.where(y == -np.inf, lowest, y).astype(y.dtype)
+        return (y, out[1]) if return_indices else y
+
+    return {"max_pool": fwd}
+
+
+def _has(*kinds):
+    def when(w, geom):
+        real = _real(w, geom)
+        out = np.ones(w.shape[:-1], bool)
+        for k in kinds:
+            out &= (k(w) & real).any(-1)
+        return out
+
+    return when
+
+
 MUTANTS: dict[str, Mutant] = {
     m.name: m
     for m in (
@@ -404,6 +590,7 @@ MUTANTS: dict[str, Mutant] = {
             "max_pool silently drops padding beyond C6",
             ("max_pool",),
             _accepts_big_padding,
+            validates=False,
         ),
         Mutant(
             "avg-layout-confused",
@@ -429,6 +616,106 @@ MUTANTS: dict[str, Mutant] = {
             "smooth_max_pool ignores padding_policy",
             ("smooth_max_pool",),
             _smooth_policy_ignored,
+        ),
+        Mutant(
+            "max-nan-last",
+            "max_pool selects the last NaN of a window (values agree, indices do not)",
+            ("max_pool",),
+            lambda: _max_override(_last_nan_or_first_max),
+        ),
+        Mutant(
+            "avg-nan-window-zero",
+            "avg_pool of a window of NaN only is 0",
+            ("avg_pool",),
+            lambda: _where_spec(
+                "avg_pool",
+                lambda w, g, cfg: np.zeros(w.shape[:-1]),
+                lambda w, g: (np.isnan(w) | ~_real(w, g)).all(-1) & _real(w, g).any(-1),
+            ),
+        ),
+        Mutant(
+            "lp-inf-window-nan",
+            "lp_pool of a window holding +-inf is NaN (inf / inf in the scaling)",
+            ("lp_pool",),
+            lambda: _where_spec(
+                "lp_pool", lambda w, g, cfg, p: np.full(w.shape[:-1], np.nan), _has(np.isinf)
+            ),
+        ),
+        Mutant(
+            "avg-inf-both-zero",
+            "avg_pool of a window holding +inf and -inf is 0, not NaN",
+            ("avg_pool",),
+            lambda: _where_spec(
+                "avg_pool",
+                lambda w, g, cfg: np.zeros(w.shape[:-1]),
+                _has(lambda w: w == np.inf, lambda w: w == -np.inf),
+            ),
+        ),
+        Mutant(
+            "max-neg-inf-window-lowest",
+            "max_pool gives the dtype's lowest finite value where the spec has -inf",
+            ("max_pool",),
+            _max_neg_inf_window_lowest,
+        ),
+        Mutant(
+            "max-positive-zero-wins",
+            "max_pool prefers +0.0 to an earlier -0.0",
+            ("max_pool",),
+            lambda: _max_override(_positive_zero_wins),
+        ),
+        Mutant(
+            "max-ceil-overhang-zero",
+            "max_pool reads a ceil_mode window's cells past the padding as 0",
+            ("max_pool",),
+            _max_overhang_zero,
+        ),
+        Mutant(
+            "max-dilated-padding-wraps",
+            "a dilated max_pool reads padding at index -1 as the last cell (negative indexing)",
+            ("max_pool",),
+            _max_dilated_padding_wraps,
+        ),
+        Mutant(
+            "avg-global-window-drops-last",
+            "avg_pool with the kernel the size of the input leaves out its last cell",
+            ("avg_pool",),
+            _avg_global_drops_last,
+        ),
+        Mutant(
+            "avg-empty-batch-shape",
+            "avg_pool of an empty batch returns one (zero) sample",
+            ("avg_pool",),
+            _avg_empty_batch_shape,
+        ),
+        Mutant(
+            "lp-naive-power",
+            "lp_pool sums x^p in the input's dtype (tiny windows give 0, huge ones inf)",
+            ("lp_pool",),
+            lambda: _window_op("lp_pool", _naive_lp, dtype_windows=True),
+        ),
+        Mutant(
+            "avg-sum-overflow",
+            "avg_pool sums in the input's dtype, then divides (overflows where the mean does not)",
+            ("avg_pool",),
+            lambda: _window_op("avg_pool", _naive_avg, dtype_windows=True),
+        ),
+        Mutant(
+            "smooth-naive-exp",
+            "smooth_max_pool as log(sum(exp(beta x))) / beta in the input's dtype",
+            ("smooth_max_pool",),
+            lambda: _window_op("smooth_max_pool", _naive_smooth, dtype_windows=True),
+        ),
+        Mutant(
+            "avg-subnormals-flushed",
+            "avg_pool flushes subnormal inputs to zero (FTZ/DAZ)",
+            ("avg_pool",),
+            _avg_subnormals_flushed,
+        ),
+        Mutant(
+            "avg-float64-output",
+            "avg_pool returns float64 whatever the input's dtype",
+            ("avg_pool",),
+            _avg_float64_output,
         ),
         Mutant(
             "smooth-beta-grad-negated",

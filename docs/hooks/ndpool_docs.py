@@ -14,7 +14,11 @@
   is written into ``docs/``; the files exist only in the build.
 - ``on_page_markdown``: a line ``<!-- ndpool:conventions max_pool adaptive_max_pool -->``
   (alone on its line) becomes the measured conventions tables of those ops (their rows
-  of the generated conventions page).
+  of the generated conventions page); a line ``<!-- ndpool:frameworks-highlights -->``
+  becomes the list of conventions where several frameworks differ from the spec, read
+  off docs/frameworks.md (``frameworks_highlights.py``); a line ``<!-- ndpool:cli-help -->``
+  becomes the ``--help`` text of each command, and ``<!-- ndpool:exit-codes -->`` the
+  table of ``ndpool check``'s exit statuses, both from ``ndpool.conformance.cli``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 
 import constraints_page
 import conventions_page
+import frameworks_highlights
 import structure_figure
 import window_figures
 from mkdocs.config.defaults import MkDocsConfig
@@ -39,6 +44,11 @@ from mkdocs.structure.pages import Page
 
 PACKAGES = ("spec", "impl", "conformance")
 CONVENTIONS_MARKER = re.compile(r"^<!--\s*ndpool:conventions\s+([\w ]+?)\s*-->\s*$", re.M)
+HIGHLIGHTS_MARKER = re.compile(r"^<!--\s*ndpool:frameworks-highlights\s*-->\s*$", re.M)
+CLI_HELP_MARKER = re.compile(r"^<!--\s*ndpool:cli-help\s*-->\s*$", re.M)
+EXIT_CODES_MARKER = re.compile(r"^<!--\s*ndpool:exit-codes\s*-->\s*$", re.M)
+#: the width the command-line help is wrapped to on the site
+HELP_COLUMNS = "88"
 
 
 def _griffe_search_dir() -> str:
@@ -66,29 +76,59 @@ def _rel(path: str, docs_dir: str) -> str:
     return os.path.relpath(path, docs_dir).replace(os.sep, "/")
 
 
-def _expand_globs(nav: list, docs_dir: str) -> list:
+def _section(pages: list[str], docs_dir: str) -> list[dict[str, str]]:
+    """The nav entries of a folder's pages, titled by their first heading; where two
+    pages share a heading (generated records such as the quiet runs), by file name."""
+    titles = [_title(Path(p)) for p in pages]
+    if len(set(titles)) < len(titles):
+        titles = [Path(p).stem for p in pages]
+    return [{t: _rel(p, docs_dir)} for t, p in zip(titles, pages)]
+
+
+def _named(nav: list) -> set[str]:
+    """The pages the nav names without a glob."""
+    out = set()
+    for item in nav:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        if isinstance(value, list):
+            out |= _named(value)
+        elif isinstance(value, str) and "*" not in value:
+            out.add(value)
+    return out
+
+
+def _expand_globs(nav: list, docs_dir: str, named: set[str] | None = None) -> list:
     """Expand nav entries whose path is a glob, against the pages that exist.
 
     ``{title: "dir/*.md"}`` becomes a section of the matching pages, each titled by its
-    first heading; ``{title: "page*.md"}`` (a pattern for one optional page) becomes that
-    page under ``title``. A pattern that matches nothing is dropped.
+    first heading (by its file name where headings repeat); ``{title: "page*.md"}`` (a
+    pattern for one optional page) becomes that page under ``title``; a bare ``"dir/*.md"``
+    becomes the matching pages themselves. A glob leaves out the pages the nav names
+    elsewhere (so a section can list its first pages in order and the rest by a glob), and
+    a pattern that matches nothing is dropped.
     """
+    named = _named(nav) if named is None else named
+
+    def matches(pattern: str) -> list[str]:
+        pages = sorted(glob.glob(os.path.join(docs_dir, pattern)))
+        return [p for p in pages if _rel(p, docs_dir) not in named]
+
     out = []
     for item in nav:
         if isinstance(item, dict):
             ((title, value),) = item.items()
             if isinstance(value, list):
-                out.append({title: _expand_globs(value, docs_dir)})
+                out.append({title: _expand_globs(value, docs_dir, named)})
                 continue
             if isinstance(value, str) and "*" in value:
-                pages = sorted(glob.glob(os.path.join(docs_dir, value)))
+                pages = matches(value)
                 if len(pages) == 1 and not value.endswith("/*.md"):
                     out.append({title: _rel(pages[0], docs_dir)})
                 elif pages:
-                    out.append({title: [{_title(Path(p)): _rel(p, docs_dir)} for p in pages]})
+                    out.append({title: _section(pages, docs_dir)})
                 continue
         elif isinstance(item, str) and "*" in item:
-            out.extend(_rel(p, docs_dir) for p in sorted(glob.glob(os.path.join(docs_dir, item))))
+            out.extend(_rel(p, docs_dir) for p in matches(item))
             continue
         out.append(item)
     return out
@@ -120,11 +160,42 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    here = os.path.dirname(page.file.src_uri) or "."
+
     def tables(match: re.Match) -> str:
-        here = os.path.dirname(page.file.src_uri)
-        link = os.path.relpath("reference/conventions.md", here or ".").replace(os.sep, "/")
+        link = os.path.relpath("reference/conventions.md", here).replace(os.sep, "/")
         lines = conventions_page.measured_tables(match.group(1).split(), heading="###")
         note = f"Measured by running the spec; see the [conventions table]({link}) for every op."
         return "\n".join([note, "", *lines])
 
-    return CONVENTIONS_MARKER.sub(tables, markdown)
+    def highlights(match: re.Match) -> str:
+        link = os.path.relpath("frameworks.md", here).replace(os.sep, "/")
+        return frameworks_highlights.markdown(link)
+
+    markdown = CONVENTIONS_MARKER.sub(tables, markdown)
+    markdown = CLI_HELP_MARKER.sub(lambda _: _cli_help(), markdown)
+    markdown = EXIT_CODES_MARKER.sub(lambda _: _exit_codes(), markdown)
+    return HIGHLIGHTS_MARKER.sub(highlights, markdown)
+
+
+def _cli_help() -> str:
+    from ndpool.conformance.cli import help_texts
+
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = HELP_COLUMNS  # argparse wraps to the terminal's width
+    try:
+        texts = help_texts()
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    blocks = [f"```text\n$ {command}\n{text.rstrip()}\n```" for command, text in texts.items()]
+    return "\n\n".join(blocks)
+
+
+def _exit_codes() -> str:
+    from ndpool.conformance.gate import EXIT_CODES
+
+    rows = [f"| {code} | {text} |" for code, text in EXIT_CODES.items()]
+    return "\n".join(["| status | meaning |", "| ---: | --- |", *rows])

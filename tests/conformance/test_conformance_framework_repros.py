@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ndpool import spec
+from ndpool.conformance.targets import BUILTIN_TARGETS
 
 try:
     import tomllib
@@ -24,13 +25,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 REPRO = Path(__file__).resolve().parents[2] / "docs" / "frameworks" / "repro"
 REGISTRIES = Path(__file__).resolve().parents[2] / "conformance" / "targets" / "deviations"
-NEEDS = {
-    "torch": ("torch",),
-    "onnxruntime": ("onnx", "onnxruntime"),
-    "onnx-reference": ("onnx",),
-    "jax": ("jax",),
-    "torch-compile": ("torch",),
-}
+#: the packages each built-in target's reproducers import
+NEEDS = {name.split("@")[0]: builtin.requires for name, builtin in BUILTIN_TARGETS.items()}
 SCRIPTS = sorted(REPRO.glob("*.py"))
 
 
@@ -60,7 +56,7 @@ def _conventions(target: str) -> list[dict]:
     return tomllib.loads((REGISTRIES / f"{target}.toml").read_text()).get("convention", [])
 
 
-@pytest.mark.parametrize("target", sorted(NEEDS))
+@pytest.mark.parametrize("target", sorted(t for t in NEEDS if (REGISTRIES / f"{t}.toml").exists()))
 def test_registered_conventions_are_the_adapters_declared_ones(target):
     for mod in NEEDS[target]:
         pytest.importorskip(mod)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ndpool import spec
 from ndpool.conformance import deviations as devs
 from ndpool.conformance.cases import Case, to_dtype
-from ndpool.conformance.cli import build_parser, main, pytest_args
+from ndpool.conformance.cli import build_parser, main
 from ndpool.conformance.facts import FACTS
 from ndpool.conformance.ops import OP_INFO
 from ndpool.conformance.properties import PROPERTIES, availability
@@ -159,11 +159,9 @@ def test_cli_arguments():
             "j.xml",
         ]
     )
-    args = pytest_args(ns)
-    assert args[:2] == ["--pyargs", "ndpool.conformance"]
-    assert ["--ndpool-op", "max_pool"] == args[args.index("--ndpool-op") :][:2]
-    assert "--ndpool-seed" in args and "--junit-xml" in args and "--ndpool-report" in args
-    assert main(["check", "--op", "no_such_op"]) == 2
+    assert ns.target == "torch" and ns.op == ["max_pool", "avg_pool"] and ns.seed == 3
+    assert ns.profile == "ci" and ns.report == "r.json" and ns.junit_xml == "j.xml"
+    assert main(["check", "--op", "no_such_op"]) == 3  # a set-up error, before any run
 
 
 def test_torch_deviations_are_documented():

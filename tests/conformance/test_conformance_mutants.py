@@ -1,5 +1,6 @@
-"""Strong: every deliberately broken target (ndpool.conformance.tools.mutants) is rejected,
-with a failure message that shows the configuration and a runnable reproducer."""
+"""Strong: every deliberately broken target (ndpool.conformance.tools.mutants) is rejected
+by the quick profile (the edge corpus and 12 examples per op x property), with a failure
+message that shows the configuration and a runnable reproducer."""
 
 import textwrap
 import types
@@ -11,7 +12,7 @@ import pytest
 from ndpool.conformance.tools.killrate import kill
 from ndpool.conformance.tools.mutants import MUTANTS
 
-EXAMPLES = 40
+PROFILE = "quick"
 SEED = 1
 
 
@@ -19,8 +20,8 @@ SEED = 1
 def test_mutant_is_killed(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        killed, failures = kill(name, EXAMPLES, SEED, stop_at_first=True)
-    assert killed, f"mutant {name!r} ({MUTANTS[name].description}) survived the suite"
+        killed, failures = kill(name, PROFILE, SEED, stop_at_first=True)
+    assert killed, f"mutant {name!r} ({MUTANTS[name].description}) survived the quick profile"
     (op, _prop), message = next(iter(failures.items()))
     assert "configuration:" in message or "on a configuration" in message, message
     assert MUTANTS[name].ops and op in MUTANTS[name].ops
@@ -37,7 +38,7 @@ def _reproducer(message: str) -> str:
 
 
 def test_reproducer_runs_and_shows_the_difference(capsys):
-    killed, failures = kill("max-last-tie", EXAMPLES, SEED, stop_at_first=True)
+    killed, failures = kill("max-last-tie", PROFILE, SEED, stop_at_first=True)
     assert killed
     message = next(iter(failures.values()))
     code = _reproducer(message)

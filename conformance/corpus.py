@@ -1,0 +1,301 @@
+"""The edge corpus: one pinned input per documented edge class, checked before any drawn
+example in every profile.
+
+A drawn run reaches an edge class only by chance; the corpus makes sure that every run
+-- a quick one included -- meets each of them at least once for each op it applies to:
+NaN (one, several, a whole window), +-inf, both in one window, an all -inf window, ties
+(and signed zeros), a ceil_mode window overhanging the padding (with and without
+``count_include_pad``), dilation with padding, a kernel the size of the input, an empty
+batch, an unbatched input, and magnitudes at both ends of the dtype's range. docs/
+conformance/edges.md lists them with what the spec says happens there.
+
+An :class:`Edge` pins the input's values, its geometry and, where it matters, options;
+Hypothesis still draws the rest (parameters, layout, dtype unless pinned) so that the
+corpus runs through the very properties the drawn examples do
+(:meth:`~ndpool.conformance.runner.CheckContext.run`). The 1-D form is lifted to the
+target's smallest spatial rank by axes of length 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ndpool import spec
+
+from .cases import LARGEST, SMALLEST_NORMAL, SMALLEST_SUBNORMAL, to_dtype
+from .targets.base import Capabilities
+
+NAN, INF = np.nan, np.inf
+
+#: the properties the corpus runs through (the metamorphic ones build their own inputs)
+CORPUS_PROPERTIES = ("forward", "indices", "jvp", "vjp", "adjoint", "output_shape")
+
+#: which value regimes may hold each kind of value (an edge applies where the property's
+#: regimes allow its values: a property checking finite inputs only skips NaN edges)
+_REGIMES_OF = {
+    "finite": None,
+    "nan": ("nan", "specials"),
+    "inf": ("nan", "specials"),
+    "neg_inf": ("neg_inf", "nan", "specials"),
+    "magnitude": ("magnitudes", "scaled", "wide", "specials"),
+}
+
+
+class NotApplicable(Exception):
+    """The edge does not apply to this op, target or property (it is skipped)."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One edge class: ``values(dtype, fraction)`` gives the 1-D cells ``[N, C, L]`` (or
+    ``[C, L]`` unbatched), ``cfg`` the 1-D geometry, ``options`` option values it needs
+    (an option the target lacks skips it), ``kind`` which values it holds (see
+    ``_REGIMES_OF``)."""
+
+    name: str
+    what: str
+    windows: str  # "sliding" | "adaptive"
+    values: Callable[[str, float], np.ndarray]
+    cfg: dict[str, Any]
+    kind: str = "finite"
+    options: dict[str, Any] = field(default_factory=dict)
+    batched: bool = True
+
+
+def _fixed(*rows) -> Callable[[str, float], np.ndarray]:
+    """Fixed cells, ``[1, C, L]`` from the rows given (one per channel)."""
+    a = np.array([list(r) for r in rows], dtype=np.float64)[None]
+    return lambda dtype, fraction: a
+
+
+def _magnitudes(dtype: str, fraction: float) -> np.ndarray:
+    """Three channels: the bottom of the range (a window of subnormals only, then normal
+    and subnormal cells, mixed signs; 70 smallest subnormals are subnormal in every
+    dtype, bfloat16's 7 significand bits included), the top (sums overflow where the mean
+    does not), and both ends in one window."""
+    n, s = SMALLEST_NORMAL[dtype], SMALLEST_SUBNORMAL[dtype]
+    top = LARGEST[dtype] * fraction
+    return np.array(
+        [
+            [
+                [30 * s, 50 * s, 70 * s, 3 * n, -2 * n, s],
+                [top, 0.75 * top, top, 0.5 * top, -0.875 * top, top],
+                [top, s, -0.5 * top, 3 * s, 0.0, -s],
+            ]
+        ]
+    )
+
+
+K3 = {"kernel_size": 3, "stride": 1}
+SLIDING_EDGES = (
+    Edge(
+        "nan",
+        "one NaN in a window, two in one, a window of NaN only (a channel each)",
+        "sliding",
+        _fixed([1, NAN, 2, 3, -1, 0], [NAN, 1, NAN, 2, 0, 3], [NAN, NAN, NAN, 1, 2, 3]),
+        K3,
+        "nan",
+    ),
+    Edge(
+        "infinities",
+        "+inf, -inf, both in one window, a window of -inf only",
+        "sliding",
+        _fixed(
+            [1, INF, 2, -1, 3, 0],
+            [1, -INF, 2, -1, 3, 0],
+            [INF, -INF, 1, 2, 0, 1],
+            [-INF, -INF, -INF, 1, 2, -INF],
+        ),
+        K3,
+        "inf",
+    ),
+    Edge(
+        "ties",
+        "ties for the maximum, and -0.0 before +0.0",
+        "sliding",
+        _fixed([2, 2, 1, 2, 2, 0], [1, 3, 3, 0, 3, 3], [-0.0, 0.0, 0.0, -0.0, -1, -0.0]),
+        K3,
+    ),
+    Edge(
+        "ceil-overhang-pad",
+        "a ceil_mode window past the padding, count_include_pad",
+        "sliding",
+        _fixed([1, 2, 3, 4, 5, 6]),
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+        options={"count_include_pad": True},
+    ),
+    Edge(
+        "ceil-overhang-nopad",
+        "a ceil_mode window past the padding, not counting it",
+        "sliding",
+        _fixed([1, 2, 3, 4, 5, 6]),
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+        options={"count_include_pad": False},
+    ),
+    Edge(
+        "ceil-overhang",
+        "a ceil_mode window past the input, no padding",
+        "sliding",
+        _fixed([1, -2, 3, 4, -5]),
+        {"kernel_size": 2, "ceil_mode": True},
+    ),
+    Edge(
+        "dilation-padding",
+        "a dilated kernel over padding",
+        "sliding",
+        _fixed([1, -2, 3, 0, 5, 4]),
+        {"kernel_size": 2, "stride": 1, "dilation": 2, "padding": 1},
+    ),
+    Edge(
+        "kernel-is-input",
+        "one window covering the whole input",
+        "sliding",
+        _fixed([3, -1, 4, 1]),
+        {"kernel_size": 4},
+    ),
+    Edge(
+        "huge-stride",
+        "a stride past int32's range (2**31): one window",
+        "sliding",
+        _fixed([1, -2, 3, 0, 5]),
+        {"kernel_size": 2, "stride": 2**31},
+    ),
+    Edge("empty-batch", "N = 0", "sliding", lambda dt, f: np.zeros((0, 2, 5)), {"kernel_size": 2}),
+    Edge(
+        "zero-channels",
+        "C = 0",
+        "sliding",
+        lambda dt, f: np.zeros((1, 0, 5)),
+        {"kernel_size": 2},
+    ),
+    Edge(
+        "unbatched",
+        "an input without the batch axis",
+        "sliding",
+        lambda dt, f: np.array([[1.0, -2, 3, 0, 2]]),
+        {"kernel_size": (2,), "stride": (1,)},
+        batched=False,
+    ),
+    Edge(
+        "magnitudes",
+        "the bottom of the range, the top (sums overflow), both in a window",
+        "sliding",
+        _magnitudes,
+        K3,
+        "magnitude",
+    ),
+)
+
+ADAPTIVE_EDGES = (
+    Edge(
+        "nan",
+        "one NaN in a bin, a bin of NaN only",
+        "adaptive",
+        _fixed([1, NAN, 2, 3, -1], [NAN, NAN, 1, 2, 0]),
+        {"output_size": 3},
+        "nan",
+    ),
+    Edge(
+        "infinities",
+        "+inf and -inf in one bin, a bin of -inf only",
+        "adaptive",
+        _fixed([INF, -INF, 1, 2, 0], [-INF, -INF, 1, 2, -INF]),
+        {"output_size": 3},
+        "inf",
+    ),
+    Edge(
+        "ties",
+        "ties in overlapping bins, -0.0 before +0.0",
+        "adaptive",
+        _fixed([2, 2, 1, 2, 2], [-0.0, 0.0, 0.0, -0.0, 0.0]),
+        {"output_size": 3},
+    ),
+    Edge("more-bins", "more bins than cells", "adaptive", _fixed([1, -2, 3]), {"output_size": 5}),
+    Edge("empty-batch", "N = 0", "adaptive", lambda dt, f: np.zeros((0, 2, 5)), {"output_size": 2}),
+    Edge(
+        "zero-channels",
+        "C = 0",
+        "adaptive",
+        lambda dt, f: np.zeros((1, 0, 5)),
+        {"output_size": 2},
+    ),
+    Edge(
+        "magnitudes",
+        "the bottom of the range, the top (sums overflow), both in a bin",
+        "adaptive",
+        _magnitudes,
+        {"output_size": 4},
+        "magnitude",
+    ),
+)
+
+EDGES = {"sliding": SLIDING_EDGES, "adaptive": ADAPTIVE_EDGES}
+
+
+def edges_for(windows: str) -> tuple[Edge, ...]:
+    """The corpus of an op whose windows are of kind ``windows`` (none for s3_pool, whose
+    geometry of grids is drawn)."""
+    return EDGES.get(windows, ())
+
+
+def applies(edge: Edge, regimes) -> bool:
+    """Whether the property's value ``regimes`` allow the edge's values."""
+    allowed = _REGIMES_OF[edge.kind]
+    return allowed is None or any(r in allowed for r in regimes)
+
+
+def _lift(v, d: int, fill):
+    """A 1-D geometry value for ``d`` axes: itself for d = 1, else a ``d``-tuple with
+    ``fill`` on the added (length-1) axes first."""
+    v = v[0] if isinstance(v, (tuple, list)) else v
+    return v if d == 1 else (fill,) * (d - 1) + (v,)
+
+
+def pinned(edge: Edge, op: str, caps: Capabilities, dtype: str, fraction: float):
+    """``(x, cfg, batched)`` of ``edge`` within ``caps`` at ``dtype`` (the cells rounded to
+    it), or :class:`NotApplicable`."""
+    keys = caps.keys(op)
+    d = min(caps.ranks)
+    if edge.batched not in caps.batched:
+        raise NotApplicable(f"{'un' if not edge.batched else ''}batched input not declared")
+    x = np.asarray(edge.values(dtype, fraction), dtype=np.float64)
+    if x.size == 0 and x.ndim == 3 and not caps.empty_batch:
+        raise NotApplicable("empty batch (N = 0, C = 0) not declared")
+    lead = x.shape[:-1]
+    x = to_dtype(x.reshape(lead + (1,) * (d - 1) + x.shape[-1:]), dtype)
+    cfg: dict[str, Any] = {}
+    for key, value in edge.cfg.items():
+        if key not in keys:
+            if key in ("kernel_size", "output_size"):
+                raise NotApplicable(f"{key} not declared")
+            raise NotApplicable(f"the edge needs {key}, which the target does not declare")
+        if key == "padding":
+            forms = caps.padding_forms
+            if d == 1 and "int" in forms:
+                cfg[key] = value
+            elif "ints" in forms:
+                cfg[key] = (0,) * (d - 1) + (value,)
+            elif "pairs" in forms:
+                cfg[key] = ((0, 0),) * (d - 1) + ((value, value),)
+            else:
+                raise NotApplicable("no explicit padding form declared")
+        elif key == "ceil_mode":
+            cfg[key] = value
+        else:  # sizes: 1 on the added axes (an unbatched input needs the tuple form)
+            as_tuple = not edge.batched or isinstance(value, tuple) or d > 1
+            lifted = _lift(value, d, 1)
+            cfg[key] = (lifted if isinstance(lifted, tuple) else (lifted,)) if as_tuple else value
+    for key, value in edge.options.items():
+        if key not in spec.OPS[op].config_defaults:
+            continue  # an option of other ops (count_include_pad for max_pool)
+        if key not in keys:
+            raise NotApplicable(f"the edge needs {key}, which the target does not declare")
+        allowed = caps.option_values.get(key)
+        if allowed is not None and value not in allowed:
+            raise NotApplicable(f"{key}={value!r} not declared")
+        cfg[key] = value
+    return x, cfg, edge.batched

@@ -1,0 +1,460 @@
+"""``ndpool check`` as a CI gate: the set-up validated before anything runs, the target run
+in worker processes (a crash or a hang becomes a failure of its op x property cell, and
+the matrix goes on), and an exit status that says what happened (:data:`EXIT_CODES`).
+
+The parent process validates the set-up (:func:`validate`: ops, properties, the
+known-deviations file, the target, its device), works out which cells can run at all
+(none: "nothing was checked"), and hands the cells to ``jobs`` worker processes. A worker
+loads the target by name and runs each cell with :class:`~ndpool.conformance.runner.
+CheckContext`; before every call of the target it tells the parent which example it is
+about to run, so when the worker dies (a segfault, an abort) or goes quiet for longer
+than ``timeout`` seconds (it is killed then), the parent reports that example, with a
+reproducer, as the cell's failure, starts a new worker and carries on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from ndpool import spec
+
+from .cases import reproducer
+from .deviations import Registry, RegistryError
+from .properties import PROPERTIES, _call_code, availability
+from .reporting import Matrix, write_report
+from .runner import PROFILES, CheckContext, Outcome
+from .targets import BUILTIN_TARGETS, load_target
+
+EXIT_CONFORMANT = 0
+EXIT_NOT_CONFORMANT = 1
+EXIT_USAGE = 2
+EXIT_SETUP = 3
+EXIT_NOTHING_CHECKED = 4
+EXIT_SUITE_ERROR = 5
+
+#: the exit statuses of ``ndpool check`` (also in its ``--help`` and docs/conformance/ci.md)
+EXIT_CODES = {
+    EXIT_CONFORMANT: "conformant (failures only inside registered known deviations)",
+    EXIT_NOT_CONFORMANT: "not conformant: a property failed, or the target crashed or hung",
+    EXIT_USAGE: "usage error (an unknown option or a bad value for one)",
+    EXIT_SETUP: "set-up error: unknown target, op or property, a bad deviations file, an "
+    "unavailable device, a report format that cannot be told; nothing was run",
+    EXIT_NOTHING_CHECKED: "nothing was checked: the target provides none of the selected "
+    "cells (ops, properties, gradients)",
+    EXIT_SUITE_ERROR: "the suite itself failed (a bug in ndpool.conformance, not in the target)",
+}
+
+REPORT_FORMATS = {".md": "md", ".json": "json", ".html": "html", ".htm": "html", ".xml": "xml"}
+
+
+class SetupError(Exception):
+    """The run cannot start (:data:`EXIT_SETUP`); the message says why, in one line."""
+
+
+@dataclass
+class GateConfig:
+    target: str = "ndpool.impl"
+    device: str = "cpu"
+    ops: list[str] = field(default_factory=list)
+    properties: list[str] = field(default_factory=list)
+    profile: str = "quick"
+    seed: int | None = None
+    deviations: str | None = None
+    db: str | None = None
+    timeout: float = 60.0
+    jobs: int = 1
+    report: str | None = None
+    report_format: str | None = None
+    junit_xml: str | None = None
+    verbose: bool = False
+
+    def cells(self) -> list[tuple[str, str]]:
+        ops = self.ops or list(spec.OPS)
+        props = self.properties or list(PROPERTIES)
+        return [(op, p) for op in ops for p in props]
+
+    def replay(self, op: str, prop: str) -> str:
+        """One command line that replays exactly this cell."""
+        parts = ["ndpool check", f"--target {self.target}", f"--op {op}", f"--property {prop}"]
+        parts += [f"--profile {self.profile}", f"--seed {self.seed}"]
+        if self.device != "cpu":
+            parts.append(f"--device {self.device}")
+        if self.deviations:
+            parts.append(f"--deviations {self.deviations}")
+        return " ".join(parts)
+
+
+# -- set-up -------------------------------------------------------------------------------------
+def report_format(path: str, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    suffix = Path(path).suffix.lower()
+    if suffix not in REPORT_FORMATS:
+        raise SetupError(
+            f"cannot tell the report format of {path!r} from its extension: use one of "
+            f"{', '.join(sorted(REPORT_FORMATS))} or --format"
+        )
+    return REPORT_FORMATS[suffix]
+
+
+def validate(cfg: GateConfig):
+    """Check the set-up before anything runs; the loaded target, or :class:`SetupError`."""
+    unknown = [op for op in cfg.ops if op not in spec.OPS]
+    if unknown:
+        raise SetupError(f"unknown op(s) {unknown}; known: {', '.join(spec.OPS)}")
+    unknown = [p for p in cfg.properties if p not in PROPERTIES]
+    if unknown:
+        raise SetupError(f"unknown property(ies) {unknown}; known: {', '.join(PROPERTIES)}")
+    if cfg.profile not in PROFILES:
+        raise SetupError(f"unknown profile {cfg.profile!r}; known: {', '.join(PROFILES)}")
+    if cfg.timeout <= 0:
+        raise SetupError(f"--timeout must be positive, not {cfg.timeout}")
+    if cfg.jobs < 1:
+        raise SetupError(f"-n must be at least 1, not {cfg.jobs}")
+    if cfg.report:
+        cfg.report_format = report_format(cfg.report, cfg.report_format)
+    if cfg.device != "cpu":
+        _check_device(cfg.device)
+    target = _load(cfg)
+    try:
+        path = cfg.deviations or target.deviations_file
+        Registry.load(
+            target.name, path, required=cfg.deviations is not None, properties=tuple(PROPERTIES)
+        )
+    except RegistryError as exc:
+        raise SetupError(f"known-deviations file: {exc}") from None
+    return target
+
+
+def _check_device(device: str) -> None:
+    try:
+        import torch
+    except ImportError:
+        raise SetupError(f"--device {device} needs torch, which is not installed") from None
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise SetupError(f"--device {device}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SetupError(f"--device {device}: CUDA is not available on this machine")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise SetupError(f"--device {device}: there are {torch.cuda.device_count()} CUDA devices")
+
+
+def _load(cfg: GateConfig):
+    name = cfg.target.split("@", 1)[0]
+    builtin = BUILTIN_TARGETS.get(name)
+    if builtin is not None and builtin.missing():
+        raise SetupError(
+            f"target {cfg.target!r} needs {', '.join(builtin.missing())}: {builtin.install}"
+        )
+    try:
+        return load_target(cfg.target, device=cfg.device)
+    except Exception as exc:  # unknown name, import error, a factory that raised
+        raise SetupError(
+            f"cannot load target {cfg.target!r}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def runnable(target, cells) -> tuple[list, dict]:
+    """``(cells that can run, {cell: (status, reason)} for the others)``."""
+    run, blocked = [], {}
+    for op, prop in cells:
+        why = availability(target, op, prop)
+        if why is None:
+            run.append((op, prop))
+        else:
+            blocked[(op, prop)] = why
+    return run, blocked
+
+
+# -- workers --------------------------------------------------------------------------------------
+def _worker(conn, cfg: GateConfig) -> None:
+    """Load the target and run the cells the parent sends, reporting every example."""
+    import warnings
+
+    if not cfg.verbose:
+        warnings.simplefilter("ignore")
+    try:
+        target = load_target(cfg.target, device=cfg.device)
+        ctx = CheckContext(
+            target,
+            profile=cfg.profile,
+            seed=cfg.seed,
+            database=cfg.db,
+            deviations=cfg.deviations,
+        )
+    except Exception as exc:  # validated in the parent already: should not happen
+        conn.send(("broken", f"{type(exc).__name__}: {exc}"))
+        return
+
+    def observe(case, what, args):
+        conn.send(("example", case, what, args))
+
+    ctx.observer = observe
+    while True:
+        message = conn.recv()
+        if message is None:
+            return
+        op, prop = message
+        conn.send(("done", ctx.run(op, prop)))
+
+
+@dataclass
+class _Worker:
+    process: mp.process.BaseProcess
+    conn: object
+    cell: tuple[str, str] | None = None
+    last: tuple | None = None  # the example running: (case, what, args)
+    since: float = 0.0
+
+
+class Gate:
+    """Runs the selected cells on ``jobs`` workers and collects the outcomes."""
+
+    def __init__(self, cfg: GateConfig, target, progress=print):
+        self.cfg = cfg
+        self.target = target
+        self.progress = progress
+        self.context = mp.get_context("spawn")
+        self.outcomes: dict[tuple[str, str], Outcome] = {}
+
+    def _spawn(self) -> _Worker:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(target=_worker, args=(child, self.cfg), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def run(self, cells: list[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
+        queue = list(cells)
+        workers = [self._spawn() for _ in range(min(self.cfg.jobs, len(queue)))]
+        done = 0
+        while queue or any(w.cell for w in workers):
+            for w in workers:
+                if w.cell is None and queue:
+                    w.cell = queue.pop(0)
+                    w.last, w.since = None, time.monotonic()
+                    w.conn.send(w.cell)
+            busy = [w for w in workers if w.cell]
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+            now = time.monotonic()
+            for w in busy:
+                outcome = None
+                if w.conn in ready:
+                    try:
+                        while w.conn.poll():
+                            message = w.conn.recv()
+                            if message[0] == "example":
+                                w.last, w.since = message[1:], time.monotonic()
+                            elif message[0] == "done":
+                                outcome = message[1]
+                                break
+                            else:  # "broken": the target could not load in the worker
+                                outcome = Outcome(*w.cell, "error", message[1])
+                                break
+                    except (EOFError, OSError):
+                        outcome = self._crashed(w)
+                elif not w.process.is_alive():
+                    outcome = self._crashed(w)
+                elif now - w.since > self.cfg.timeout:
+                    outcome = self._hung(w)
+                if outcome is None:
+                    continue
+                self.outcomes[w.cell] = outcome
+                done += 1
+                self._report_progress(outcome, done, len(cells))
+                w.cell = None
+                if not w.process.is_alive():
+                    workers[workers.index(w)] = self._spawn()
+        for w in workers:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+        return self.outcomes
+
+    def _where(self, w: _Worker) -> str:
+        if w.last is None:
+            return "before its first example (drawing it, or loading the target)"
+        case, what, args = w.last
+        return f"{what} of {case.describe()}\nreproducer:\n" + _indent(
+            reproducer(case, self.target.construct, _call_code(what, args))
+        )
+
+    def _crashed(self, w: _Worker) -> Outcome:
+        w.process.join(timeout=5)
+        code = w.process.exitcode
+        how = f"exit code {code}"
+        if code is not None and code < 0:
+            try:
+                how = f"signal {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"signal {-code}"
+        op, prop = w.cell
+        return Outcome(
+            op, prop, "fail", f"the target crashed the process ({how}) in {self._where(w)}"
+        )
+
+    def _hung(self, w: _Worker) -> Outcome:
+        w.process.kill()
+        w.process.join(timeout=5)
+        op, prop = w.cell
+        return Outcome(
+            op,
+            prop,
+            "fail",
+            f"the target hung: no progress for {self.cfg.timeout:g} s (--timeout) in "
+            f"{self._where(w)}",
+        )
+
+    def _report_progress(self, outcome: Outcome, done: int, total: int) -> None:
+        if self.cfg.verbose or outcome.status in ("fail", "error"):
+            self.progress(
+                f"[{done}/{total}] {outcome.op} / {outcome.prop}: {outcome.status} "
+                f"({outcome.examples} examples, {outcome.seconds:.1f} s)"
+            )
+        elif done % max(1, total // 10) == 0 or done == total:
+            self.progress(f"[{done}/{total}] checked")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+# -- the run --------------------------------------------------------------------------------------
+def check(cfg: GateConfig, out=print) -> int:
+    """Run the gate; print the matrix, the failures with their replay commands, the
+    verdict; return the exit status (:data:`EXIT_CODES`)."""
+    try:
+        target = validate(cfg)
+    except SetupError as exc:
+        out(f"ndpool check: set-up error: {exc}")
+        return EXIT_SETUP
+    if cfg.seed is None:
+        import random
+
+        cfg.seed = random.randrange(2**32)
+    cells = cfg.cells()
+    to_run, blocked = runnable(target, cells)
+    if not to_run:
+        reasons = sorted({reason for _, reason in blocked.values()})
+        out(
+            f"ndpool check: nothing was checked: target {target.name!r} provides none of the "
+            f"{len(cells)} selected op x property cells ({'; '.join(reasons[:3])})"
+        )
+        return EXIT_NOTHING_CHECKED
+    out(
+        f"ndpool check: target {target.name}, profile {cfg.profile} "
+        f"({PROFILES[cfg.profile]} examples per cell after the edge corpus), seed {cfg.seed}, "
+        f"{len(to_run)} cells on {cfg.jobs} worker(s)"
+    )
+    start = time.perf_counter()
+    outcomes = Gate(cfg, target, out).run(to_run)
+    matrix = Matrix()
+    for (op, prop), (status, reason) in blocked.items():
+        matrix.set(target.name, op, prop, status, reason)
+    registry = Registry.load(target.name, cfg.deviations or target.deviations_file)
+    matrix.registry_sources[target.name] = registry.source
+    examples = {}
+    for (op, prop), o in outcomes.items():
+        matrix.set(target.name, op, prop, o.status, o.message)
+        matrix.examples[(target.name, op, prop)] = o.examples
+        matrix.durations[(target.name, op, prop)] = o.seconds
+        examples[(op, prop)] = o.examples
+        for k, v in o.hits.items():
+            matrix.hit_counts[target.name][k] += v
+    failures = [o for o in outcomes.values() if o.status == "fail"]
+    errors = [o for o in outcomes.values() if o.status == "error"]
+    for o in failures + errors:
+        out("")
+        out(f"{'FAIL' if o.status == 'fail' else 'SUITE ERROR'}: {o.op} / {o.prop}")
+        out(o.message.rstrip())
+        out(f"replay: {cfg.replay(o.op, o.prop)}")
+    out("")
+    out(matrix.render_text(target.name))
+    hits = matrix.hits(target.name)
+    if hits:
+        out("known deviations hit: " + ", ".join(f"{k} ({v}x)" for k, v in sorted(hits.items())))
+    stale = _stale(registry, matrix, target.name, examples)
+    matrix.stale[target.name] = [e.id for e in stale]
+    for e in stale:
+        out(f"stale deviation {e.id!r} ({registry.source}): nothing matched it in its cells")
+    secs = time.perf_counter() - start
+    total = sum(examples.values())
+    out(f"{len(outcomes)} cells, {total} examples in {secs:.0f} s (seed {cfg.seed})")
+    if cfg.report:
+        _write(matrix, cfg, cfg.report, cfg.report_format)
+        out(f"report written to {cfg.report}")
+    if cfg.junit_xml:
+        _write(matrix, cfg, cfg.junit_xml, "xml")
+    if failures:
+        return EXIT_NOT_CONFORMANT
+    if errors:
+        out("the suite itself failed (SUITE ERROR above): please report it")
+        return EXIT_SUITE_ERROR
+    return EXIT_CONFORMANT
+
+
+#: a stale-deviation warning needs this many examples over the entry's cells
+STALE_MIN_EXAMPLES = 100
+
+
+def _stale(registry: Registry, matrix: Matrix, target: str, examples: dict) -> list:
+    """Entries nothing matched, where their cells ran enough examples to mean something."""
+    out = []
+    hits = matrix.hits(target)
+    for e in registry.entries:
+        ran = sum(n for (op, prop), n in examples.items() if e.covers(prop, op))
+        if ran >= STALE_MIN_EXAMPLES and not hits.get(e.id):
+            out.append(e)
+    return out
+
+
+def _write(matrix: Matrix, cfg: GateConfig, path: str, fmt: str) -> None:
+    meta = {"profile": cfg.profile, "seed": cfg.seed}
+    if fmt == "xml":
+        Path(path).write_text(junit_xml(matrix, cfg))
+    else:
+        write_report(matrix, path, fmt=fmt, **meta)
+
+
+def junit_xml(matrix: Matrix, cfg: GateConfig) -> str:
+    """JUnit XML, one test case per op x property (failures carry their message)."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    cases = []
+    counts = {"fail": 0, "skip": 0}
+    for (target, op, prop), status in sorted(matrix.cells.items()):
+        name = quoteattr(f"{op}-{prop}")
+        secs = matrix.durations.get((target, op, prop), 0.0)
+        body = ""
+        if status in ("fail", "error"):
+            counts["fail"] += 1
+            msg = matrix.messages.get((target, op, prop), "")
+            first = msg.splitlines()[0] if msg else status
+            replay = cfg.replay(op, prop)
+            body = (
+                f"<failure message={quoteattr(first)}>{escape(msg)}\nreplay: "
+                f"{escape(replay)}</failure>"
+            )
+        elif status not in ("pass", "known deviation"):
+            counts["skip"] += 1
+            body = f"<skipped message={quoteattr(status)}/>"
+        cases.append(
+            f"<testcase classname={quoteattr('ndpool.' + target)} name={name} "
+            f'time="{secs:.3f}">{body}</testcase>'
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<testsuite name="ndpool check" tests="{len(cases)}" failures="{counts["fail"]}" '
+        f'skipped="{counts["skip"]}">\n' + "\n".join(cases) + "\n</testsuite>\n"
+    )

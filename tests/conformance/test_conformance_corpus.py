@@ -1,0 +1,160 @@
+"""The edge corpus and the invalid_config breakers reach what they claim to, and the
+output checks catch a wrong dtype: each test holds the suite to an independent fact (the
+spec's own value and error, a mutant's bug), never to the suite's own output."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from ndpool import spec
+from ndpool.conformance import corpus
+from ndpool.conformance.cases import LARGEST, SMALLEST_SUBNORMAL, Case
+from ndpool.conformance.properties import invalid_breakers, type_breakers
+from ndpool.conformance.runner import CheckContext
+from ndpool.conformance.targets import Capabilities, NumpyTarget, load_target
+from ndpool.conformance.tools.mutants import MUTANTS
+
+SLIDING = [op for op, r in spec.OPS.items() if r.windows.name == "sliding"]
+ADAPTIVE = [op for op, r in spec.OPS.items() if r.windows.name == "adaptive"]
+CAPS = Capabilities()
+
+
+@pytest.mark.parametrize("edge", corpus.SLIDING_EDGES + corpus.ADAPTIVE_EDGES, ids=lambda e: e.name)
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_every_edge_is_a_valid_input_the_spec_computes(edge, dtype):
+    """Each edge is valid for max / adaptive max (the spec accepts it) in every rank a
+    target may declare, and its cells are representable in the dtype."""
+    op = "max_pool" if edge.windows == "sliding" else "adaptive_max_pool"
+    for ranks in ((1,), (2, 3), (3,)):
+        x, cfg, batched = corpus.pinned(edge, op, CAPS.replace(ranks=ranks), dtype, 1.0)
+        d = ranks[0]
+        assert x.ndim == d + (2 if batched else 1)
+        y = spec.OPS[op].function(x, **cfg)
+        assert y.shape == tuple(spec.output_shape(op, x.shape, **cfg))
+
+
+def test_the_edges_hold_what_they_name():
+    """The NaN edge has a window of NaN only and one with two NaNs; the infinities edge a
+    window of -inf only and one with both signs; the magnitudes edge a window of
+    subnormals only and one whose sum overflows where its mean does not."""
+    by_name = {e.name: e for e in corpus.SLIDING_EDGES}
+
+    def windows(name, dtype="float32"):
+        x, cfg, _ = corpus.pinned(by_name[name], "max_pool", CAPS, dtype, 1.0)
+        geom = spec.OPS["max_pool"].geometry(x.shape, **cfg)
+        return geom.gather(x, fill=np.nan), np.broadcast_to(geom.real, geom.gather(x, 0).shape)
+
+    w, real = windows("nan")
+    nans = (np.isnan(w) & real).sum(-1)
+    assert (nans == real.sum(-1)).any() and (nans == 2).any() and (nans == 1).any()
+    w, real = windows("infinities")
+    assert ((w == -np.inf) | ~real).all(-1).any()
+    assert ((w == np.inf).any(-1) & (w == -np.inf).any(-1)).any()
+    for dtype in ("float16", "float32", "float64"):
+        w, real = windows("magnitudes", dtype)
+        sub = SMALLEST_SUBNORMAL[dtype] * 2**10  # below the smallest normal in every dtype
+        assert ((np.abs(w) < sub) & (w != 0)).all(-1).any()
+        sums = np.where(real, np.abs(w) / LARGEST[dtype], 0).sum(-1)  # in units of the largest
+        assert ((sums > 1) & (sums / 3 < 1)).any()
+
+
+def test_an_edge_a_target_cannot_take_is_skipped_not_failed():
+    unbatched = next(e for e in corpus.SLIDING_EDGES if e.name == "unbatched")
+    with pytest.raises(corpus.NotApplicable):
+        corpus.pinned(unbatched, "max_pool", CAPS.replace(batched=(True,)), "float32", 1.0)
+    dilated = next(e for e in corpus.SLIDING_EDGES if e.name == "dilation-padding")
+    caps = CAPS.replace(config_keys=("kernel_size", "stride", "padding"))
+    with pytest.raises(corpus.NotApplicable):
+        corpus.pinned(dilated, "max_pool", caps, "float32", 1.0)
+
+
+@pytest.mark.parametrize("op", sorted(spec.OPS))
+def test_every_type_breaker_is_rejected_by_the_spec(op):
+    """A value of the wrong type for each keyword and parameter breaks a constraint the
+    spec numbers (never a TypeError from deep inside, never accepted)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from ndpool.conformance.ops import OP_INFO
+    from ndpool.conformance.properties import _apply_op_breaker
+    from ndpool.conformance.strategies import cases
+
+    breakers = type_breakers(op, CAPS)
+    assert breakers, op
+
+    @settings(max_examples=len(breakers) * 2, deadline=None, database=None)
+    @given(st.data())
+    def check(data):
+        inv = data.draw(st.sampled_from(breakers))
+        ctx = {"regimes": ("grid",), "batch": (1, 2), "batched": (True,)}
+        base = data.draw(cases(OP_INFO[op], CAPS, ctx))
+        case = _apply_op_breaker(inv, data, base)
+        with pytest.raises(spec.ConstraintError):
+            spec.OPS[op].function(*case.primals, **case.cfg)
+
+    check()
+
+
+def test_breakers_cover_every_keyword_and_parameter_of_max_and_lp():
+    keys = {b.key for b in invalid_breakers("max_pool", load_target("ndpool.spec"))}
+    assert {"kernel_size", "stride", "dilation", "padding", "ceil_mode", "return_indices"} <= keys
+    keys = {b.key for b in invalid_breakers("lp_pool", load_target("ndpool.spec"))}
+    assert {"norm_type", "sign"} <= keys
+
+
+def _run(target, op, prop, profile="quick"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CheckContext(target, profile=profile, seed=0).run(op, prop)
+
+
+def test_the_corpus_alone_finds_an_edge_bug():
+    """With no drawn example at all (max_examples=0 is not allowed, so 1 on a clean
+    grid), the corpus' NaN edge rejects a kernel that drops NaN."""
+    target = MUTANTS["max-nan-dropped"].target()
+    ctx = CheckContext(target, profile="quick", seed=0, max_examples=1)
+    assert ctx.run("max_pool", "forward").status == "fail"
+    ctx = CheckContext(target, profile="quick", seed=0, max_examples=1, corpus=False)
+    assert [label for label, _ in ctx.pins("max_pool", "forward")] == []
+
+
+def test_a_wrong_output_dtype_fails_and_names_the_dtypes():
+    out = _run(MUTANTS["avg-float64-output"].target(), "avg_pool", "forward")
+    assert out.status == "fail"
+    assert "has dtype float64, not float" in out.message
+
+
+def test_every_breaker_runs_once_before_the_drawn_examples():
+    """The breakers of a target that rejects nothing all fail: the first one reported is
+    the first of the list (run before any drawn example)."""
+
+    def accepts_anything(x, **cfg):
+        return np.zeros((1, 1, 1), dtype=np.asarray(x).dtype)
+
+    target = NumpyTarget(
+        type("NS", (), {"max_pool": staticmethod(accepts_anything)})(),
+        name="accepts-anything",
+        capabilities=Capabilities(error_ids=False),
+    )
+    out = _run(target, "max_pool", "invalid_config")
+    first = invalid_breakers("max_pool", target)[0]
+    assert out.status == "fail" and out.message.startswith(f"breaker: {first.what}")
+
+
+def test_a_case_with_raw_parameters_reaches_the_target_unconverted():
+    """A wrong-type parameter is passed as it is (a string stays a string), so the
+    target's own check is what rejects it."""
+    seen = []
+
+    def lp(x, p, **cfg):
+        seen.append(p)
+        return spec.lp_pool(x, p, **cfg)
+
+    target = NumpyTarget(type("NS", (), {"lp_pool": staticmethod(lp)})(), name="raw")
+    case = Case(op="lp_pool", x=np.ones((1, 1, 4)), params=("2",), cfg={"kernel_size": 2})
+    with pytest.raises(spec.ConstraintError, match=r"^C24"):
+        target.forward(case)
+    assert seen == ["2"]

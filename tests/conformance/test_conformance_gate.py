@@ -1,0 +1,196 @@
+"""`ndpool check` as a CI gate, run for real in a subprocess against small broken targets
+(fixtures/broken_targets.py): each way a run can go wrong gets its own exit status and a
+one-line message, a crash or a hang is a failure of its cell (and the matrix goes on),
+and a failure prints a command line that replays it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ndpool.conformance.gate import (
+    EXIT_CONFORMANT,
+    EXIT_NOT_CONFORMANT,
+    EXIT_NOTHING_CHECKED,
+    EXIT_SETUP,
+    EXIT_USAGE,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+TYPO_OP = """
+[[deviation]]
+id = "typo"
+op = "max_pol"
+property = "forward"
+reason = "an op name with a typo"
+"""
+TYPO_FIELD = """
+[[deviation]]
+id = "typo"
+op = "max_pool"
+proprety = "forward"
+reason = "a field name with a typo"
+"""
+
+
+def ndpool(tmp_path, *args, timeout=300):
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])
+    )
+    cmd = [sys.executable, "-m", "ndpool.conformance.cli", *args]
+    return subprocess.run(
+        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _lines(out) -> str:
+    return (out.stdout + out.stderr)[-4000:]
+
+
+def _setup_error(tmp_path, *args) -> str:
+    out = ndpool(tmp_path, "check", *args)
+    assert out.returncode == EXIT_SETUP, _lines(out)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ndpool check: set-up error: "), _lines(out)
+    assert out.stderr == "", out.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--target", "no_such_target"], "unknown target 'no_such_target'"),
+        (["--target", "no_such_module:target"], "No module named 'no_such_module'"),
+        (["--op", "maxpool"], "unknown op(s) ['maxpool']"),
+        (["--property", "forwrd"], "unknown property(ies) ['forwrd']"),
+        (["--deviations", "missing.toml"], "missing.toml does not exist"),
+        (["--deviations", "bad.toml"], "bad.toml is not valid TOML"),
+        (["--deviations", "typo_op.toml"], "unknown op(s) ['max_pol']"),
+        (["--deviations", "typo_field.toml"], "unknown field(s) ['proprety']"),
+        (["--report", "r.txt"], "cannot tell the report format of 'r.txt'"),
+        (["--timeout", "0"], "--timeout must be positive"),
+    ],
+    ids=[
+        "unknown-target",
+        "unimportable-target",
+        "unknown-op",
+        "unknown-property",
+        "missing-deviations",
+        "invalid-toml",
+        "deviation-names-unknown-op",
+        "deviation-names-unknown-field",
+        "report-format",
+        "timeout",
+    ],
+)
+def test_setup_errors_are_one_line_and_exit_3(tmp_path, args, names):
+    (tmp_path / "bad.toml").write_text("[[deviation\nid = \n")
+    (tmp_path / "typo_op.toml").write_text(TYPO_OP)
+    (tmp_path / "typo_field.toml").write_text(TYPO_FIELD)
+    assert names in _setup_error(tmp_path, *args)
+
+
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="this machine has CUDA: --device cuda is valid"
+)
+def test_cuda_without_cuda_is_a_setup_error(tmp_path):
+    assert "CUDA is not available" in _setup_error(tmp_path, "--device", "cuda")
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (["--target", "broken_targets:avg_only", "--op", "max_pool"], "has no max_pool"),
+        (["--target", "os:path"], "'os:path' has no"),
+    ],
+    ids=["op-not-provided", "empty-target"],
+)
+def test_nothing_checked_is_not_a_pass(tmp_path, args, why):
+    out = ndpool(tmp_path, "check", *args)
+    assert out.returncode == EXIT_NOTHING_CHECKED, _lines(out)
+    assert out.stdout.startswith("ndpool check: nothing was checked: ") and why in out.stdout
+
+
+def test_wrong_output_dtype_is_not_conformant(tmp_path):
+    out = ndpool(
+        tmp_path, "check", "--target", "broken_targets:wrong_dtype", "--op", "avg_pool",
+        "--property", "forward", "--seed", "1",
+    )  # fmt: skip
+    assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
+    assert re.search(r"the output has dtype float64, not float(16|32)", out.stdout), _lines(out)
+    assert "NOT CONFORMANT" in out.stdout
+
+
+def test_a_hang_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
+    out = ndpool(
+        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
+        "--property", "forward", "--timeout", "3", "--seed", "1",
+    )  # fmt: skip
+    assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
+    assert "FAIL: max_pool / forward" in out.stdout
+    assert "the target hung: no progress for 3 s (--timeout) in forward of max_pool(" in out.stdout
+    assert "reproducer:" in out.stdout
+    assert re.search(r"^avg_pool\s+pass\s*$", out.stdout, re.M), _lines(out)
+
+
+def test_a_crash_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
+    out = ndpool(
+        tmp_path, "check", "--target", "broken_targets:aborts", "--op", "max_pool", "avg_pool",
+        "--property", "forward", "--seed", "1",
+    )  # fmt: skip
+    assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
+    assert "the target crashed the process (signal SIGABRT) in forward of max_pool(" in out.stdout
+    assert "reproducer:" in out.stdout
+    assert re.search(r"^avg_pool\s+pass\s*$", out.stdout, re.M), _lines(out)
+
+
+def test_a_failure_prints_a_replay_line_that_replays_it(tmp_path):
+    args = ["--target", "broken_targets:last_tie", "--op", "max_pool", "--property", "indices"]
+    out = ndpool(tmp_path, "check", *args)  # a random seed, printed
+    assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
+    replays = re.findall(r"^replay: ndpool (check .*)$", out.stdout, re.M)
+    assert len(replays) == 1 and "--seed " in replays[0], _lines(out)
+    again = ndpool(tmp_path, *shlex.split(replays[0]))
+    assert again.returncode == EXIT_NOT_CONFORMANT, _lines(again)
+    first = out.stdout[out.stdout.index("FAIL:") : out.stdout.index("replay:")]
+    assert first in again.stdout  # the same failure, the same minimal example
+
+
+def test_values_print_plainly(tmp_path):
+    out = ndpool(
+        tmp_path, "check", "--target", "broken_targets:last_tie", "--op", "max_pool",
+        "--property", "forward", "--seed", "1",
+    )  # fmt: skip
+    assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
+    assert "FAIL: max_pool / forward" in out.stdout
+    assert not re.search(r"np\.(float|u?int|bool)\w*\(", out.stdout), _lines(out)
+
+
+def test_a_conforming_run_is_quiet(tmp_path):
+    out = ndpool(tmp_path, "check", "--op", "max_pool", "--seed", "1")
+    assert out.returncode == EXIT_CONFORMANT, _lines(out)
+    assert out.stderr == "", out.stderr
+    assert "Warning" not in out.stdout and "Traceback" not in out.stdout
+    assert out.stdout.rstrip().splitlines()[-2] == "CONFORMANT (apart from known deviations)"
+
+
+def test_command_line_basics(tmp_path):
+    version = ndpool(tmp_path, "--version")
+    assert version.returncode == 0 and re.match(r"ndpool \S+", version.stdout)
+    targets = ndpool(tmp_path, "--list-targets")
+    assert targets.returncode == 0 and re.search(r"^ndpool\.impl\s", targets.stdout, re.M)
+    props = ndpool(tmp_path, "--list-properties")
+    assert props.returncode == 0 and re.search(r"^invalid_config\s", props.stdout, re.M)
+    bare = ndpool(tmp_path)
+    assert bare.returncode == EXIT_USAGE and "usage: ndpool" in bare.stdout
+    helptext = ndpool(tmp_path, "check", "--help").stdout
+    assert "exit status:" in helptext and ":param" not in helptext and "``" not in helptext
+    for profile in ("quick", "ci", "thorough"):
+        assert f"{profile}: " in helptext
