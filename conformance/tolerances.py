@@ -233,6 +233,13 @@ def _n_terms(case: Case, win: Windows, parts: Partials) -> float:
     return n
 
 
+def _times(weight, v):
+    """``|v_dot| v`` (a tangent) or ``|y_bar| v`` (a cotangent), 0 where it is 0: the
+    spec's convention that a zero tangent or cotangent contributes 0 even against a NaN
+    or infinite partial (or its bound)."""
+    return np.where(weight == 0, 0.0, weight * v)
+
+
 def jvp_bound(
     case: Case, win: Windows, parts: Partials, tangents, ref_dot, differentiable
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -244,8 +251,8 @@ def jvp_bound(
     with np.errstate(all="ignore"):
         x_dot = np.abs(win.gather(tangents[0]))
         a, d = parts.inputs[0]
-        bound = (x_dot * (d + a * (m + 1) * u)).sum(-1)
-        magnitude = (x_dot * a).sum(-1)
+        bound = _times(x_dot, d + a * (m + 1) * u).sum(-1)
+        magnitude = _times(x_dot, a).sum(-1)
         dy = np.abs(win.batch(ref_dot))
         for i, (s, p) in enumerate(zip(case.record.input_specs[1:], parts.inputs[1:])):
             if p is None or s.name not in differentiable or tangents[i + 1] is None:
@@ -255,12 +262,12 @@ def jvp_bound(
             if s.kind == "window":
                 shape = (1, t.shape[0] if t.ndim == 2 else 1) + (1,) * win.geom.d
                 tk = t.reshape(shape + (t.shape[-1],))
-                bound = bound + (tk * (d + a * (m + 1) * u)).sum(-1)
-                magnitude = magnitude + (tk * a).sum(-1)
+                bound = bound + _times(tk, d + a * (m + 1) * u).sum(-1)
+                magnitude = magnitude + _times(tk, a).sum(-1)
             else:
                 tc = t.reshape((1, -1) + (1,) * win.geom.d) if t.ndim else t
-                bound = bound + tc * (d + a * (m + 1) * u)
-                magnitude = magnitude + tc * a
+                bound = bound + _times(tc, d + a * (m + 1) * u)
+                magnitude = magnitude + _times(tc, a)
             bound = bound + 2 * u * dy
         under = np.where(win.real, x_dot, 0.0).sum(axis=-1)
         bound = bound + u * dy + win.tiny * (win.K + 2 + under)
@@ -279,8 +286,8 @@ def vjp_bounds(case: Case, win: Windows, parts: Partials, cotangent, differentia
         a, d = parts.inputs[0]
         geom = win.geom
         terms = geom.scatter(win.real.astype(np.float64))
-        contrib = a * yb[..., None]
-        bx = geom.scatter(yb[..., None] * d) + (terms + 2) * u * geom.scatter(contrib)
+        contrib = _times(yb[..., None], a)
+        bx = geom.scatter(_times(yb[..., None], d)) + (terms + 2) * u * geom.scatter(contrib)
         units = win.real.astype(np.float64) if parts.units is None else parts.units
         under = geom.scatter(np.where(win.real, np.broadcast_to(yb[..., None], win.w.shape), 0))
         bx = bx + win.tiny * (geom.scatter(units) + 2 + under)
@@ -294,11 +301,12 @@ def vjp_bounds(case: Case, win: Windows, parts: Partials, cotangent, differentia
             a, d = p
             shape = np.shape(primal)
             if s.kind == "window":
-                per, mag = yb[..., None] * (d + (n_out + 1) * u * a), yb[..., None] * a
+                per = _times(yb[..., None], d + (n_out + 1) * u * a)
+                mag = _times(yb[..., None], a)
                 keep = {1, per.ndim - 1} if len(shape) == 2 else {per.ndim - 1}
             else:
-                per = np.broadcast_to(yb * (d + (n_out + 1) * u * a), yb.shape)
-                mag = np.broadcast_to(yb * a, yb.shape)
+                per = np.broadcast_to(_times(yb, d + (n_out + 1) * u * a), yb.shape)
+                mag = np.broadcast_to(_times(yb, a), yb.shape)
                 keep = {1} if shape else set()
             axes = tuple(j for j in range(per.ndim) if j not in keep)
             b = np.asarray(per.sum(axis=axes)).reshape(shape) + win.tiny * (n_out + 2)

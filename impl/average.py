@@ -18,6 +18,7 @@ from . import native
 from .geometry import Plan, per_output
 from .inputs import adaptive_input, check_values, compute_dtype, sliding_input, unbatch
 from .separable import box_sum
+from .triton import routed
 
 
 def window_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool = False) -> torch.Tensor:
@@ -27,15 +28,16 @@ def window_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool = False) -> torch.Te
     return box_sum(x, plan)
 
 
-def _divide(total: torch.Tensor, counts: list[tuple[int, ...]]) -> torch.Tensor:
+def _divide(total: torch.Tensor, counts: list) -> torch.Tensor:
     """``total / prod(counts)``; a zero count (empty window) gives NaN and no derivative."""
     divisor = per_output(counts, total.dtype, total.device)
-    if min(min(c) for c in counts) > 0:
+    if min(c.least for c in counts) > 0:
         return total / divisor
     safe = torch.where(divisor != 0, divisor, 1.0)
     return torch.where(divisor != 0, total / safe, float("nan"))
 
 
+@routed
 def avg_pool(
     x: torch.Tensor,
     *,
@@ -74,18 +76,20 @@ def avg_pool(
 
 
 def without_overflow(mean, xb: torch.Tensor, plan: Plan) -> torch.Tensor:
-    """``mean(xb)``, a window mean, where no window sum overflows on the way: where some
-    output is not finite (eagerly; always under tracing) the mean of ``xb 2^-k`` times
-    ``2^k`` instead, ``2^k >= K`` (exact scalings: a sum of ``K`` cells of ``xb 2^-k``
-    cannot overflow, and the mean overflows only where it does by definition)."""
+    """``mean(xb)``, a window mean, where no window sum overflows on the way: where an
+    output is not finite, the mean of ``xb 2^-k`` times ``2^k`` instead, ``2^k >= K`` (a
+    sum of ``K`` cells of ``xb 2^-k`` cannot overflow, and the mean overflows only where it
+    does by definition). Only there: ``xb 2^-k`` rounds subnormal cells, so a finite mean
+    keeps the unscaled sum. Eagerly the scaled mean is formed only when some output needs
+    it; under tracing (no data-dependent branch) always."""
     y = mean(xb)
     if not native.is_traced(xb) and bool(torch.isfinite(y).all()):
         return y
     scale = 2.0 ** math.ceil(math.log2(max(plan.window_size, 1)))
-    scaled = mean(xb / scale) * scale
-    return scaled if native.is_traced(xb) else torch.where(torch.isfinite(y), y, scaled)
+    return torch.where(torch.isfinite(y), y, mean(xb / scale) * scale)
 
 
+@routed
 def adaptive_avg_pool(x: torch.Tensor, *, output_size):
     """Mean over adaptive bins ``[floor(i*L/n), ceil((i+1)*L/n))`` on every axis.
 

@@ -3,7 +3,7 @@
 One machinery: a gate ``g`` blends two window statistics, ``y = g P + (1 - g) Q``.
 
 - mixed: ``g = sigma(a)`` (per layer or per channel), ``P`` = max, ``Q`` = mean;
-- gated: ``g = sigma(omega . x)``, ``P`` = max, ``Q`` = mean;
+- gated: ``g = sigma(omega . x + b)`` (``b`` an optional bias), ``P`` = max, ``Q`` = mean;
 - tree:  ``g = sigma(omega . x)``, ``P = v1 . x``, ``Q = v2 . x``;
 
 with max by the spec's winner rule (:func:`ndpool.impl.windows.first_maximizer`), the
@@ -71,17 +71,22 @@ def mixed_pool(x, a, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     return unbatch(y, plan).to(x.dtype)
 
 
-def gated_pool(x, omega, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """``g max + (1 - g) mean``, ``g = sigma(omega . x)``; ``omega`` is ``[K]`` or ``[C, K]``.
+def gated_pool(x, omega, bias=None, *, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode=False):  # fmt: skip
+    """``g max + (1 - g) mean``, ``g = sigma(omega . x + bias)``; ``omega`` is ``[K]`` or
+    ``[C, K]``, ``bias`` ``None`` (none), a number, a 0-d or a ``[C]`` tensor.
 
     >>> import torch
     >>> gated_pool(torch.tensor([[[1.0, 3.0, 2.0, 6.0]]]), torch.zeros(2), kernel_size=2)
     tensor([[[2.5000, 5.0000]]])
     """
     plan, xb, w, real = _windows(x, _geometry(kernel_size, stride, padding, dilation, ceil_mode))
-    check_values("gated_pool", {"omega": omega}, {})
+    check_values("gated_pool", {"omega": omega, "bias": bias}, {})
     omega = window_input(omega, xb, plan, "omega", w.dtype)
-    y = _max_mean_blend(w, real, torch.sigmoid(_dot(w, omega, real)))
+    z = _dot(w, omega, real)
+    if bias is not None:
+        z = z + channel_input(bias, xb, plan, "bias", w.dtype)
+    y = _max_mean_blend(w, real, torch.sigmoid(z))
     return unbatch(y, plan).to(x.dtype)
 
 

@@ -1,9 +1,10 @@
 """Config resolution: the spec's geometry, turned into per-axis plans for torch.
 
 The shape arithmetic and every constraint check (C1-C9) are the spec's own
-(:mod:`ndpool.spec.geometry`); this module only condenses the spec's per-axis
-taps into the few numbers a separable torch reduction needs, and caches them
-per (shape, config).
+(:mod:`ndpool.spec.geometry`); this module only condenses a configuration into the
+few numbers per axis a separable torch reduction needs (starts, strides, counts:
+O(d) ints, never one entry per position), and caches them per (shape, config) in a
+bounded cache.
 
 A *sliding* axis is read after padding (strided tap views or ``Tensor.unfold``): ``pad_begin``
 cells before the input, ``pad_after`` after it (``pad_end`` of which lie in the
@@ -20,16 +21,43 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from ndpool.spec import geometry as geo
 from ndpool.spec.constraints import ConstraintError, fail
 
 
+def _ceil_div(a, b):
+    return -((-a) // b)
+
+
+@dataclass(frozen=True)
+class TapCounts:
+    """How many taps of every window of a sliding axis lie in a range, run-length
+    compressed: the ``head`` windows and the ``tail`` windows (those reaching past an
+    end of the range; O(kernel / stride) of them) listed, every window between them
+    counting ``middle``. ``out`` windows in all."""
+
+    out: int
+    head: tuple[int, ...]
+    middle: int
+    tail: tuple[int, ...]
+    least: int  # the smallest count
+
+
+@dataclass(frozen=True)
+class BinWidths:
+    """The widths of the ``out`` adaptive bins of an axis of ``length`` cells."""
+
+    length: int
+    out: int
+    least: int = 1  # the narrowest bin (every bin holds a cell)
+
+
 @dataclass(frozen=True)
 class SlidingAxis:
-    """One axis of a sliding-window op (plain fields: torch.compile reads them as constants)."""
+    """One axis of a sliding-window op: a few ints (torch.compile reads them as
+    constants); per-window counts only where windows reach into the padding."""
 
     length: int
     out: int
@@ -38,19 +66,57 @@ class SlidingAxis:
     dilation: int
     pad_begin: int
     pad_end: int
-    real_count: tuple[int, ...]  # real taps of every output position
-    extent_count: tuple[int, ...]  # taps inside the padded extent
     taps: int  # = kernel
     eff: int  # dilation * (kernel - 1) + 1
     pad_after: int  # cells to append so unfold yields exactly `out` windows (< 0: trim)
     has_absent: bool  # some window has a tap that reads no input cell
     has_empty: bool  # some window reads no input cell at all (possible with dilation)
-    unread: tuple[int, ...]  # input cells no window reads
-    first_real: tuple[int, ...]  # the first real tap of every window (0 if none)
+    may_skip: bool  # some input cell may be read by no window (False: all are read)
+    real_count: TapCounts  # real taps of every output position
+    extent_count: TapCounts  # taps inside the padded extent
 
 
-def sliding_axis(length, out, kernel, stride, dilation, pad, real_count, extent_count, real):
+def tap_counts(length, out, kernel, stride, dilation, pad_begin, low, high) -> TapCounts:
+    """The taps of every window in ``[low, high)``; tap ``j`` of window ``i`` lies at
+    ``i*stride - pad_begin + j*dilation``. Python ints: exact for any size."""
     eff = dilation * (kernel - 1) + 1
+
+    def count(i):
+        b = i * stride - pad_begin
+        first = max(0, _ceil_div(low - b, dilation))
+        last = min(kernel - 1, (high - 1 - b) // dilation)
+        return max(0, last - first + 1)
+
+    head = min(out, max(0, _ceil_div(low + pad_begin, stride)))  # windows starting below low
+    tail = min(out, max(head, (high - eff + pad_begin) // stride + 1))  # ending at high or past
+    listed = tuple(count(i) for i in range(head)), tuple(count(i) for i in range(tail, out))
+    return TapCounts(
+        out=out,
+        head=listed[0],
+        middle=kernel,
+        tail=listed[1],
+        least=min(listed[0] + listed[1] + ((kernel,) if tail > head else ())),
+    )
+
+
+def read_mask(ax: SlidingAxis, device=None) -> torch.Tensor:
+    """``[length]`` bool: the input cells some window reads (one strided slice per tap)."""
+    read = torch.zeros(ax.length, dtype=torch.bool, device=device)
+    for j in range(ax.kernel):
+        # window i reads cell i * stride + j * dilation - pad_begin at tap j
+        offset = j * ax.dilation - ax.pad_begin
+        first = max(0, _ceil_div(-offset, ax.stride))
+        last = min(ax.out - 1, (ax.length - 1 - offset) // ax.stride)
+        if last >= first:
+            start = first * ax.stride + offset
+            read[start : start + (last - first) * ax.stride + 1 : ax.stride] = True
+    return read
+
+
+def sliding_axis(length, out, kernel, stride, dilation, pad) -> SlidingAxis:
+    eff = dilation * (kernel - 1) + 1
+    pad_after = (out - 1) * stride + eff - length - pad[0]
+    real = tap_counts(length, out, kernel, stride, dilation, pad[0], 0, length)
     return SlidingAxis(
         length=length,
         out=out,
@@ -59,46 +125,82 @@ def sliding_axis(length, out, kernel, stride, dilation, pad, real_count, extent_
         dilation=dilation,
         pad_begin=pad[0],
         pad_end=pad[1],
-        real_count=real_count,
-        extent_count=extent_count,
         taps=kernel,
         eff=eff,
-        pad_after=(out - 1) * stride + eff - length - pad[0],
-        has_absent=min(real_count) < kernel,
-        has_empty=min(real_count) == 0,
-        unread=tuple(sorted(set(range(length)) - set(real[0][real[1]].tolist()))),
-        first_real=tuple(int(j) for j in real[1].argmax(axis=1)),
+        pad_after=pad_after,
+        has_absent=pad[0] > 0 or pad_after > 0,
+        has_empty=0 in real.head or 0 in real.tail,
+        may_skip=stride > 1 or dilation > 1 or pad_after < 0,
+        real_count=real,
+        extent_count=tap_counts(
+            length, out, kernel, stride, dilation, pad[0], -pad[0], length + pad[1]
+        ),
     )
 
 
 @dataclass(frozen=True)
 class AdaptiveAxis:
-    """One axis of an adaptive op: bin ``i`` reads ``[start_i, end_i)``."""
+    """One axis of an adaptive op: bin ``i`` of ``out`` reads
+    ``[floor(i*length/out), ceil((i+1)*length/out))``; ``taps`` is the widest bin."""
 
     length: int
     out: int
     taps: int
-    real_count: tuple[int, ...]
-    index: tuple[int, ...]  # [out * taps] input index of every tap (short bins repeat)
-    real: tuple[bool, ...]  # [out * taps] whether the tap is inside its bin
-    has_repeats: bool
+    has_repeats: bool  # some bin is narrower than ``taps``
+    real_count: BinWidths
     has_absent: bool = False  # short bins repeat a real cell; sums mask the repeats
     has_empty: bool = False
 
 
-def adaptive_axis(length: int, position: np.ndarray, real: np.ndarray) -> AdaptiveAxis:
-    start = position[:, :1]
-    count = real.sum(axis=1)
-    index = np.minimum(position, start + count[:, None] - 1)
+def _bins(length: int, out: int, device=None):
+    i = torch.arange(out, dtype=torch.int64, device=device)
+    start = torch.div(i * length, out, rounding_mode="floor")
+    end = -torch.div(-(i + 1) * length, out, rounding_mode="floor")
+    return start, end
+
+
+def bin_index(ax: AdaptiveAxis, device=None) -> torch.Tensor:
+    """``[out, taps]``: the input index of every tap (a short bin repeats its last cell)."""
+    start, end = _bins(ax.length, ax.out, device)
+    j = torch.arange(ax.taps, dtype=torch.int64, device=device)
+    return torch.minimum(start[:, None] + j, end[:, None] - 1)
+
+
+def bin_real(ax: AdaptiveAxis, device=None) -> torch.Tensor:
+    """``[out, taps]`` bool: whether the tap is inside its bin."""
+    start, end = _bins(ax.length, ax.out, device)
+    j = torch.arange(ax.taps, dtype=torch.int64, device=device)
+    return start[:, None] + j < end[:, None]
+
+
+def adaptive_axis(length: int, out: int) -> AdaptiveAxis:
+    """The bins by arithmetic: with ``length = q*out + r``, bin ``i`` has
+    ``q + ceil((i+1) r/out) - floor(i r/out)`` cells, ``q + 1`` or ``q + 2`` when
+    ``r > 0``; ``q + 2`` occurs exactly when ``r`` does not divide ``out`` (the residues
+    ``i r mod out`` reach ``out - gcd(r, out)``, above ``out - r``)."""
+    q, r = divmod(length, out)
+    wide = r > 0 and out % r != 0
+    taps = q + (0 if r == 0 else 2 if wide else 1)
     return AdaptiveAxis(
-        length=length,
-        out=position.shape[0],
-        taps=position.shape[1],
-        real_count=tuple(int(c) for c in count),
-        index=tuple(int(i) for i in index.reshape(-1)),
-        real=tuple(bool(r) for r in real.reshape(-1)),
-        has_repeats=bool((~real).any()),
+        length=length, out=out, taps=taps, has_repeats=wide, real_count=BinWidths(length, out)
     )
+
+
+def counts_tensor(c, device=None) -> torch.Tensor:
+    """``[out]`` int64 from :class:`TapCounts`, :class:`BinWidths` or a sequence."""
+    if isinstance(c, TapCounts):
+        middle = c.out - len(c.head) - len(c.tail)
+        return torch.cat(
+            [
+                torch.tensor(c.head, dtype=torch.int64, device=device),
+                torch.full((middle,), c.middle, dtype=torch.int64, device=device),
+                torch.tensor(c.tail, dtype=torch.int64, device=device),
+            ]
+        )
+    if isinstance(c, BinWidths):
+        start, end = _bins(c.length, c.out, device)
+        return end - start
+    return torch.tensor(c, dtype=torch.int64, device=device)
 
 
 @dataclass(frozen=True)
@@ -187,22 +289,7 @@ def _resolve_sliding(shape, kernel, stride, dilation, pads, out) -> Plan:
             s = min(s, max(1, length + p[0] + p[1]))
         if k == 1:
             dl = 1
-        position = np.arange(n)[:, None] * s - p[0] + np.arange(k)[None, :] * dl
-        real = (position >= 0) & (position < length)
-        in_extent = (position >= -p[0]) & (position < length + p[1])
-        axes.append(
-            sliding_axis(
-                length,
-                n,
-                k,
-                s,
-                dl,
-                p,
-                tuple(int(c) for c in real.sum(axis=1)),
-                tuple(int(c) for c in in_extent.sum(axis=1)),
-                (position, real),
-            )
-        )
+        axes.append(sliding_axis(length, n, k, s, dl, p))
     return plan(d, len(shape) == d + 2, spatial, axes)
 
 
@@ -225,18 +312,19 @@ def _adaptive_plan(shape, output_size) -> Plan | str:
 def _resolve_adaptive(shape, output_size) -> Plan:
     d = len(output_size)
     spatial = shape[-d:]
-    g = geo.adaptive_geometry(spatial, output_size=output_size)
-    axes = [adaptive_axis(t.length, t.position, t.real) for t in g.axes]
+    axes = [adaptive_axis(length, n) for length, n in zip(spatial, output_size)]
     return plan(d, len(shape) == d + 2, spatial, axes)
 
 
-def per_output(counts: list[tuple[int, ...]], dtype, device) -> torch.Tensor:
-    """The product over axes of per-axis counts, shaped ``[*O]`` (a separable divisor)."""
+def per_output(counts: list, dtype, device) -> torch.Tensor:
+    """The product over axes of per-axis counts (:func:`counts_tensor`), shaped ``[*O]``
+    (a separable divisor)."""
     d = len(counts)
     total = None
     for a, c in enumerate(counts):
+        term = counts_tensor(c, device).to(dtype)
         shape = [1] * d
-        shape[a] = len(c)
-        term = torch.tensor(c, dtype=dtype, device=device).reshape(shape)
+        shape[a] = term.shape[0]
+        term = term.reshape(shape)
         total = term if total is None else total * term
     return total

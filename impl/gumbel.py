@@ -2,12 +2,14 @@
 
 Train: the value is ``x_{i*}``, ``i* = first argmax (x / T + g)`` over the real cells
 (the spec's winner rule, :func:`ndpool.impl.windows.first_maximizer`); the
-derivatives are the straight-through estimator, i.e. exactly those of the soft
-sample ``y~ = sum_i softmax(x / T + g)_i x_i``. It is written as
-``hard.detach() + StraightThrough(soft)``, where :class:`StraightThrough` is 0 in value
-and the identity in its derivatives (``soft - soft.detach()`` would be NaN, not 0, in a
-window whose soft sample is not finite, e.g. one holding an infinity): the value is
-``hard``, and backward, forward mode and ``torch.func`` all see the soft sample's
+derivatives are a straight-through estimator. ``estimator="hard"`` (default, torch's
+``gumbel_softmax(hard=True)``): those of ``x_{i*} + sum_i pi_i stop_gradient(x_i)``
+with ``pi = softmax(x / T + g)``, i.e. ``h_j + pi_j (x_j - y~) / T`` for ``x_j``;
+``"soft"``: those of the soft sample ``y~ = sum_i pi_i x_i``. It is written as
+``hard.detach() + StraightThrough(estimate)``, where :class:`StraightThrough` is 0 in
+value and the identity in its derivatives (``soft - soft.detach()`` would be NaN, not 0,
+in a window whose soft sample is not finite, e.g. one holding an infinity): the value is
+``hard``, and backward, forward mode and ``torch.func`` all see the estimator's
 derivative only. Eval: ``y~`` at ``g = 0``.
 
 The scores are formed in the compute dtype (float64 for float64 input, float32
@@ -68,9 +70,11 @@ def gumbel_pool(
     dilation=1,
     ceil_mode: bool = False,
     mode: str = "train",
+    estimator: str = "hard",
 ) -> torch.Tensor:
-    """``x_{i*}``, ``i* = argmax(x / T + g)`` (train, straight-through derivatives) or
-    ``sum softmax(x / T)_i x_i`` (eval) over the real cells of every window.
+    """``x_{i*}``, ``i* = argmax(x / T + g)`` (train, straight-through derivatives: the
+    ``"hard"`` or ``"soft"`` estimator) or ``sum softmax(x / T)_i x_i`` (eval) over the
+    real cells of every window.
 
     >>> import torch
     >>> x = torch.tensor([[[1.0, 2.0, 3.0, 4.0]]])
@@ -85,7 +89,7 @@ def gumbel_pool(
     check_values(
         "gumbel_pool",
         {"temperature": temperature, "g": g if train else None},
-        {"mode": mode},
+        {"mode": mode, "estimator": estimator},
         draws=("g",),
     )
     t = channel_input(temperature, xb, plan, "temperature", cdt)
@@ -95,12 +99,15 @@ def gumbel_pool(
     scores = w / t_k
     if train:
         scores = scores + draw_input(g, xb, plan, "g", "cell", cdt)
-    soft = soft_sample(w, scores, real)
-    if train:
-        hard = pick(w, first_maximizer(scores, real), float("nan"))
-        y = hard.detach() + StraightThrough.apply(soft)
+    if not train:
+        return unbatch(soft_sample(w, scores, real), plan).to(x.dtype)
+    sel = first_maximizer(scores, real)
+    hard = pick(w, sel, float("nan"))
+    if estimator == "hard":  # d/dx of x_{i*} + sum_i pi_i stop_gradient(x_i)
+        estimate = pick(w, sel, 0.0) + soft_sample(w.detach(), scores, real)
     else:
-        y = soft
+        estimate = soft_sample(w, scores, real)
+    y = hard.detach() + StraightThrough.apply(estimate)
     return unbatch(y, plan).to(x.dtype)
 
 

@@ -1,7 +1,10 @@
 """Lp pooling: ``(sum_i t_i^p)^(1/p)`` over the real cells of every window.
 
 ``t_i = |x_i|`` (``sign="abs"``, default) or ``x_i`` (``sign="signed"``, PyTorch's
-convention, IEEE pow). The sum of ``t^p`` is a window sum
+convention, IEEE pow). ``reduction="mean"`` divides the power sum by the window's real
+cells ``n`` before the root, ``(sum_i t_i^p / n)^(1/p)``: a per-output factor applied
+wherever the power sum is formed (plain, scaled or IEEE), so no form overflows where
+the mean does not. The sum of ``t^p`` is a window sum
 (:func:`ndpool.impl.average.window_sum`), so padded cells and a partial ceil_mode
 window's overhang add nothing, as the spec says. ``p = inf`` is max pooling of ``|x|``
 with the spec's winner rule.
@@ -32,10 +35,11 @@ from ndpool.spec.lp import LARGE_P
 
 from . import native
 from .average import window_sum
-from .geometry import Plan
+from .geometry import Plan, per_output
 from .inputs import channel_input, check_values, unbatch
 from .max import select_max
 from .separable import all_finite, box_max, reduction_input
+from .triton import routed
 from .windows import plane_index, pow2_ceiling
 
 
@@ -111,6 +115,57 @@ class _DerivativeOnly(torch.autograd.Function):
         return t_dot
 
 
+class _Rescaled(torch.autograd.Function):
+    """``v / m`` (``up`` False) or ``v * m`` (``up`` True) for a constant power of two
+    ``m`` (one per window), with the derivatives of ``v`` passed through unscaled, and
+    ``p * 1`` (``m`` given as ``scale``) with its tangent and cotangent times ``m``.
+
+    Chained as ``r = cells / m -> g(r, p) -> m g`` (the scaled form), every tangent and
+    cotangent inside is then carried in the units of the window's value, ``m`` times the
+    true ones: exact at first order, where the true intermediate tangent of ``cells / m``
+    (``1 / m`` times the cells' tangent) overflows for a subnormal ``m`` and the
+    cotangent ``m g'`` rounds to a few subnormal units. A second derivative through it
+    is refused (``create_graph``): the scaled units would be off by a factor of ``m``."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(v, m, mode):
+        return {"down": v / m, "up": v * m, "scale": v * 1.0}[mode]
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.mode = inputs[2]
+        ctx.save_for_backward(inputs[1])
+        ctx.save_for_forward(inputs[1])
+
+    @staticmethod
+    def backward(ctx, g):
+        (m,) = ctx.saved_tensors
+        g = g * m if ctx.mode == "scale" else g
+        if torch.is_grad_enabled():  # create_graph: the result must not be differentiated
+            g = torch._C._functions.DelayedError(
+                "lp_pool has no second derivative at windows whose powers leave the "
+                "dtype's normal range (subnormal or huge cells): differentiate it once",
+                1,
+            )(g)
+        return g, None, None
+
+    @staticmethod
+    def jvp(ctx, v_dot, m_dot, mode_dot):
+        (m,) = ctx.saved_tensors
+        return v_dot * m if ctx.mode == "scale" else v_dot
+
+
+def _rescaled(v: torch.Tensor, m: torch.Tensor, mode: str) -> torch.Tensor:
+    """:class:`_Rescaled`, or plain arithmetic while torch.compile traces (Dynamo cannot
+    trace a Function with a custom forward-mode rule): compiled, a derivative through a
+    window of subnormal scale rounds to a few units of that scale."""
+    if torch.compiler.is_compiling():
+        return {"down": v / m, "up": v * m, "scale": v}[mode]
+    return _Rescaled.apply(v, m, mode)
+
+
 def _cell_pow(base: torch.Tensor, p) -> torch.Tensor:
     """``_safe_pow`` where the base may be negative (signed t, a signed window sum): see
     :class:`_CellPow`."""
@@ -181,17 +236,32 @@ def _limits(p, plan: Plan, dtype: torch.dtype):
     return small.to(dtype), big.clamp(max=info.max).to(dtype)
 
 
-def _plain_powers(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip):
+def _weighted(total: torch.Tensor, factor) -> torch.Tensor:
+    """The power sum times the per-output factor (``None``: 1, the sum reduction)."""
+    return total if factor is None else total * factor
+
+
+def _mean_factor(plan: Plan, reduction: str, dtype, device):
+    """``1 / n`` per output (``n`` the real cells, at least 1) for ``reduction="mean"``."""
+    if reduction == "sum":
+        return None
+    n = per_output([a.real_count for a in plan.axes], dtype, device)
+    return 1 / n.clamp(min=1)
+
+
+def _plain_powers(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip, factor=None):
     """``(sum t^p)^(1/p)`` from the plain window sum of the powers: the value wherever a
     window's powers stay in range (:func:`_limits`); ``skip`` (windows the caller
     replaces) reads 1 under the root. Infinite cells read as 0."""
-    if isinstance(p, float) and p == 1:
-        return window_sum(t, plan, ceil_mode)  # linear in t: dy/dx_i = s_i everywhere
+    if isinstance(p, float) and p == 1:  # linear in t: dy/dx_i = s_i everywhere
+        return _weighted(window_sum(t, plan, ceil_mode), factor)
     tp = _cell_pow(torch.where(torch.isinf(t), 0.0, t), p)
-    return _root(window_sum(tp, plan, ceil_mode), p, skip)
+    return _root(_weighted(window_sum(tp, plan, ceil_mode), factor), p, skip)
 
 
-def _scaled_windows(t: torch.Tensor, p, plan: Plan, top: torch.Tensor, where: torch.Tensor):
+def _scaled_windows(
+    t: torch.Tensor, p, plan: Plan, top: torch.Tensor, where: torch.Tensor, factor=None
+):
     """``M (sum (t/M)^p)^(1/p)`` for the windows at ``where`` (``[F, 2 + d]`` output
     coordinates), from their own cells, in float64 (the spec's scale and arithmetic):
     ``M`` the power of two above the window's largest ``|t|`` (past ``LARGE_P`` that
@@ -209,17 +279,22 @@ def _scaled_windows(t: torch.Tensor, p, plan: Plan, top: torch.Tensor, where: to
     largest = top[tuple(where.t())].double()
     pw = p if isinstance(p, float) else p.expand(top.shape)[tuple(where.t())].double()
     m = torch.where(torch.as_tensor(pw) > LARGE_P, largest, pow2_ceiling(largest))
-    # an all-zero window (only ever asked for under tracing, then discarded) reads 0 / 1:
-    # no 0 / 0 whose NaN derivative would reach the cells through the unselected branch
-    m = torch.where(largest == 0, 1.0, m)[:, None]
-    r = torch.where(torch.isinf(cells), 0.0, cells) / m
+    # an all-zero window, or one with no real cell (its largest reads -inf; both only ever
+    # asked for under tracing, then discarded) reads 0 / 1: no 0 / 0 or 0 * inf whose NaN
+    # derivative would reach the cells or p through the unselected branch
+    m = torch.where(largest > 0, m, 1.0)[:, None]
+    # derivatives in the units of the window's value (:class:`_Rescaled`)
+    r = _rescaled(torch.where(torch.isinf(cells), 0.0, cells), m, "down")
+    f = None if factor is None else factor[tuple(where[:, 2:].t())].double()
     if isinstance(p, float) and p == 1:
-        return (m[:, 0] * r.sum(-1)).to(t.dtype)
+        return _rescaled(_weighted(r.sum(-1), f), m[:, 0], "up").to(t.dtype)
+    if not isinstance(pw, float):
+        pw = _rescaled(pw, m[:, 0], "scale")
     total = _cell_pow(r, pw if isinstance(pw, float) else pw[:, None]).sum(-1)
-    return (m[:, 0] * _root(total, pw, None)).to(t.dtype)
+    return _rescaled(_root(_weighted(total, f), pw, None), m[:, 0], "up").to(t.dtype)
 
 
-def _power_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip) -> torch.Tensor:
+def _power_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip, factor=None):
     """``(sum_i t_i^p)^(1/p)`` over every window as the spec defines it (see the module
     doc): the plain power sum where the window's powers stay in range, the scaled form
     from the window's own cells elsewhere. Infinite cells read as 0 (their windows are
@@ -232,7 +307,7 @@ def _power_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip) -> torch.T
             hi = float(a.amax()) if a.numel() else 0.0
             lo = _smallest_nonzero(a) if hi > 0 else math.inf
         if hi <= _float_min(big) and lo >= _float_max(small):
-            return _plain_powers(t, p, plan, ceil_mode, skip)  # every window is in range
+            return _plain_powers(t, p, plan, ceil_mode, skip, factor)  # all in range
     with torch.no_grad():
         a = torch.where(torch.isfinite(t), t.detach().abs(), 0.0)
         top = box_max(a, plan)
@@ -241,16 +316,17 @@ def _power_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip) -> torch.T
             out = out & ~skip
     # a cell whose power overflows lies only in windows that are replaced: it reads 0
     replaced = out if skip is None else out | skip
-    y = _plain_powers(torch.where(a > big, 0.0, t), p, plan, ceil_mode, replaced)
+    y = _plain_powers(torch.where(a > big, 0.0, t), p, plan, ceil_mode, replaced, factor)
     if traced:  # no data-dependent selection: every window's scaled form, then chosen
         every = torch.meshgrid(
             *[torch.arange(n, device=t.device) for n in top.shape], indexing="ij"
         )
-        scaled = _scaled_windows(t, p, plan, top, torch.stack(every, -1).reshape(-1, top.ndim))
+        where = torch.stack(every, -1).reshape(-1, top.ndim)
+        scaled = _scaled_windows(t, p, plan, top, where, factor)
         return torch.where(out, scaled.reshape(top.shape), y)
     where = out.nonzero()
     if where.numel():
-        y = y.index_put(tuple(where.t()), _scaled_windows(t, p, plan, top, where))
+        y = y.index_put(tuple(where.t()), _scaled_windows(t, p, plan, top, where, factor))
     return y
 
 
@@ -278,7 +354,7 @@ def _float_max(v) -> float:
     return v if isinstance(v, float) else float(v.max())
 
 
-def _square_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool) -> torch.Tensor | None:
+def _square_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool, factor=None):
     """p = 2 straight from ``x``: ``sqrt(window_sum(x^2))``. ``x^2`` is ``|x|^2`` bit for
     bit (either sign convention) and its derivative ``2x`` is the spec's
     ``2 |x| sign(x)``, 0 at a zero cell, so this is the plain power sum without the ``|x|``
@@ -295,32 +371,33 @@ def _square_sum(x: torch.Tensor, plan: Plan, ceil_mode: bool) -> torch.Tensor | 
     small, big = _limits(2.0, plan, x.dtype)
     if not (hi <= big and lo >= small):
         return None
-    return _root(window_sum(sq, plan, ceil_mode), 2.0, None)
+    return _root(_weighted(window_sum(sq, plan, ceil_mode), factor), 2.0, None)
 
 
-def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=None):
+def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=None, factor=None):
     """Finite p, with the spec's derivative rules in its order of precedence: the power
     form (zero cells / zero windows: 0), p = 1 linear, then :func:`_exceptional`. For
     p = 2 (a float) :func:`_square_sum` first."""
     if isinstance(p, float) and p == 2:
-        y = _square_sum(xb, plan, ceil_mode)
+        y = _square_sum(xb, plan, ceil_mode, factor)
         if y is not None:
             return y
     t = xb.abs() if sign == "abs" else xb
     skip = None if all_finite(t) else _infinite_windows(t, plan)
-    y = _power_sum(t, p, plan, ceil_mode, skip)
+    y = _power_sum(t, p, plan, ceil_mode, skip, factor)
     if isinstance(p, torch.Tensor):
         one = p == 1
         if native.is_traced(p) or bool(one.any()):
             # p = 1 entries: the x-derivative of the plain sum (also at zero cells and
             # y = 0), the p-derivative of the power form (its x-dependence detached)
-            y_p = _power_sum(t.detach(), p, plan, ceil_mode, skip)
-            linear = window_sum(t, plan, ceil_mode) + _DerivativeOnly.apply(y_p)
+            y_p = _power_sum(t.detach(), p, plan, ceil_mode, skip, factor)
+            linear = _weighted(window_sum(t, plan, ceil_mode), factor)
+            linear = linear + _DerivativeOnly.apply(y_p)
             y = torch.where(one, linear, y)
     negative = None
     if sign == "signed" and isinstance(p, torch.Tensor):  # (p = inf is "abs" only)
         negative = _negative_powers(t, p, plan)
-    return _exceptional(t, p, y, plan, ceil_mode, skip, active, negative)
+    return _exceptional(t, p, y, plan, ceil_mode, skip, active, negative, factor)
 
 
 def _negative_powers(t: torch.Tensor, p: torch.Tensor, plan: Plan) -> torch.Tensor:
@@ -336,7 +413,7 @@ def _negative_powers(t: torch.Tensor, p: torch.Tensor, plan: Plan) -> torch.Tens
 
 
 def _exceptional(
-    t, p, y, plan: Plan, ceil_mode: bool, infinite, active, negative=None
+    t, p, y, plan: Plan, ceil_mode: bool, infinite, active, negative=None, factor=None
 ) -> torch.Tensor:
     """Rules 3 and 4 on top of ``y``: a window holding +-inf and no NaN (``infinite``, None
     if there is none) takes its IEEE value, with zero derivatives where that is +-inf;
@@ -359,7 +436,7 @@ def _exceptional(
             contrib = torch.where(
                 torch.isinf(t), tp, torch.where(torch.isnan(tp), float("nan"), 0.0)
             )
-            plain = _ieee_pow(window_sum(contrib, plan, ceil_mode), 1 / p_const)
+            plain = _ieee_pow(_weighted(window_sum(contrib, plan, ceil_mode), factor), 1 / p_const)
         value = torch.where(infinite, plain, value)
         y = torch.where(infinite & torch.isinf(plain), plain, y)
     nan = torch.isnan(value)
@@ -390,6 +467,7 @@ def _infinite(xb: torch.Tensor, plan: Plan) -> torch.Tensor:
     return y
 
 
+@routed
 def lp_pool(
     x: torch.Tensor,
     norm_type,
@@ -400,26 +478,31 @@ def lp_pool(
     dilation=1,
     ceil_mode: bool = False,
     sign: str = "abs",
+    reduction: str = "sum",
 ):
-    """``(sum_i t_i^p)^(1/p)`` over the real cells of every window; ``norm_type`` is p.
+    """``(sum_i t_i^p)^(1/p)`` (``reduction="sum"``) or ``(sum_i t_i^p / n)^(1/p)``
+    (``"mean"``, ``n`` real cells) over the real cells of every window; ``norm_type`` is p.
 
     >>> import torch
     >>> x = torch.tensor([[[3.0, -4.0, 1.0, 2.0, 2.0]]])
     >>> lp_pool(x, 2.0, kernel_size=2, stride=2, ceil_mode=True)
     tensor([[[5.0000, 2.2361, 2.0000]]])
+    >>> lp_pool(x, 2.0, kernel_size=2, stride=2, ceil_mode=True, reduction="mean")
+    tensor([[[3.5355, 1.5811, 2.0000]]])
     """
     geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                     ceil_mode=ceil_mode)  # fmt: skip
     plan, xb = reduction_input(x, geometry)
-    check_values("lp_pool", {"norm_type": norm_type}, {"sign": sign})
+    check_values("lp_pool", {"norm_type": norm_type}, {"sign": sign, "reduction": reduction})
     p = channel_input(norm_type, xb, plan, "norm_type", xb.dtype)
+    f = _mean_factor(plan, reduction, xb.dtype, xb.device)
     if isinstance(p, float):
-        y = _infinite(xb, plan) if math.isinf(p) else _finite(xb, p, plan, ceil_mode, sign)
+        y = _infinite(xb, plan) if math.isinf(p) else _finite(xb, p, plan, ceil_mode, sign, None, f)
     else:
         inf = torch.isinf(p)
         if native.is_traced(p) or not bool(inf.any()):
-            y = _finite(xb, p, plan, ceil_mode, sign)
+            y = _finite(xb, p, plan, ceil_mode, sign, None, f)
         else:  # a per-channel p with some infinite entries
-            finite = _finite(xb, torch.where(inf, 2.0, p), plan, ceil_mode, sign, ~inf)
+            finite = _finite(xb, torch.where(inf, 2.0, p), plan, ceil_mode, sign, ~inf, f)
             y = torch.where(inf, _infinite(xb, plan), finite)
     return unbatch(y, plan).to(x.dtype)

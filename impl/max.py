@@ -22,6 +22,7 @@ from .geometry import Plan
 from .inputs import adaptive_input, sliding_input, unbatch
 from .selection import first_maximizer_index, take
 from .separable import box_max
+from .triton import routed
 
 
 def select_max(
@@ -62,6 +63,7 @@ def _finish(y, index, plan: Plan, return_indices: bool):
     return (y, unbatch(index, plan)) if return_indices else y
 
 
+@routed
 def max_pool(
     x: torch.Tensor,
     *,
@@ -94,6 +96,7 @@ def max_pool(
     return _finish(y, index, plan, return_indices)
 
 
+@routed
 def adaptive_max_pool(x: torch.Tensor, *, output_size, return_indices: bool = False):
     """Max over adaptive bins ``[floor(i*L/n), ceil((i+1)*L/n))`` on every axis.
 

@@ -187,18 +187,27 @@ def _number(value, name: str) -> float:
 
 
 class LpPool(_Constrained):
-    """Lp pooling over any spatial rank; ``p`` optionally learnable (``p = exp(log_p)``),
-    per channel with ``num_channels``; see :func:`lp_pool`."""
+    """Lp pooling over any spatial rank; ``p`` optionally learnable (``p = exp(log_p)``):
+    one scalar ``p`` for the layer by default, one per channel with ``num_channels``.
+    ``reduction="mean"`` is ``(mean_i |x_i|^p)^(1/p)`` (the quantile-pooling source's
+    LpPool, with its one learnable ``p`` per layer), ``"sum"`` (default) PyTorch's sum
+    form; see :func:`lp_pool`."""
 
     _constraints: ClassVar[dict[str, str]] = {"p": "positive"}
 
     def __init__(self, norm_type, kernel_size, stride=None, padding=0, dilation=1,
-                 ceil_mode=False, sign="abs", learnable=False, num_channels=None):  # fmt: skip
+                 ceil_mode=False, sign="abs", learnable=False, num_channels=None,
+                 reduction="sum"):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
-        check_values("lp_pool", {"norm_type": _number(norm_type, "norm_type")}, {"sign": sign})
+        check_values(
+            "lp_pool",
+            {"norm_type": _number(norm_type, "norm_type")},
+            {"sign": sign, "reduction": reduction},
+        )
         if learnable and math.isinf(norm_type):
             raise ValueError("LpPool(learnable=True) needs a finite norm_type (p = exp(log_p))")
         self.sign = sign
+        self.reduction = reduction
         self._add("p", norm_type, learnable, num_channels)
 
     def value(self) -> torch.Tensor:
@@ -206,20 +215,23 @@ class LpPool(_Constrained):
         return self.constrained("p")
 
     def forward(self, x):
-        return lp_pool(x, self.value(), sign=self.sign, **self._geometry())
+        return lp_pool(
+            x, self.value(), sign=self.sign, reduction=self.reduction, **self._geometry()
+        )
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", sign={self.sign!r}"
+        return super().extra_repr() + f", sign={self.sign!r}, reduction={self.reduction!r}"
 
 
 class SmoothMaxPool(_Constrained):
     """Smooth (log-sum-exp) max pooling; ``beta > 0`` optionally learnable
-    (``beta = exp(log_beta)``), per channel with ``num_channels``."""
+    (``beta = exp(log_beta)``), per channel with ``num_channels``; padded cells are zeros
+    (``padding_policy="zero"``, the spec's default) or absent (``"ignore"``)."""
 
     _constraints: ClassVar[dict[str, str]] = {"beta": "positive"}
 
     def __init__(self, kernel_size, beta=1.0, stride=None, padding=0, dilation=1,
-                 ceil_mode=False, padding_policy="ignore", learnable=False,
+                 ceil_mode=False, padding_policy="zero", learnable=False,
                  num_channels=None):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         check_values(
@@ -315,18 +327,49 @@ class _WindowMasks(_Sliding):
         return f"masks={self._masks}, mask_shape={shape}, " + super().extra_repr()
 
 
+GATE_INITS = ("zero", "uniform")
+
+
 class GatedPool(_WindowMasks):
-    """``g max + (1 - g) mean``, ``g = sigma(omega . x)``: a learnable gate mask per layer
-    (``[K]``) or per channel (``[C, K]`` with ``num_channels``)."""
+    """``g max + (1 - g) mean``, ``g = sigma(omega . x + b)``: a learnable gate mask per layer
+    (``[K]``) or per channel (``[C, K]`` with ``num_channels``), and with ``bias=True`` a
+    learnable bias ``b`` (a scalar, or ``[C]`` with ``num_channels``: the source's grouped
+    convolution with a bias).
+
+    ``init="zero"`` (default) starts mask and bias at 0 (``g = 1/2``); ``init="uniform"``
+    is a convolution's default initialisation, as in the source: mask and bias from
+    ``U(-1/sqrt(K), 1/sqrt(K))`` (``U(-0.5, 0.5)`` for a 2x2 window)."""
 
     _masks = ("omega",)
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                 num_channels=None, dim=None):  # fmt: skip
+                 num_channels=None, dim=None, bias=False, init="zero"):  # fmt: skip
+        if init not in GATE_INITS:
+            raise fail("C14", f"init={init!r} must be one of {GATE_INITS}")
+        self.init = init
+        self._has_bias = bool(bias)
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode, num_channels, dim)
 
+    def reset_parameters(self) -> None:
+        """Mask (and bias) at 0, or from ``U(-1/sqrt(K), 1/sqrt(K))`` (``init="uniform"``)."""
+        if self._has_bias and "bias" not in self._parameters:
+            shape = () if self.num_channels is None else (self.num_channels,)
+            self.register_parameter("bias", nn.Parameter(torch.zeros(shape)))
+        bound = 1.0 / math.sqrt(self.omega.shape[-1])
+        with torch.no_grad():
+            for p in (self.omega, getattr(self, "bias", None)):
+                if p is None:
+                    continue
+                if self.init == "uniform":
+                    p.uniform_(-bound, bound)
+                else:
+                    p.zero_()
+
     def forward(self, x):
-        return gated_pool(x, self.omega, **self._geometry())
+        return gated_pool(x, self.omega, getattr(self, "bias", None), **self._geometry())
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", bias={self._has_bias}, init={self.init!r}"
 
 
 class TreePool(_WindowMasks):
@@ -429,14 +472,18 @@ class GumbelPool(_Constrained):
 
 class S3Pool(_Sliding):
     """S3Pool: stride-1 max pooling, then (train) a random sorted ``g/stride``-subset of
-    the rows of every grid on every axis, drawn from torch's generator (CPU), or
-    (eval) average pooling by ``stride``."""
+    the rows of every grid on every axis, drawn from torch's generator (CPU), or (eval)
+    the training output's expectation over those draws (``eval_rule="expectation"``,
+    default) or the reference code's padded average by ``stride`` (``"padded"``)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, grid_size=None,
-                 generator: torch.Generator | None = None):  # fmt: skip
+                 generator: torch.Generator | None = None,
+                 eval_rule: str = "expectation"):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, False)
+        check_values("s3_pool", {}, {"eval_rule": eval_rule})
         self.grid_size = grid_size
         self.generator = generator
+        self.eval_rule = eval_rule
 
     def _s3(self) -> dict:
         cfg = self._geometry()
@@ -448,12 +495,14 @@ class S3Pool(_Sliding):
 
     def forward(self, x, indices=None):
         if not self.training:
-            return s3_pool(x, mode="eval", **self._s3())
+            return s3_pool(x, mode="eval", eval_rule=self.eval_rule, **self._s3())
         indices = self.draw(x) if indices is None else indices
         return s3_pool(x, indices, mode="train", **self._s3())
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", grid_size={self.grid_size!r}"
+        return (
+            super().extra_repr() + f", grid_size={self.grid_size!r}, eval_rule={self.eval_rule!r}"
+        )
 
 
 class AdaptiveMaxPool(nn.Module):

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from . import native
-from .geometry import AdaptiveAxis, Plan, SlidingAxis
+from .geometry import AdaptiveAxis, Plan, SlidingAxis, bin_index, bin_real, read_mask
 from .inputs import compute_dtype, sliding_input
 
 Fill = float | torch.Tensor
@@ -94,7 +94,7 @@ def taps(
     bin repeats its last cell: see :func:`repeat_free`).
     """
     if isinstance(ax, AdaptiveAxis):
-        index = torch.tensor(ax.index, device=t.device).reshape(ax.out, ax.taps)
+        index = bin_index(ax, t.device)
         return [t.index_select(dim, index[:, j]) for j in range(ax.taps)]
     t = _padded(t, dim, ax, fill, overhang)
     head = (slice(None),) * dim
@@ -108,7 +108,7 @@ def repeat_free(views: list[torch.Tensor], dim: int, ax) -> list[torch.Tensor]:
     ``where``, not a product: a repeated +-inf or NaN cell times 0 would be NaN."""
     if not (isinstance(ax, AdaptiveAxis) and ax.has_repeats):
         return views
-    real = torch.tensor(ax.real, device=views[0].device).reshape(ax.out, ax.taps)
+    real = bin_real(ax, views[0].device)
     trailing = (1,) * (views[0].ndim - 1 - dim)
     return [
         torch.where(real[:, j].reshape((ax.out,) + trailing), v, 0.0) for j, v in enumerate(views)
@@ -136,7 +136,7 @@ def tap_maximum(views: list[torch.Tensor]) -> torch.Tensor:
 
 def adaptive_windows(t: torch.Tensor, dim: int, ax: AdaptiveAxis) -> torch.Tensor:
     """``[..., L, ...] -> [..., out, ..., K]``; a short bin repeats its last cell."""
-    index = torch.tensor(ax.index, device=t.device)
+    index = bin_index(ax, t.device).reshape(-1)
     w = t.index_select(dim, index).unflatten(dim, (ax.out, ax.taps))
     return w.movedim(dim + 1, -1)
 
@@ -179,7 +179,7 @@ def _dense(t: torch.Tensor, dim: int, ax: SlidingAxis) -> SlidingAxis | None:
     stride): its window sums at every position, then every stride-th kept, cost K
     vectorized adds at the input's size instead of K strided (unvectorized) ones at the
     output's (below 2 x stride the strided adds are cheaper).
-    Only the fields :func:`_real_taps` reads are the twin's own (the per-window tuples
+    Only the fields :func:`_real_taps` reads are the twin's own (the ``has_*`` flags
     still describe the strided axis)."""
     if dim != t.ndim - 1 or ax.stride == 1 or ax.kernel < 2 * ax.stride:
         return None
@@ -350,9 +350,10 @@ def mask_unread(x: torch.Tensor, plan: Plan) -> torch.Tensor:
     d = plan.d
     keep = None
     for a, ax in enumerate(plan.axes):
-        if isinstance(ax, SlidingAxis) and ax.unread:
-            axis_keep = torch.ones(ax.length, dtype=torch.bool, device=x.device)
-            axis_keep[list(ax.unread)] = False
+        if isinstance(ax, SlidingAxis) and ax.may_skip:
+            axis_keep = read_mask(ax, x.device)
+            if not native.is_traced(x) and bool(axis_keep.all()):
+                continue
             axis_keep = axis_keep.reshape((ax.length,) + (1,) * (d - 1 - a))
             keep = axis_keep if keep is None else keep & axis_keep
     return x if keep is None else torch.where(keep, x, 0.0)

@@ -6,11 +6,12 @@ time like a sum (:func:`ndpool.impl.separable.logsumexp_taps`, in units of x:
 ``m + log(sum exp(beta (x - m))) / beta`` with the window max ``m``, so ``beta x``,
 which may overflow where the result does not, is never formed). ``padding_policy``:
 
-- ``"ignore"``: padded cells are absent (-inf);
-- ``"zero"``: cells inside the padded extent take part with the value 0 (ceil
-  overhang never does). A padded *row* of an outer axis then stands for the
-  inner partial windows of zeros, whose smooth max is ``log(count) / beta`` with
-  ``count`` the number of in-extent inner cells, so that is its fill.
+- ``"zero"`` (default, the spec's): cells inside the padded extent take part with
+  the value 0 (ceil overhang never does). A padded *row* of an outer axis then
+  stands for the inner partial windows of zeros, whose smooth max is
+  ``log(count) / beta`` with ``count`` the number of in-extent inner cells, so that
+  is its fill;
+- ``"ignore"``: padded cells are absent (-inf).
 
 Derivatives are autograd's through the stable formula (double backward
 included); infinite windows have zero derivatives, NaN windows NaN ones.
@@ -23,6 +24,7 @@ import torch
 from .geometry import Plan, per_output
 from .inputs import channel_input, check_values, unbatch
 from .separable import logsumexp_taps, reduce_axes, reduction_input, taps
+from .triton import routed
 
 NEG_INF = float("-inf")
 
@@ -45,6 +47,7 @@ def _smooth_max(x: torch.Tensor, beta, plan: Plan, policy: str) -> torch.Tensor:
     return reduce_axes(x, plan, stage)
 
 
+@routed
 def smooth_max_pool(
     x: torch.Tensor,
     beta,
@@ -54,7 +57,7 @@ def smooth_max_pool(
     padding=0,
     dilation=1,
     ceil_mode: bool = False,
-    padding_policy: str = "ignore",
+    padding_policy: str = "zero",
 ):
     """``(1/beta) log sum exp(beta x)`` over every window.
 

@@ -40,8 +40,12 @@ def gather(xb: torch.Tensor, plan: Plan, fill: float = 0.0) -> torch.Tensor:
     return t.reshape(tuple(t.shape[: 2 + plan.d]) + (plan.window_size,))
 
 
-@functools.lru_cache(maxsize=256)
-def _plane_index(plan: Plan) -> torch.Tensor:
+#: Index maps of at most this many cells are cached (a few MiB in all); larger ones are
+#: built per call, at the cost of the gather they serve.
+CACHED_INDEX_CELLS = 2**16
+
+
+def _build_plane_index(plan: Plan) -> torch.Tensor:
     plane = math.prod(plan.spatial_in)
     index = torch.arange(plane, dtype=torch.int64).view(plan.spatial_in)
     for a, ax in enumerate(plan.axes):
@@ -49,9 +53,13 @@ def _plane_index(plan: Plan) -> torch.Tensor:
     return index.reshape(plan.spatial_out + (plan.window_size,)).contiguous()
 
 
+_cached_plane_index = functools.lru_cache(maxsize=64)(_build_plane_index)
+
+
 def plane_index(plan: Plan, device) -> torch.Tensor:
     """``[*O, K]`` int64: the flat ``[*S]`` index of every window cell (-1: padding)."""
-    return _plane_index(plan).to(device)
+    small = math.prod(plan.spatial_out) * plan.window_size <= CACHED_INDEX_CELLS
+    return (_cached_plane_index if small else _build_plane_index)(plan).to(device)
 
 
 def real_mask(plan: Plan, device) -> torch.Tensor:

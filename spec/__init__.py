@@ -8,11 +8,13 @@ a JVP and a VJP::
     y, y_dot = spec.jvp("max_pool", (x,), (x_dot,), kernel_size=(3, 3), stride=2, padding=1)
     (x_bar,) = spec.vjp("max_pool", (x,), y_bar, kernel_size=(3, 3), stride=2, padding=1)
 
-``spec.OPS`` maps op names to their registry records.
+``spec.OPS`` maps op names to their registry records. The ops gather and reduce their
+windows in blocks under a memory budget (``spec.memory_budget``, 256 MiB by default).
 """
 
 from .average import adaptive_avg_pool, avg_pool
 from .blends import gated_pool, mixed_pool, tree_pool
+from .blocks import DEFAULT_MEMORY_BUDGET, current_memory_budget, memory_budget
 from .constraints import CONSTRAINTS, ConstraintError
 from .gem import gem_pool
 from .geometry import Geometry, adaptive_geometry, sliding_axes, sliding_geometry
@@ -30,6 +32,7 @@ from .stochastic import stochastic_pool
 
 __all__ = [
     "CONSTRAINTS",
+    "DEFAULT_MEMORY_BUDGET",
     "INPUT_KINDS",
     "OPS",
     "ConstraintError",
@@ -41,6 +44,7 @@ __all__ = [
     "adaptive_geometry",
     "adaptive_max_pool",
     "avg_pool",
+    "current_memory_budget",
     "gated_pool",
     "gem_pool",
     "gumbel_pool",
@@ -48,6 +52,7 @@ __all__ = [
     "lp_pool",
     "max_pool",
     "median_pool",
+    "memory_budget",
     "mixed_pool",
     "output_shape",
     "quantile_pool",

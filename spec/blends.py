@@ -7,10 +7,13 @@ NaN propagates), ``A = (1/n) sum_i x_i`` the mean over real cells (the
 
 - ``mixed_pool(x, a)``: ``y = sigma(a) M + (1 - sigma(a)) A``, one mixing logit
   ``a`` per layer (scalar) or per channel (``[C]``).
-- ``gated_pool(x, omega)``: ``y = g M + (1 - g) A`` with the gate
-  ``g = sigma(sum_i omega_i x_i)`` (sum over real cells); the gating mask
+- ``gated_pool(x, omega, bias=None)``: ``y = g M + (1 - g) A`` with the gate
+  ``g = sigma(sum_i omega_i x_i + b)`` (sum over real cells); the gating mask
   ``omega`` covers the window in row-major order: ``[K]`` (per layer) or
-  ``[C, K]`` (per channel), ``K = prod(kernel_size)``.
+  ``[C, K]`` (per channel), ``K = prod(kernel_size)``; the optional ``bias`` ``b``
+  is a scalar (per layer) or ``[C]`` (per channel), ``None`` meaning 0. (The
+  source's gate is a grouped convolution with a bias: one mask and one bias per
+  channel.) With ``omega = 0`` the gate is ``sigma(b)``: mixed pooling with ``a = b``.
 - ``tree_pool(x, v1, v2, omega)`` (2-level tree): ``y = g v1.x + (1 - g) v2.x``
   with learned leaf pooling filters ``v1, v2`` and the gate
   ``g = sigma(omega.x)``, all window-shaped (``[K]`` or ``[C, K]``), dot products
@@ -20,7 +23,7 @@ Derivatives (``h`` = one-hot of the selected max cell, ``r`` = 1 on real cells):
 
     mixed:  dy/dx_i = s h_i + (1 - s) r_i / n          dy/da = s (1 - s) (M - A),  s = sigma(a)
     gated:  dy/dx_i = g h_i + (1 - g) r_i / n + g (1 - g)(M - A) omega_i r_i
-            dy/domega_i = g (1 - g) (M - A) x_i r_i
+            dy/domega_i = g (1 - g) (M - A) x_i r_i      dy/db = g (1 - g) (M - A)
     tree:   dy/dx_i = r_i (g v1_i + (1 - g) v2_i + g (1 - g)(v1.x - v2.x) omega_i)
             dy/dv1_i = g x_i r_i    dy/dv2_i = (1 - g) x_i r_i
             dy/domega_i = g (1 - g)(v1.x - v2.x) x_i r_i
@@ -106,31 +109,39 @@ def _dot(w, v, call):
     return nm.masked_sum(w * v, real)
 
 
+def _gate(w, params, call):
+    """``sigma(omega . x + b)`` (``b = 0`` without a bias)."""
+    omega, bias = params
+    z = _dot(w, omega, call)
+    return nm.sigmoid(z if bias is None else z + bias)
+
+
 def _gated_partials(w, params, call):
-    (omega,) = params
+    """``(y, dy/dx, dy/domega, dy/db)``."""
     real = np.broadcast_to(call.real, w.shape)
-    g = nm.sigmoid(_dot(w, omega, call))
+    g = _gate(w, params, call)
     y, dx, dg = _blend_partials(w, g, call)
-    k = (g * (1 - g) * dg)[..., None]
-    dx = dx + np.where(real, k * omega, nm.zeros_like(w))
+    dbias = g * (1 - g) * dg
+    k = dbias[..., None]
+    dx = dx + np.where(real, k * params[0], nm.zeros_like(w))
     domega = np.where(real, k * w, nm.zeros_like(w))
-    return y, dx, domega
+    return y, dx, domega, dbias
 
 
 def _gated_value(w, params, call):
-    (omega,) = params
-    g = nm.sigmoid(_dot(w, omega, call))
-    return _blend_partials(w, g, call)[0]
+    return _blend_partials(w, _gate(w, params, call), call)[0]
 
 
 def _gated_jvp(w, params, call, w_dot, param_dots):
-    _, dx, domega = _gated_partials(w, params, call)
-    return (dx * w_dot).sum(axis=-1) + (domega * param_dots[0]).sum(axis=-1)
+    _, dx, domega, dbias = _gated_partials(w, params, call)
+    y_dot = (dx * w_dot).sum(axis=-1) + (domega * param_dots[0]).sum(axis=-1)
+    return y_dot if param_dots[1] is None else y_dot + dbias * param_dots[1]
 
 
 def _gated_vjp(w, params, call, y_bar):
-    _, dx, domega = _gated_partials(w, params, call)
-    return dx * y_bar[..., None], domega * y_bar[..., None]
+    _, dx, domega, dbias = _gated_partials(w, params, call)
+    b_bar = None if params[1] is None else dbias * y_bar
+    return dx * y_bar[..., None], domega * y_bar[..., None], b_bar
 
 
 GATED_POOL = Op(
@@ -138,7 +149,11 @@ GATED_POOL = Op(
     value=_gated_value,
     jvp_rule=_gated_jvp,
     vjp_rule=_gated_vjp,
-    input_specs=(InputSpec("x", "x"), InputSpec("omega", "window", domain="real")),
+    input_specs=(
+        InputSpec("x", "x"),
+        InputSpec("omega", "window", domain="real"),
+        InputSpec("bias", "channel", domain="real (the gate's bias; None: 0)", optional=True),
+    ),
 )
 
 
@@ -215,10 +230,14 @@ def mixed_pool(x, a, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
 
 
 @GATED_POOL.defines
-def gated_pool(x, omega, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """``g max + (1 - g) mean`` with ``g = sigma(omega . x)`` over every window's real cells.
+def gated_pool(
+    x, omega, bias=None, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+):
+    """``g max + (1 - g) mean`` with ``g = sigma(omega . x + bias)`` over every window's real
+    cells.
 
-    ``omega`` is ``[K]`` (one gate mask for the layer) or ``[C, K]`` (one per channel).
+    ``omega`` is ``[K]`` (one gate mask for the layer) or ``[C, K]`` (one per channel);
+    ``bias`` is ``None`` (no bias), a scalar or ``[C]``.
 
     >>> import numpy as np
     >>> x = np.array([[[1.0, 3.0, 2.0, 6.0]]])
@@ -228,10 +247,13 @@ def gated_pool(x, omega, *, kernel_size, stride=None, padding=0, dilation=1, cei
     >>> g = 1 / (1 + np.exp(-np.array([1.0 - 3.0, 2.0 - 6.0])))
     >>> bool(np.allclose(y[0, 0], g * np.array([3.0, 6.0]) + (1 - g) * np.array([2.0, 4.0])))
     True
+    >>> gated_pool(x, np.zeros(2), np.log(3.0), kernel_size=2)   # sigma(log 3) = 3/4
+    array([[[2.75, 5.5 ]]])
     """
     return GATED_POOL.forward(
         x,
         omega,
+        bias,
         kernel_size=kernel_size,
         stride=stride,
         padding=padding,

@@ -126,6 +126,15 @@ class Geometry:
         )
         return np.where(self.real, flat, -1)
 
+    def block(self, box: Sequence[slice]) -> Geometry:
+        """The windows of the output positions in ``box`` (one ``slice`` per output axis,
+        step 1): the same input plane, fewer windows."""
+        axes = tuple(
+            AxisTaps(a.length, a.position[s], a.real[s], a.in_extent[s])
+            for a, s in zip(self.axes, box)
+        )
+        return Geometry(spatial_in=self.spatial_in, axes=axes)
+
     # -- gather / scatter -------------------------------------------------------------
     def gather(self, x: np.ndarray, fill) -> np.ndarray:
         """``[N, C, *S] -> [N, C, *O, K]``; cells that are not real hold ``fill``."""
@@ -135,14 +144,24 @@ class Geometry:
         w = np.take(flat, np.where(real, index, 0), axis=2)
         return np.where(real, w, np.asarray(fill, dtype=x.dtype))
 
-    def scatter(self, w_bar: np.ndarray) -> np.ndarray:
+    def scatter(self, w_bar: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
         """The adjoint of :meth:`gather`: ``[N, C, *O, K] -> [N, C, *S]`` by summing
-        every real cell's value into the input cell it was read from."""
+        every real cell's value into the input cell it was read from.
+
+        Each input cell's sum is taken one term at a time, in row-major (window, cell)
+        order, starting from 0 -- or from its value in ``into`` (an ``[N, C, *S]`` array,
+        added to in place and returned): so scattering the windows of consecutive blocks
+        of outputs into one array gives the same bits as scattering all at once.
+        """
         n, c = w_bar.shape[:2]
         plane = math.prod(self.spatial_in)
         real = self.real.reshape(-1)
         index = self.index.reshape(-1)[real]
         contrib = w_bar.reshape(n * c, real.size)[:, real]
+        if into is not None:
+            flat = into.reshape(n * c, plane)  # a view: into is contiguous
+            np.add.at(flat, (np.arange(n * c)[:, None], index[None, :]), contrib)
+            return into
         if is_object(w_bar):
             out = np.zeros((n * c, plane), dtype=object)
             rows = np.arange(n * c)[:, None]
@@ -360,12 +379,15 @@ def adaptive_geometry(spatial: Sequence[int], *, output_size) -> Geometry:
     sizes = adaptive_extent(spatial, output_size)
     axes = []
     for length, n in zip(spatial, sizes):
-        i = np.arange(n)
+        big = (n + 1) * length >= 2**62  # Python ints where int64 could overflow
+        i = np.arange(n, dtype=object if big else np.int64)
         start = (i * length) // n
         end = -((-(i + 1) * length) // n)
         taps = int((end - start).max())
-        pos = start[:, None] + np.arange(taps)[None, :]
-        real = pos < end[:, None]
+        pos = start[:, None] + np.arange(taps, dtype=i.dtype)[None, :]
+        real = (pos < end[:, None]).astype(bool)
+        if big:  # only real cells are read: every position is below length + taps
+            pos = np.minimum(pos, length).astype(np.int64)
         axes.append(AxisTaps(length=length, position=pos, real=real, in_extent=real))
     return Geometry(spatial_in=tuple(spatial), axes=tuple(axes))
 

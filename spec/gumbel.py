@@ -11,20 +11,30 @@ Padded cells are absent (as for max): their noise is ignored.
                                           the scores computed as x_i / T + g_i in float64)
     y  = x_{i*}
 
-The **JVP and VJP in train mode are the straight-through estimator**, not the
-derivative of the forward value (which is piecewise constant in ``T``): they are
-the exact derivatives of the *soft sample* ``y~ = sum_i pi_i x_i`` with
-``pi = softmax(x / T + g)``::
+The **JVP and VJP in train mode are a straight-through estimator**, not the
+derivative of the forward value (which is piecewise constant in ``T``). With
+``pi = softmax(x / T + g)``, the soft sample ``y~ = sum_i pi_i x_i`` and ``h`` the
+one-hot of ``i*``, ``estimator`` names which:
 
-    dy~/dx_j = pi_j (1 + (x_j - y~) / T)
-    dy~/dT   = -sum_i pi_i x_i (x_i - y~) / T^2
+- ``"hard"`` (default; the source's, torch's ``gumbel_softmax(hard=True)``): the
+  output is ``sum_i h~_i x_i`` with ``h~ = h - stop_gradient(pi) + pi``, whose
+  derivatives are::
 
-so ``spec.jvp`` returns the hard value ``x_{i*}`` together with the soft tangent.
-They are still an adjoint pair (``<JVP v, u> = <v, VJP u>``).
+    dy/dx_j = h_j + pi_j (x_j - y~) / T
+    dy/dT   = -sum_i pi_i x_i (x_i - y~) / T^2
+
+- ``"soft"``: the derivatives of the soft sample itself,
+  ``dy/dx_j = pi_j (1 + (x_j - y~) / T)`` and the same ``dy/dT``.
+
+So ``spec.jvp`` returns the hard value ``x_{i*}`` together with the estimator's
+tangent; they are still an adjoint pair (``<JVP v, u> = <v, VJP u>``). For ``x =
+[1, 3]``, ``T = 1``, ``g = [0.2, -0.1]`` the hard estimator's ``dy/dx`` is
+``[-0.261, 1.261]``, the soft one's ``[-0.107, 1.107]``.
 
 ``mode="eval"``: deterministic ``y = sum_i softmax(x / T)_i x_i`` (no noise; ``g``
-may be ``None`` and is ignored) with the same formulas at ``g = 0``, which are
-then the true derivatives. ``T = 1`` in eval mode is SoftPool.
+may be ``None`` and is ignored; the source's inference rule, a weighted sum as in
+stochastic pooling) with the soft formulas at ``g = 0``, which are then the true
+derivatives (``estimator`` does not apply). ``T = 1`` in eval mode is SoftPool.
 
 A window with no real cell is NaN with zero derivatives.
 """
@@ -38,9 +48,11 @@ import numpy as np
 from . import numeric as nm
 from .constraints import fail
 from .geometry import SLIDING_KEYS, sliding_axes
-from .op import MODE, InputSpec, Op, pick
+from .op import MODE, InputSpec, Op, Option, one_hot, pick
 from .selection import first_maximizer
 from .soft import soft_sample
+
+ESTIMATORS = ("hard", "soft")
 
 
 def _scores(w, params, call):
@@ -68,13 +80,27 @@ def _value(w, params, call):
     return _soft(w, params, call)[0]
 
 
-def _jvp(w, params, call, w_dot, param_dots):
+def _partials(w, params, call):
+    """``(dy/dw, dy/dT)`` of the estimator: the soft sample's, and for the hard estimator
+    (train mode) ``dy/dw_j`` with ``pi_j`` traded for the one-hot ``h_j``."""
     _, dw, dt = _soft(w, params, call)
+    if call.options["mode"] == "train" and call.options["estimator"] == "hard":
+        _, scores = _scores(w, params, call)
+        real = np.broadcast_to(call.real, w.shape)
+        pi, _ = nm.masked_softmax(scores, real)
+        sel = first_maximizer(scores, call.real)
+        one = np.broadcast_to(nm.const(1, w), sel.shape).astype(w.dtype)
+        dw = np.where(real, dw - pi + one_hot(sel, w.shape[-1], one), nm.zeros_like(w))
+    return dw, dt
+
+
+def _jvp(w, params, call, w_dot, param_dots):
+    dw, dt = _partials(w, params, call)
     return (dw * w_dot).sum(axis=-1) + dt * param_dots[0]
 
 
 def _vjp(w, params, call, y_bar):
-    _, dw, dt = _soft(w, params, call)
+    dw, dt = _partials(w, params, call)
     return dw * y_bar[..., None], dt * y_bar, None
 
 
@@ -111,7 +137,7 @@ GUMBEL_POOL = Op(
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,
-    options=(MODE,),
+    options=(MODE, Option("estimator", "hard", ESTIMATORS)),
     check=_check,
     input_specs=(
         InputSpec("x", "x"),
@@ -140,9 +166,11 @@ def gumbel_pool(
     dilation=1,
     ceil_mode: bool = False,
     mode: str = "train",
+    estimator: str = "hard",
 ):
-    """``x_{i*}`` with ``i* = argmax(x / T + g)`` (train) or ``sum softmax(x / T)_i x_i``
-    (eval) over the real cells of every window (see the module doc).
+    """``x_{i*}`` with ``i* = argmax(x / T + g)`` (train; derivatives: the ``"hard"`` or
+    ``"soft"`` straight-through ``estimator``) or ``sum softmax(x / T)_i x_i`` (eval)
+    over the real cells of every window (see the module doc).
 
     >>> import numpy as np
     >>> x = np.array([[[1.0, 2.0, 3.0, 4.0]]])
@@ -153,12 +181,15 @@ def gumbel_pool(
     >>> bool(np.allclose(y, [[[1 + 1 / (1 + np.e ** -1), 3 + 1 / (1 + np.e ** -1)]]]))
     True
 
-    The straight-through tangent of the first window is the soft sample's:
+    The hard straight-through derivative: the one-hot plus ``pi_j (x_j - y~) / T``:
 
-    >>> from ndpool.spec import jvp
-    >>> y, t = jvp("gumbel_pool", (x, 1.0, g), (np.ones_like(x), 0.0, None), kernel_size=2)
-    >>> y, t.round(12)                                        # d/dx of sum pi_i x_i along 1
-    (array([[[1., 4.]]]), array([[[1., 1.]]]))
+    >>> from ndpool.spec import vjp
+    >>> x2, g2 = np.array([[[1.0, 3.0]]]), np.array([[[[0.2, -0.1]]]])
+    >>> vjp("gumbel_pool", (x2, 1.0, g2), np.ones((1, 1, 1)), kernel_size=2)[0].round(3)
+    array([[[-0.261,  1.261]]])
+    >>> vjp("gumbel_pool", (x2, 1.0, g2), np.ones((1, 1, 1)), kernel_size=2,
+    ...     estimator="soft")[0].round(3)
+    array([[[-0.107,  1.107]]])
     """
     return GUMBEL_POOL.forward(
         x,
@@ -170,6 +201,7 @@ def gumbel_pool(
         dilation=dilation,
         ceil_mode=ceil_mode,
         mode=mode,
+        estimator=estimator,
     )
 
 
@@ -185,6 +217,7 @@ def selection_margin(x, temperature, g, **cfg) -> np.ndarray:
     array([[[4., 1.]]])
     """
     cfg.pop("mode", None)
+    cfg.pop("estimator", None)
     call, w, params = GUMBEL_POOL.gather((x, temperature, g), **{**cfg, "mode": "train"})
     _, scores = _scores(w, params, call)
     real = np.broadcast_to(call.real, w.shape)

@@ -1,4 +1,4 @@
-"""Lp pooling: ``(sum_i t_i^p)^(1/p)`` over the real cells of every window.
+"""Lp pooling: ``(sum_i t_i^p)^(1/p)`` (or ``(mean_i t_i^p)^(1/p)``) over every window.
 
 ``sign`` is an explicit convention, since frameworks disagree:
 
@@ -26,10 +26,20 @@ short by the ceil_mode overhang (or by the padding) sums.
   agrees with ``"sum"``, a ceil_mode edge window is scaled up (``rho = 2`` for a half
   window). With ``p = inf`` both agree (``rho^(1/p) = 1``).
 
-Other values of ``sign`` or ``partial_window`` break C14.
+``reduction`` says whether the powers are summed or averaged:
+
+- ``"sum"`` (default; PyTorch, ONNX): ``y = (rho * sum_i t_i^p)^(1/p)`` as above;
+- ``"mean"`` (the quantile-pooling source's LpPool, ``(mean |x|^p)^(1/p)``): the power
+  sum over the window's cell count, ``y = (sum_i t_i^p / n)^(1/p)``, with ``n`` the
+  real cells under ``partial_window="sum"`` (padded cells are absent) and the cells
+  inside the padded extent under ``"rescaled"`` (padded cells count as zeros, the
+  ``count_include_pad=True`` mean). A window without real cells is 0 either way.
+  So ``rho = 1 / n``; with ``p = inf`` the mean is the max as well.
+
+Other values of ``sign``, ``partial_window`` or ``reduction`` break C14.
 
 Derivatives (``y > 0``, ``s_i = sign(x_i)`` for "abs", 1 for "signed"; ``rho = 1``
-for ``partial_window="sum"``)::
+for ``partial_window="sum"`` with ``reduction="sum"``)::
 
     dy/dx_i = rho * s_i * (t_i / y)^(p-1)
     dy/dp   = (y / p) * (sum_i t_i^p log t_i / sum_i t_i^p - log y)
@@ -63,6 +73,7 @@ from .selection import first_maximizer
 
 SIGNS = ("abs", "signed")
 PARTIAL_WINDOWS = ("sum", "rescaled")
+REDUCTIONS = ("sum", "mean")
 
 
 def _t(w, call):
@@ -70,13 +81,17 @@ def _t(w, call):
 
 
 def _rho(w, call):
-    """``[*O]``: the factor of the power sum, ``K / n`` for ``partial_window="rescaled"``
-    (``n`` the window's cells inside the padded extent), 1 for ``"sum"``."""
+    """``[*O]``: the factor of the power sum: with ``reduction="sum"``, ``K / n`` for
+    ``partial_window="rescaled"`` (``n`` the window's cells inside the padded extent) and 1
+    for ``"sum"``; with ``reduction="mean"``, ``1 / n`` (``n`` the cells inside the padded
+    extent for "rescaled", the real cells for "sum"; at least 1)."""
     shape = call.in_extent.shape[:-1]
-    if call.options.get("partial_window", "sum") == "sum":
+    rescaled = call.options.get("partial_window", "sum") == "rescaled"
+    mean = call.options.get("reduction", "sum") == "mean"
+    if not rescaled and not mean:
         return np.full(shape, nm.const(1, w), dtype=w.dtype)
-    n = call.in_extent.sum(axis=-1)
-    k = call.in_extent.shape[-1]
+    n = np.maximum((call.in_extent if rescaled else call.real).sum(axis=-1), 1)
+    k = 1 if mean else call.in_extent.shape[-1]
     if nm.is_object(w):
         return np.frompyfunc(lambda c: nm.const(1, w) * k / int(c), 1, 1)(n).astype(object)
     return k / n.astype(np.float64)
@@ -233,6 +248,7 @@ LP_POOL = Op(
     options=(
         Option("sign", "abs", SIGNS),
         Option("partial_window", "sum", PARTIAL_WINDOWS, convention=True),
+        Option("reduction", "sum", REDUCTIONS),
     ),
     check=_check,
 )
@@ -250,9 +266,11 @@ def lp_pool(
     ceil_mode: bool = False,
     sign: str = "abs",
     partial_window: str = "sum",
+    reduction: str = "sum",
 ):
     """``(sum_i t_i^p)^(1/p)`` over the real cells of every window (see the module doc);
-    ``sign`` is ``"abs"`` or ``"signed"``, ``partial_window`` ``"sum"`` or ``"rescaled"``.
+    ``sign`` is ``"abs"`` or ``"signed"``, ``partial_window`` ``"sum"`` or ``"rescaled"``,
+    ``reduction`` ``"sum"`` or ``"mean"`` (``(mean_i t_i^p)^(1/p)``).
 
     >>> import numpy as np
     >>> x = np.array([[[3.0, -4.0, 1.0, 2.0, 2.0]]])
@@ -266,6 +284,11 @@ def lp_pool(
     array([[[5.        , 2.23606798, 2.82842712]]])
 
     The last window holds 1 of its 2 cells: rescaled, it is ``sqrt(2 * 2**2)``.
+
+    >>> lp_pool(x, 2.0, kernel_size=2, stride=2, ceil_mode=True, reduction="mean")
+    array([[[3.53553391, 1.58113883, 2.        ]]])
+
+    ``sqrt((9 + 16) / 2)``, ``sqrt((1 + 4) / 2)`` and ``sqrt(4 / 1)``.
     """
     return LP_POOL.forward(
         x,
@@ -277,4 +300,5 @@ def lp_pool(
         ceil_mode=ceil_mode,
         sign=sign,
         partial_window=partial_window,
+        reduction=reduction,
     )

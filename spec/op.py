@@ -23,6 +23,8 @@ first, the VJP through it last.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import geometry as geo
+from .blocks import blocks
 from .constraints import check_flag, fail, is_flag
 from .numeric import check_dtype, compute_dtype, round_to
 
@@ -139,15 +142,25 @@ ADAPTIVE = WindowKind(
 
 @dataclass
 class Call:
-    """Everything a reducer may need about one call of an op."""
+    """Everything a reducer may need about one call of an op, or about one block of its
+    outputs (:mod:`ndpool.spec.blocks`): ``geometry``, ``real`` and ``in_extent``
+    (``[*O, K]``) then describe the block's windows."""
 
     geometry: geo.Geometry
-    real: np.ndarray  # [*O, K]
-    in_extent: np.ndarray  # [*O, K]
     options: dict[str, Any]
     batched: bool
     dtype: np.dtype  # the caller's dtype, results are rounded to it
     param_shapes: tuple[tuple[int, ...] | None, ...]
+
+    @functools.cached_property
+    def real(self) -> np.ndarray:
+        """``[*O, K]``: which window cells read an input cell."""
+        return self.geometry.real
+
+    @functools.cached_property
+    def in_extent(self) -> np.ndarray:
+        """``[*O, K]``: which window cells lie inside the padded extent."""
+        return self.geometry.in_extent
 
     def unbatch(self, a) -> np.ndarray:
         """An ``[N, ...]`` result as the caller's layout (no N when unbatched)."""
@@ -338,10 +351,15 @@ class Op:
         """``(call, w, params)``: one call's windows ``w [N, C, *O, K]`` in the compute
         type (float64, or object for mpmath) and its other inputs in the reducer's
         layout, after every check of shapes, options and values (of the stage's output,
-        for an op with a stage)."""
-        return self._windows(self._staged(tuple(primals), cfg), cfg)
+        for an op with a stage). All windows at once: the op's forward, JVP and VJP
+        gather block by block instead (:mod:`ndpool.spec.blocks`)."""
+        call, xb, params, cdt = self._setup(self._staged(tuple(primals), cfg), cfg)
+        return call, call.geometry.gather(xb.astype(cdt), fill=0), params
 
-    def _windows(self, primals, cfg):
+    def _setup(self, primals, cfg):
+        """``(call, xb, params, cdt)``: the checked call, the batched input (in the caller's
+        dtype: each block's windows are brought to the compute type ``cdt`` as they are
+        gathered) and the other inputs in the reducer's layout (nothing gathered yet)."""
         arrays = self._arrays(primals)
         cfg = self.config(cfg)
         x = arrays[0]
@@ -366,8 +384,6 @@ class Op:
             self.check(params, options)
         call = Call(
             geometry=geom,
-            real=geom.real,
-            in_extent=geom.in_extent,
             options=options,
             batched=batched,
             dtype=x.dtype,
@@ -375,21 +391,52 @@ class Op:
         )
         if self.validate is not None:
             self.validate(xb, tuple(params), call)
-        w = geom.gather(xb.astype(cdt), fill=0)
-        return call, w, tuple(params)
+        return call, xb, tuple(params), cdt
+
+    def _blocks(self, call: Call, xb: np.ndarray):
+        """``(where, block call)`` for every block of outputs, in row-major order
+        (:func:`ndpool.spec.blocks.blocks`); ``where`` indexes the block in ``[N, C, *O]``.
+        A single block is the call itself, with ``where = None``."""
+        geom = call.geometry
+        parts = blocks(xb.shape[0], geom.spatial_out, xb.shape[1] * geom.window_size)
+        if len(parts) == 1:
+            return [(None, call)]
+        return [
+            (
+                (batch, slice(None), *box),
+                dataclasses.replace(call, geometry=geom.block(box)),
+            )
+            for batch, box in parts
+        ]
+
+    def _sliced(self, arrays, where):
+        """The per-position inputs (``output``, ``cell``) of the block at ``where``; the
+        others are the same for every block."""
+        if where is None:
+            return arrays
+        return tuple(
+            a[where] if a is not None and s.kind in ("output", "cell") else a
+            for s, a in zip(self.input_specs[1:], arrays)
+        )
 
     # -- forward / JVP / VJP ----------------------------------------------------------
     def forward(self, *primals, return_indices: bool = False, **cfg):
         check_flag("return_indices", return_indices)
         if return_indices and not self.returns_indices:
             raise TypeError(f"{self.name}() has no return_indices")
-        call, w, params = self.gather(primals, **cfg)
-        y = call.unbatch(round_to(self.value(w, params, call), call.dtype))
-        if not return_indices:
-            return y
-        sel = self.select(w, params, call)
-        index = pick(np.broadcast_to(call.geometry.index, w.shape), sel, -1).astype(np.int64)
-        return y, call.unbatch(index)
+        call, xb, params, cdt = self._setup(self._staged(tuple(primals), cfg), cfg)
+        full = xb.shape[:2] + call.geometry.spatial_out
+        y = index = None
+        for where, part in self._blocks(call, xb):
+            w = _gather(part, xb, where, cdt)
+            p = self._sliced(params, where)
+            y = _place(y, where, self.value(w, p, part), full)
+            if return_indices:
+                sel = self.select(w, p, part)
+                got = pick(np.broadcast_to(part.geometry.index, w.shape), sel, -1)
+                index = _place(index, where, got.astype(np.int64), full)
+        y = call.unbatch(round_to(y, call.dtype))
+        return (y, call.unbatch(index)) if return_indices else y
 
     def _staged(self, primals, cfg):
         """The primals with ``x`` replaced by the stage's output (if the op has a stage)."""
@@ -426,14 +473,12 @@ class Op:
             t = np.zeros_like(x) if tangents[0] is None else tangents[0]
             m, m_dot = inner.jvp((x,), (t,), **inner_cfg)
             primals, tangents = (m, *primals[1:]), [m_dot, *tangents[1:]]
-        call, w, params = self._windows(primals, cfg)
-        cdt = w.dtype
+        call, xb, params, cdt = self._setup(primals, cfg)
         x_dot = (
-            np.zeros(w.shape[:2] + call.geometry.spatial_in, dtype=cdt)
+            np.zeros(xb.shape, dtype=cdt)
             if tangents[0] is None
             else call.batch(tangents[0]).astype(cdt)
         )
-        w_dot = call.geometry.gather(x_dot, fill=0)
         p_dots = []
         for s, t, p in zip(self.input_specs[1:], tangents[1:], params):
             if not s.differentiable or p is None:
@@ -442,8 +487,14 @@ class Op:
                 p_dots.append(p * 0)
             else:
                 p_dots.append(np.asarray(t).astype(cdt).reshape(np.shape(p)))
-        y = self.value(w, params, call)
-        y_dot = self.jvp_rule(w, params, call, w_dot, tuple(p_dots))
+        full = xb.shape[:2] + call.geometry.spatial_out
+        y = y_dot = None
+        for where, part in self._blocks(call, xb):
+            w = _gather(part, xb, where, cdt)
+            w_dot = _gather(part, x_dot, where, cdt)
+            p, p_dot = self._sliced(params, where), self._sliced(p_dots, where)
+            y = _place(y, where, self.value(w, p, part), full)
+            y_dot = _place(y_dot, where, self.jvp_rule(w, p, part, w_dot, p_dot), full)
         return (
             call.unbatch(round_to(y, call.dtype)),
             call.unbatch(round_to(y_dot, call.dtype)),
@@ -454,16 +505,34 @@ class Op:
         non-differentiable or absent input); ``cotangent`` has the output's shape."""
         cfg.pop("return_indices", None)
         arrays = self._arrays(primals)
-        call, w, params = self.gather(arrays, **cfg)
-        want = call.unbatch(np.empty(w.shape[:-1], dtype=bool)).shape
+        call, xb, params, cdt = self._setup(self._staged(tuple(arrays), cfg), cfg)
+        geom = call.geometry
+        want = call.unbatch(np.empty(xb.shape[:2] + geom.spatial_out, dtype=bool)).shape
         if np.shape(cotangent) != want:
             raise ValueError(
                 f"{self.name}: the cotangent has shape {np.shape(cotangent)}; expected the "
                 f"output's shape {want}"
             )
-        y_bar = call.batch(cotangent).astype(w.dtype)
-        w_bar, *p_bars = self.vjp_rule(w, params, call, y_bar)
-        x_bar = call.unbatch(call.geometry.scatter(w_bar))
+        y_bar = call.batch(cotangent).astype(cdt)
+        parts = self._blocks(call, xb)
+        x_bar = None if len(parts) == 1 else np.zeros(xb.shape, dtype=cdt)
+        p_bars = [None] * (len(self.input_specs) - 1)
+        for where, part in parts:
+            w = _gather(part, xb, where, cdt)
+            y_bar_part = y_bar if where is None else y_bar[where]
+            w_bar, *bars = self.vjp_rule(w, self._sliced(params, where), part, y_bar_part)
+            if where is None:
+                x_bar, p_bars = part.geometry.scatter(w_bar), bars
+                continue
+            if all(s == slice(None) for s in where[2:]):  # whole entries: rows of their own
+                x_bar[where[0]] = part.geometry.scatter(w_bar)
+            else:
+                part.geometry.scatter(w_bar, into=x_bar[where[0]])
+            for i, (s, bar) in enumerate(zip(self.input_specs[1:], bars)):
+                if s.differentiable and arrays[1 + i] is not None:
+                    cells = (geom.window_size,) if s.kind == "window" else ()
+                    p_bars[i] = _place(p_bars[i], where, bar, y_bar.shape, cells)
+        x_bar = call.unbatch(x_bar)
         if self.stage is None:
             out = [round_to(x_bar, call.dtype)]
         else:
@@ -476,7 +545,7 @@ class Op:
                 out.append(None)
                 continue
             if s.kind == "window":
-                full = np.broadcast_to(p_bar, y_bar.shape + (call.geometry.window_size,))
+                full = np.broadcast_to(p_bar, y_bar.shape + (geom.window_size,))
                 keep = {1, full.ndim - 1} if len(shape) == 2 else {full.ndim - 1}
             else:
                 full = np.broadcast_to(p_bar, y_bar.shape)
@@ -487,6 +556,25 @@ class Op:
 
     def __call__(self, *primals, **cfg):
         return self.forward(*primals, **cfg)
+
+
+def _gather(part: Call, xb: np.ndarray, where, cdt) -> np.ndarray:
+    """The windows of one block in the compute type (each cell converted exactly)."""
+    x = xb if where is None else xb[where[0]]
+    return part.geometry.gather(x, fill=0).astype(cdt, copy=False)
+
+
+def _place(out, where, part, full, cells=()) -> np.ndarray:
+    """One block's result ``part`` written at ``where`` into ``out``, the result of the
+    whole call (``full + cells`` shaped, allocated by the first block); a block that is
+    the whole call (``where = None``) is the result itself."""
+    if where is None:
+        return part
+    part = np.asarray(part)
+    if out is None:
+        out = np.empty(tuple(full) + tuple(cells), dtype=part.dtype)
+    out[where] = part
+    return out
 
 
 def _shape(x_shape) -> tuple[int, ...]:

@@ -23,21 +23,40 @@ the explicit, non-differentiable input ``indices``: one int array of length
 :func:`s3_sample_indices`). In the reference sampler each grid's rows are a
 uniformly random ``g/stride``-subset of the grid, sorted.
 
-Step 2, ``mode="eval"`` (as in the reference code's deterministic path):
-average pooling of ``m`` with kernel ``stride``, stride ``stride``, padding
-``stride // 2`` and padded cells excluded from the divisor
-(``count_include_pad=False``); ``indices`` may be ``None`` and is ignored. The
-eval output extent ``floor((L' + 2 (s // 2) - s) / s) + 1`` equals the train
-extent ``L / s`` for the usual case ``k = 2``, ``L`` a multiple of ``g``, even ``s``.
+Step 2, ``mode="eval"``: deterministic; ``indices`` may be ``None`` and is ignored.
+``eval_rule`` names the rule:
+
+- ``"expectation"`` (default): the exact expectation of the training output over
+  the reference sampler's draws. The axes are drawn independently, so on every
+  axis output ``i`` of a grid of ``G`` rows that keeps ``P = g / stride`` of them
+  is the ``i``-th smallest of a uniform ``P``-subset; it is row ``t`` (counted from
+  the grid's start) with probability ``C(t, i) C(G - 1 - t, P - 1 - i) / C(G, P)``,
+  and ``y`` is the average of ``m`` under the product of these weights over the
+  axes. Same extent as train. With ``grid_size = stride`` (``P = 1``) every weight
+  is ``1 / G``: average pooling of ``m`` over the aligned grids (kernel and stride
+  ``s``, the last window running to ``L'`` as the last grid does, ``ceil_mode``
+  style, padded cells excluded from the divisor);
+- ``"padded"`` (the reference code's deterministic path): average pooling of ``m``
+  with kernel ``stride``, stride ``stride``, padding ``stride // 2`` and padded
+  cells excluded from the divisor (``count_include_pad=False``), extent
+  ``floor((L' + 2 (s // 2) - s) / s) + 1``. Its windows are offset from the
+  training grids by ``s // 2`` rows, so it is not the training output's
+  expectation.
+
+In the expectation rule's windows the taps of an output are its grid's rows
+(``in_extent``), of which the rows it can take are ``real``: ``i`` rows before and
+``P - 1 - i`` rows after them cannot be its ``i``-th smallest, so ``i`` and ``P``
+are read off each window (every block of outputs included).
 
 Derivatives are those of the composition: train ``y_dot = m_dot[rows]`` and the
 cotangent is placed at the kept rows then sent through max pooling's VJP (first
-maximizer); eval composes the max-pool and avg-pool derivatives.
+maximizer); eval composes the max-pool derivatives with the (linear) average.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -70,17 +89,49 @@ def _layout(mapped, cfg) -> list[dict]:
     return s3_layout((1, 1, *_input_extent(mapped, cfg)), **cfg)
 
 
+EVAL_RULES = ("expectation", "padded")
+
+
 def _eval_config(lay) -> dict:
+    """The padded eval rule's average windows."""
     s = tuple(a["stride"] for a in lay)
     return {"kernel_size": s, "stride": s, "padding": tuple(v // 2 for v in s)}
 
 
+def _padded(cfg) -> bool:
+    return cfg["mode"] == "eval" and cfg["eval_rule"] == "padded"
+
+
+def _expectation_taps(length: int, a: dict) -> geo.AxisTaps:
+    """One axis of the expectation rule: every output's taps are its grid's rows
+    (``in_extent``, then filler up to the longest grid), ``real`` the rows its kept row
+    can be."""
+    per, taps = a["per_grid"], max(hi - lo for lo, hi in a["bounds"])
+    t = np.arange(taps)
+    position, real, inside = [], [], []
+    for lo, hi in a["bounds"]:
+        size = hi - lo
+        for i in range(per):
+            position.append(lo + t)
+            inside.append(t < size)
+            real.append((t >= i) & (t <= size - per + i))
+    return geo.AxisTaps(
+        length=length,
+        position=np.array(position),
+        real=np.array(real),
+        in_extent=np.array(inside),
+    )
+
+
 def _geometry(mapped, cfg, arrays) -> geo.Geometry:
-    """Step 2's windows on the max map: one cell per kept row (train), or the average
-    windows of the eval rule."""
+    """Step 2's windows on the max map: one cell per kept row (train), or the windows of
+    the eval rule."""
     lay = _layout(mapped, cfg)
-    if cfg["mode"] == "eval":
+    if _padded(cfg):
         return geo.sliding_geometry(mapped, **_eval_config(lay))
+    if cfg["mode"] == "eval":
+        axes = tuple(_expectation_taps(n, a) for n, a in zip(mapped, lay))
+        return geo.Geometry(spatial_in=tuple(mapped), axes=axes)
     indices = arrays[1]
     if indices is None:
         raise fail("C16", 's3_pool(mode="train") needs the sampled indices')
@@ -95,12 +146,59 @@ def _geometry(mapped, cfg, arrays) -> geo.Geometry:
 
 def _extent(mapped, cfg) -> tuple[int, ...]:
     lay = _layout(mapped, cfg)
-    if cfg["mode"] == "train":
-        return tuple(a["out"] for a in lay)
-    return geo.sliding_axes(mapped, **_eval_config(lay)).out
+    if _padded(cfg):
+        return geo.sliding_axes(mapped, **_eval_config(lay)).out
+    return tuple(a["out"] for a in lay)
 
 
-#: the eval rule's average: padded cells excluded from the divisor
+def _axis_counts(taps: geo.AxisTaps):
+    """``(num [O, K], den [O])`` of one expectation axis: the draws (``P``-subsets of
+    the grid) in which each tap is the output's kept row, and all draws ``C(G, P)``."""
+    num = np.zeros(taps.real.shape, dtype=np.int64)
+    den = np.ones(taps.out, dtype=np.int64)
+    for o in range(taps.out):
+        rows = np.flatnonzero(taps.real[o])
+        size = int(taps.in_extent[o].sum())
+        if rows.size == 0:
+            continue
+        before, after = int(rows[0]), size - 1 - int(rows[-1])  # i and P - 1 - i
+        for t in rows:
+            num[o, t] = math.comb(int(t), before) * math.comb(size - 1 - int(t), after)
+        den[o] = math.comb(size, before + after + 1)
+    return num, den
+
+
+def _expectation_weights(call):
+    """``(num [*O, K], den [*O])``: the product over axes of :func:`_axis_counts` (the
+    window's cells in row-major order)."""
+    axes = call.geometry.axes
+    d = len(axes)
+    num, den = np.ones((), dtype=np.int64), np.ones((), dtype=np.int64)
+    for a, taps in enumerate(axes):
+        n_a, d_a = _axis_counts(taps)
+        shape = [1] * (2 * d)
+        shape[a], shape[d + a] = n_a.shape
+        num = num * n_a.reshape(shape)
+        den = den * d_a.reshape(shape[:d])
+    out = tuple(t.out for t in axes)
+    num = np.broadcast_to(num, out + tuple(t.taps for t in axes)).reshape(out + (-1,))
+    return num, np.broadcast_to(den, out)
+
+
+def _weights(call, like):
+    """:func:`_expectation_weights` in the type of ``like`` (float64, or object for mpmath)."""
+    num, den = _expectation_weights(call)
+    dt = object if like.dtype == object else like.dtype
+    return num.astype(dt), den.astype(dt)
+
+
+def _weighted(w, call):
+    """``sum_k num_k w_k / den``: the expectation of the kept value."""
+    num, den = _weights(call, w)
+    return (num * w).sum(axis=-1) / den
+
+
+#: the padded eval rule's average: padded cells excluded from the divisor
 EXCLUSIVE = {"count_include_pad": False, "divisor_override": None}
 
 
@@ -111,19 +209,26 @@ def _exclusive(call):
 def _value(w, params, call):
     if call.options["mode"] == "train":
         return w[..., 0]
-    return AVG_POOL.value(w, (), _exclusive(call))
+    if _padded(call.options):
+        return AVG_POOL.value(w, (), _exclusive(call))
+    return _weighted(w, call)
 
 
 def _jvp(w, params, call, w_dot, param_dots):
     if call.options["mode"] == "train":
         return w_dot[..., 0]
-    return AVG_POOL.jvp_rule(w, (), _exclusive(call), w_dot, ())
+    if _padded(call.options):
+        return AVG_POOL.jvp_rule(w, (), _exclusive(call), w_dot, ())
+    return _weighted(w_dot, call)
 
 
 def _vjp(w, params, call, y_bar):
     if call.options["mode"] == "train":
         return y_bar[..., None], None
-    return (*AVG_POOL.vjp_rule(w, (), _exclusive(call), y_bar), None)
+    if _padded(call.options):
+        return (*AVG_POOL.vjp_rule(w, (), _exclusive(call), y_bar), None)
+    num, den = _weights(call, w)
+    return num / den[..., None] * y_bar[..., None], None
 
 
 S3_WINDOWS = WindowKind("s3", dict(geo.SLIDING_KEYS), "kernel_size", _geometry, _extent)
@@ -139,10 +244,12 @@ def s3_layout(
     ceil_mode=False,
     grid_size=None,
     mode="train",
+    eval_rule="expectation",
 ):
     """Per spatial axis: ``kernel``, ``stride``, ``grid``, ``mapped`` (``L'``), ``grids``
-    (``n``), ``per_grid`` (``g / stride``), ``out`` (``n g / stride``), ``eval_out`` and
-    ``bounds`` (``[(start, end)]`` of every grid in rows of ``m``). Checks C1-C8, C21.
+    (``n``), ``per_grid`` (``g / stride``), ``out`` (``n g / stride``), ``eval_out`` (the
+    eval extent under ``eval_rule``) and ``bounds`` (``[(start, end)]`` of every grid in
+    rows of ``m``). Checks C1-C8, C21.
 
     >>> [(a["mapped"], a["grids"], a["per_grid"], a["out"], a["bounds"])
     ...  for a in s3_layout((1, 1, 8), kernel_size=2, grid_size=4)]
@@ -171,7 +278,7 @@ def s3_layout(
                 f"the last grid on axis {a} holds {bounds[-1][1] - bounds[-1][0]} rows of the "
                 f"stride-1 max map (length {mapped}) but {per} are kept per grid",
             )
-        eval_out = (mapped + 2 * (s // 2) - s) // s + 1
+        eval_out = (mapped + 2 * (s // 2) - s) // s + 1 if eval_rule == "padded" else n * per
         out.append(
             {
                 "kernel": k,
@@ -220,6 +327,7 @@ def s3_sample_indices(rng: np.random.Generator, x_shape, **cfg) -> np.ndarray:
     ((8,), True)
     """
     cfg.pop("mode", None)
+    cfg.pop("eval_rule", None)
     parts = []
     for a in s3_layout(x_shape, **cfg):
         for lo, hi in a["bounds"]:
@@ -244,7 +352,7 @@ S3_POOL = Op(
             sampler=lambda rng, x_shape, **cfg: s3_sample_indices(rng, x_shape, **cfg),
         ),
     ),
-    options=(Option("grid_size", None), MODE),
+    options=(Option("grid_size", None), MODE, Option("eval_rule", "expectation", EVAL_RULES)),
     windows=S3_WINDOWS,
     exact=lambda cfg: cfg["mode"] == "train",
     stage=_stage,
@@ -263,17 +371,27 @@ def s3_pool(
     ceil_mode: bool = False,
     grid_size=None,
     mode: str = "train",
+    eval_rule: str = "expectation",
 ):
-    """Stride-1 max pooling, then the kept rows ``indices`` of every axis (train) or
-    average pooling by ``stride`` (eval); see the module doc.
+    """Stride-1 max pooling, then the kept rows ``indices`` of every axis (train), or in
+    eval mode their expectation over the sampler's draws (``eval_rule="expectation"``)
+    or the reference code's padded average (``"padded"``); see the module doc.
 
     >>> import numpy as np
     >>> x = np.array([[[3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]]])
     >>> MAX = [3.0, 4.0, 4.0, 5.0, 9.0, 9.0, 6.0]                 # stride-1 max, k = 2
     >>> s3_pool(x, np.array([1, 3, 4, 6]), kernel_size=2, grid_size=4)   # 2 of every 4
     array([[[4., 5., 9., 6.]]])
-    >>> s3_pool(x, kernel_size=2, grid_size=4, mode="eval")   # [pad 3] [4 4] [5 9] [9 6]
+    >>> s3_pool(x, kernel_size=2, mode="eval")              # [3 4] [4 5] [9 9] [6]
+    array([[[3.5, 4.5, 9. , 6. ]]])
+    >>> s3_pool(x, kernel_size=2, mode="eval", eval_rule="padded")   # [3] [4 4] [5 9] [9 6]
     array([[[3. , 4. , 7. , 7.5]]])
+
+    Two of every four rows: the first kept row is row 0, 1, 2 of its grid in 3, 2, 1 of
+    the 6 draws, the second row 1, 2, 3 in 1, 2, 3:
+
+    >>> s3_pool(x, kernel_size=2, grid_size=4, mode="eval")   # (9 + 8 + 4) / 6, ...
+    array([[[3.5, 4.5, 9. , 7. ]]])
     """
     return S3_POOL.forward(
         x,
@@ -285,4 +403,5 @@ def s3_pool(
         ceil_mode=ceil_mode,
         grid_size=grid_size,
         mode=mode,
+        eval_rule=eval_rule,
     )

@@ -4,10 +4,12 @@
 channel); as beta grows, y tends to the max, and y >= max. Which cells take part
 is an explicit policy:
 
-- ``padding_policy="ignore"`` (default): the real cells only; a window with no
-  real cell is -inf (the log of an empty sum), as for max;
-- ``padding_policy="zero"``: every cell inside the padded extent takes part,
-  padded ones with the value 0 (a ceil_mode overhang never does).
+- ``padding_policy="zero"`` (default): every cell inside the padded extent takes
+  part, padded ones with the value 0 (a ceil_mode overhang never does) -- the
+  zero-padding convention the N-D pooling specification this project follows
+  uses for average and smooth pooling alike;
+- ``padding_policy="ignore"``: the real cells only; a window with no real cell
+  is -inf (the log of an empty sum), as for max.
 
 Computed stably as ``y = m + (1/beta) log sum_i exp(beta (x_i - m))`` with ``m``
 the max of the taking-part cells. NaN propagates; +inf gives +inf.
@@ -104,7 +106,7 @@ SMOOTH_MAX_POOL = Op(
     jvp_rule=_jvp,
     vjp_rule=_vjp,
     input_specs=(InputSpec("x", "x"), InputSpec("beta", "channel", domain="finite, > 0")),
-    options=(Option("padding_policy", "ignore", POLICIES),),
+    options=(Option("padding_policy", "zero", POLICIES),),
     check=_check,
 )
 
@@ -119,7 +121,7 @@ def smooth_max_pool(
     padding=0,
     dilation=1,
     ceil_mode: bool = False,
-    padding_policy: str = "ignore",
+    padding_policy: str = "zero",
 ):
     """``(1/beta) log sum exp(beta x)`` over every window (see the module doc).
 
@@ -128,8 +130,11 @@ def smooth_max_pool(
     >>> y = smooth_max_pool(x, 1.0, kernel_size=2, stride=2)    # log 2, 1 + log 2
     >>> np.allclose(y, [[[np.log(2), 1 + np.log(2)]]])
     True
-    >>> z = smooth_max_pool(x, 1.0, kernel_size=2, padding=1, stride=4, padding_policy="zero")
-    >>> np.allclose(z, [[[np.log(2), np.log(np.e + 1)]]])          # [pad 0] [1 pad]
+    >>> z = smooth_max_pool(x, 1.0, kernel_size=2, padding=1, stride=4)  # [pad 0] [1 pad]
+    >>> np.allclose(z, [[[np.log(2), np.log(np.e + 1)]]])       # padded cells are zeros
+    True
+    >>> v = smooth_max_pool(x, 1.0, kernel_size=2, padding=1, stride=4, padding_policy="ignore")
+    >>> np.allclose(v, [[[0.0, 1.0]]])                          # padded cells are absent
     True
     """
     return SMOOTH_MAX_POOL.forward(

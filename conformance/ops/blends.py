@@ -1,11 +1,11 @@
 """Mixed, gated and tree pooling: learned blends ``g P + (1 - g) Q``.
 
 Forward: the statistics (max, mean over ``n`` real cells, or the leaf dot products) are
-off by ``(K + 6) u`` of their magnitudes; the gate ``sigma(omega . x)`` by
-``g (1 - g) dz + 3u`` with ``dz = (K + 1) u sum |omega_i x_i|`` (a dot product of ``K``
-terms), which moves the blend by ``|P - Q|`` times that. Mixed pooling is monotone (its
-weights are non-negative); gated and tree are not (the gate and the leaf filters see x
-with either sign).
+off by ``(K + 6) u`` of their magnitudes; the gate ``sigma(omega . x + b)`` by
+``g (1 - g) dz + 3u`` with ``dz = (K + 2) u (sum |omega_i x_i| + |b|)`` (a dot product of
+``K`` terms and the bias), which moves the blend by ``|P - Q|`` times that. Mixed pooling
+is monotone (its weights are non-negative); gated and tree are not (the gate and the leaf
+filters see x with either sign).
 """
 
 from __future__ import annotations
@@ -27,12 +27,16 @@ def _max_mean(win: Windows):
     return big_m, mean, hot, inv, abar
 
 
-def _gate(win: Windows, omega):
-    """``(g, dg, dz)``: the gate ``sigma(omega . x)``, its error ``g (1 - g) dz + 3u`` and
-    the error ``dz = (K + 1) u sum |omega_i x_i|`` of its argument."""
+def _gate(win: Windows, omega, bias=None):
+    """``(g, dg, dz)``: the gate ``sigma(omega . x + b)``, its error ``g (1 - g) dz + 3u``
+    and the error ``dz = (K + 2) u (sum |omega_i x_i| + |b|)`` of its argument."""
     z = nm.masked_sum(win.w * omega, win.real)
+    spread = np.where(win.real, np.abs(win.w * omega), 0.0).sum(axis=-1)
+    if bias is not None:
+        z = z + bias
+        spread = spread + np.abs(bias)
     g = nm.sigmoid(z)
-    dz = (win.K + 1) * win.u * np.where(win.real, np.abs(win.w * omega), 0.0).sum(axis=-1)
+    dz = (win.K + 2) * win.u * spread
     return g, g * (1 - g) * dz + 3 * win.u, dz
 
 
@@ -106,7 +110,7 @@ MIXED_POOL = OpInfo(
 def _gated_forward(case, ref) -> Allowed:
     def bound(win):
         big_m, mean, _, _, abar = _max_mean(win)
-        _, dg, _ = _gate(win, win.params[0])
+        _, dg, _ = _gate(win, *win.params)
         return (win.K + 6) * win.u * (np.abs(big_m) + abar) + np.abs(big_m - mean) * dg
 
     return _allowed(case, ref, bound)
@@ -114,10 +118,10 @@ def _gated_forward(case, ref) -> Allowed:
 
 def _gated_partials(case, win: Windows) -> Partials:
     u = win.u
-    (omega,) = win.params
+    omega, bias = win.params
     with np.errstate(all="ignore"):
         big_m, mean, hot, inv, abar = _max_mean(win)
-        g, dg, dz = _gate(win, omega)
+        g, dg, dz = _gate(win, omega, bias)
         diff = big_m - mean
         d_diff = (win.K + 2) * u * (np.abs(big_m) + abar)
         gp = g * (1 - g)
@@ -128,7 +132,12 @@ def _gated_partials(case, win: Windows) -> Partials:
         d_x = (hot + inv) * dg[..., None] + 3 * u * blend
         d_x = win.cells(d_x + om * term)
         a_om = win.cells(gp[..., None] * diff[..., None] * win.w)
-        parts = [(np.abs(a_x), d_x), (np.abs(a_om), win.absw * term)]
+        # dy/db = g (1 - g)(M - A): the blend term's error, per output
+        parts = [
+            (np.abs(a_x), d_x),
+            (np.abs(a_om), win.absw * term),
+            (gp * np.abs(diff), term[..., 0]),
+        ]
     return Partials([(finite(a), finite(d)) for a, d in parts])
 
 
@@ -137,12 +146,21 @@ def _gate_values(rng, shape):
 
 
 def _gated_params(draw, caps, channels, dtype, purpose):
-    return (window_param(draw, caps, channels, dtype, purpose, _gate_values),)
+    omega = window_param(draw, caps, channels, dtype, purpose, _gate_values)
+    if draw(st.booleans()):  # the optional bias: absent, or per layer / per channel
+        return (omega, None)
+    bias = st.one_of(st.sampled_from((0.0, 0.5, -1.0)), st.floats(-2.0, 2.0))
+    return (omega, param(draw, caps, channels, dtype, bias))
 
 
 def _gated_scale(params, alpha):
-    (omega,) = params
-    return (omega / alpha,)  # the gate sees omega . x unchanged
+    omega, bias = params
+    return (omega / alpha, bias)  # the gate sees omega . x + b unchanged
+
+
+def _bias_shape(draw, caps, channels):
+    """The gate's bias of shape ``[C + 1]`` (C12)."""
+    return {"param1": np.ones(channels + 1, dtype=np.float64)}
 
 
 GATED_POOL = OpInfo(
@@ -150,7 +168,10 @@ GATED_POOL = OpInfo(
     draw_params=_gated_params,
     forward=_gated_forward,
     partials=_gated_partials,
-    invalid=(Invalid("C15", "omega of shape [..., K+1]", "omega", window_shape(0)),),
+    invalid=(
+        Invalid("C15", "omega of shape [..., K+1]", "omega", window_shape(0)),
+        Invalid("C12", "bias of shape [C+1]", "per_channel", _bias_shape),
+    ),
     forward_regimes=FINITE_REGIMES,
     gradient_regimes=FINITE_REGIMES,
     scale_params=_gated_scale,

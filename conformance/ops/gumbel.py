@@ -1,7 +1,9 @@
 """Gumbel-softmax pooling: train picks the first argmax of ``x / T + g`` (exact where the
 spec's selection margin exceeds the score rounding, else any near-best cell is
-accepted), with straight-through derivatives (the soft sample's); eval is the soft
-sample at ``g = 0``."""
+accepted), with straight-through derivatives (``estimator="hard"``: the one-hot plus
+``pi_j (x_j - y~) / T``, bounded as the soft sample's partials, and off by the one-hot
+itself at the near-best cells where the pick is ambiguous; ``"soft"``: the soft
+sample's); eval is the soft sample at ``g = 0``."""
 
 from __future__ import annotations
 
@@ -16,22 +18,21 @@ from ..record import (
     Invalid,
     OpInfo,
     at,
+    choose,
     mode_options,
     param,
     param_shape,
     sample,
     train,
 )
-from ..tolerances import Allowed, Windows
-from .soft import softmax_forward, softmax_partials
+from ..tolerances import Allowed, Partials, Windows, finite
+from .soft import softmax_forward, softmax_partials, softmax_parts
 
 
-def gumbel_alternatives(case) -> np.ndarray:
-    """``[N, C, *O, K]``: the values a target may return in train mode (NaN-padded): the
-    spec's pick, and any real cell whose score lies within the two scores' rounding of the
-    best (``2u (|x_i|/T + |g_i| + |s_i|)`` each), i.e. where the selection margin does not
-    exceed the score rounding of the dtype."""
-    win = Windows(case)
+def near_best(win: Windows) -> np.ndarray:
+    """``[N, C, *O, K]``: the spec's pick, and any real cell whose score lies within the two
+    scores' rounding of the best (``2u (|x_i|/T + |g_i| + |s_i|)`` each), i.e. where the
+    selection margin does not exceed the score rounding of the dtype."""
     temperature, g = win.params
     t = win.out(temperature)
     with np.errstate(all="ignore"):
@@ -41,8 +42,43 @@ def gumbel_alternatives(case) -> np.ndarray:
         sel = first_maximizer(s, win.call.real)
         best = np.take_along_axis(cand, np.maximum(sel, 0)[..., None], -1)
         best_r = np.take_along_axis(rnd, np.maximum(sel, 0)[..., None], -1)
-        near = win.real & (cand >= best - best_r - rnd) & (sel >= 0)[..., None]
-    return win.unbatch(np.where(near, win.w, np.nan))
+        return win.real & (cand >= best - best_r - rnd) & (sel >= 0)[..., None]
+
+
+def gumbel_alternatives(case) -> np.ndarray:
+    """``[N, C, *O, K]``: the values a target may return in train mode (NaN-padded): those
+    of the :func:`near_best` cells."""
+    win = Windows(case)
+    return win.unbatch(np.where(near_best(win), win.w, np.nan))
+
+
+def _partials(case, win: Windows) -> Partials:
+    """The soft sample's partials; for the hard estimator in train mode ``dy/dx_j`` is
+    ``h_j + pi_j (x_j - y~) / T`` (the soft one with ``pi_j`` traded for ``h_j``: within
+    the soft bound), and where the pick is ambiguous the one-hot may sit at any near-best
+    cell."""
+    parts = softmax_partials(case, win)
+    if not train(case.cfg) or case.cfg.get("estimator", "hard") != "hard":
+        return parts
+    pi, _, dw, *_ = softmax_parts(case, win)
+    with np.errstate(all="ignore"):
+        temperature, g = win.params
+        sel = first_maximizer(win.w / win.out(temperature)[..., None] + g, win.call.real)
+        hot = np.arange(win.w.shape[-1]) == sel[..., None]
+        dw = np.where(win.real, dw - pi + hot, 0.0)
+        near = near_best(win)
+        ambiguous = near & (near.sum(axis=-1) >= 2)[..., None]
+    (_, d_x), *rest = parts.inputs
+    parts.inputs = [(finite(np.abs(dw)), d_x + ambiguous), *rest]
+    return parts
+
+
+def _options(draw, caps, purpose) -> dict:
+    """``mode``, and in train mode the straight-through ``estimator``."""
+    out = mode_options(draw, caps, purpose)
+    if not train(out) or (caps.config_keys is not None and "estimator" not in caps.config_keys):
+        return out
+    return {**out, "estimator": choose(draw, caps, "estimator", ("hard", "soft"))}
 
 
 def _forward(case, ref) -> Allowed:
@@ -76,15 +112,16 @@ GUMBEL_INVALID = (
         "C16", "no noise g in train mode", "g", lambda d, c, n: {"mode": "train", "param1": None}
     ),
     MODE_INVALID,
+    Invalid("C14", "estimator='gradient'", "estimator", lambda d, c, n: {"estimator": "gradient"}),
 )
 
 GUMBEL_POOL = OpInfo(
     "gumbel_pool",
     draw_params=_params,
-    draw_options=mode_options,
+    draw_options=_options,
     forward=_forward,
     selects=train,
-    partials=softmax_partials,
+    partials=_partials,
     invalid=GUMBEL_INVALID,
     gradient_regimes=FINITE_REGIMES,
     scale_params=_scale,

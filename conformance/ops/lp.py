@@ -1,4 +1,5 @@
-"""Lp pooling: ``(sum_i t_i^p)^(1/p)`` (docs/tolerances.md derives the bounds)."""
+"""Lp pooling: ``(rho sum_i t_i^p)^(1/p)`` (docs/tolerances.md derives the bounds); ``rho``
+is 1, ``K / n`` (``partial_window="rescaled"``) or ``1 / n`` (``reduction="mean"``)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from ..tolerances import Allowed, Partials, Windows, param_partials, spec_value
 def lp_forward(case, ref) -> Allowed:
     """The scaled sum ``s = sum (t_i / M)^p`` (``M = max |t_i|``) is off by
     ``E <= (n + 6) u sum |t_i / M|^p + n tiny``
-    (``partial_window="rescaled"``: times ``rho = K / n_extent``, two more roundings);
+    (``partial_window="rescaled"``: times ``rho = K / n_extent``; ``reduction="mean"``: times
+    ``rho = 1 / n``; two more roundings);
     ``y = s^(1/p)`` is monotone in ``s``, so ``y^`` lies between ``(s - E)^(1/p)`` and
     ``(s + E)^(1/p)`` (times ``M``), widened by ``u |y| (3 + |log y|)`` for the root and
     the rounded ``1/p``. The scale is the spec's: a target that forms ``t_i^p`` unscaled
@@ -87,10 +89,16 @@ def lp_forward(case, ref) -> Allowed:
 def _rho(case: Case, win: Windows):
     """``(rho [*O], extra roundings)``: ``lp_pool(partial_window="rescaled")`` scales the
     power sum by ``rho = K / n`` (``n`` window cells inside the padded extent; computed as
-    ``K * (sum / n)``, two more roundings); ``(1, 0)`` for ``"sum"``."""
-    if case.cfg.get("partial_window", "sum") != "rescaled":
+    ``K * (sum / n)``, two more roundings), ``reduction="mean"`` by ``1 / n`` (``n`` the
+    real cells, or those inside the padded extent for "rescaled"; a division or a
+    reciprocal and a product); ``(1, 0)`` for the plain sum."""
+    rescaled = case.cfg.get("partial_window", "sum") == "rescaled"
+    mean = case.cfg.get("reduction", "sum") == "mean"
+    if not rescaled and not mean:
         return np.ones(win.in_extent.shape[:-1]), 0
-    return win.in_extent.shape[-1] / win.in_extent.sum(axis=-1), 2
+    cells = win.in_extent if rescaled else win.call.real
+    n = np.maximum(cells.sum(axis=-1), 1)
+    return (1.0 if mean else win.in_extent.shape[-1]) / n, 2
 
 
 def lp_partials(case, win: Windows) -> Partials:
@@ -148,6 +156,8 @@ def _lp_params(draw, caps, channels, dtype, purpose):
 
 def _lp_options(draw, caps, purpose):
     out = conventions("lp_pool", draw, caps)
+    if caps.config_keys is None or "reduction" in caps.config_keys:
+        out["reduction"] = choose(draw, caps, "reduction", ("sum", "mean"))
     if caps.config_keys is not None and "sign" not in caps.config_keys:
         return out
     return {"sign": choose(draw, caps, "sign", ("abs", "signed")), **out}
@@ -165,6 +175,7 @@ LP_INVALID = (
     ),
     Invalid("C12", "norm_type of shape [C+1]", "per_channel", param_shape),
     Invalid("C14", "sign='negative'", "sign", lambda draw, caps, c: {"sign": "negative"}),
+    Invalid("C14", "reduction='max'", "reduction", lambda draw, caps, c: {"reduction": "max"}),
 )
 
 LP_POOL = OpInfo(

@@ -1,12 +1,15 @@
 """S3Pool: stride-1 max pooling, then the kept rows (train: a selection, exact) or the
-eval rule's average of them.
+eval rule's average of them (``eval_rule``: the expectation over the draws, or the
+padded average).
 
 The eval value is a linear function of the stride-1 maxima ``m`` with non-negative
 weights over ``K`` cells (the spec's eval reducer on the windows of ``m``): the ``sum``
-bound, ``(K + 2)(u S + tiny)`` with ``S`` the same reducer on ``|m|``. Derivatives: the
-JVP of eval sums ``K`` partials ``>= 0`` times ``m_dot``, so ``(K + 3) u`` of the spec's
-JVP along ``|x_dot|``; a cotangent cell gathers from at most ``prod(kernel)`` stride-1
-max windows, each off by the average's ``1/D``.
+bound, ``(K + 2)(u S + tiny)`` with ``S`` the same reducer on ``|m|``, plus ``2 d u S``
+for weights formed per axis. Derivatives: the JVP of eval sums ``K`` partials ``>= 0``
+times ``m_dot``, so ``(K + 3 + 2d) u`` of the spec's JVP along ``|x_dot|``; a cotangent
+cell of ``m`` gathers from at most ``prod(per_grid)`` outputs (the expectation) or
+``prod(stride)`` (the padded average), a cell of ``x`` from at most ``prod(kernel)``
+stride-1 max windows.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ..record import (
     MODE_INVALID,
     Invalid,
     OpInfo,
+    choose,
     exact_forward,
     mode_options,
     sample,
@@ -40,14 +44,21 @@ def _forward(case, ref) -> Allowed:
     if train(case.cfg):
         return exact_forward(case, ref)
     win = Windows(case)  # the eval windows of the stride-1 max map
+    extra = 2 * win.geom.d
     with np.errstate(all="ignore"):
         s = case.record.value(win.absw, win.params, win.call)
-    return Allowed.radius(ref, win.unbatch(finite((win.K + 2) * (win.u * s + win.tiny))))
+    bound = (win.K + 2 + extra) * (win.u * s + win.tiny)
+    return Allowed.radius(ref, win.unbatch(finite(bound)))
+
+
+def _eval_terms(case) -> int:
+    """Cells of an eval window (the terms of one output's JVP)."""
+    return case.record.geometry(case.x.shape, **case.cfg).window_size
 
 
 def _jvp_bound(case, tangents) -> np.ndarray:
     u = unit(case.dtype)
-    ks = _layout_product(case, "stride")
+    ks = _eval_terms(case) + 2 * case.d
     with np.errstate(all="ignore"):
         _, mag = spec.jvp(case.op, case.primals, (np.abs(tangents[0]), None), **case.cfg)
     return finite((ks + 3) * u * np.abs(mag) + SMALLEST_SUBNORMAL[case.dtype] * (ks + 2))
@@ -58,9 +69,11 @@ def _vjp_bound(case, cotangent) -> np.ndarray:
     if train(case.cfg):
         return selection_vjp_bound(case, cotangent, kk)
     u = unit(case.dtype)
+    key = "stride" if case.cfg.get("eval_rule") == "padded" else "per_grid"
+    terms = kk + _layout_product(case, key) + 2 * case.d
     with np.errstate(all="ignore"):
         mag = spec.vjp(case.op, case.primals, np.abs(cotangent), **case.cfg)[0]
-    return finite((kk + 4) * u * np.abs(mag) + SMALLEST_SUBNORMAL[case.dtype] * (kk + 2))
+    return finite((terms + 4) * u * np.abs(mag) + SMALLEST_SUBNORMAL[case.dtype] * (terms + 2))
 
 
 def _params(draw, caps, channels, dtype, purpose):
@@ -83,13 +96,25 @@ S3_INVALID = (
         lambda d, c, n: {"mode": "train", "param0": None},
     ),
     MODE_INVALID,
+    Invalid("C14", "eval_rule='median'", "eval_rule", lambda d, c, n: {"eval_rule": "median"}),
 )
+
+
+def _options(draw, caps, purpose) -> dict:
+    """``mode``, and in eval mode the ``eval_rule``."""
+    out = mode_options(draw, caps, purpose)
+    if out.get("mode") != "eval":
+        return out
+    if caps.config_keys is not None and "eval_rule" not in caps.config_keys:
+        return out
+    return {**out, "eval_rule": choose(draw, caps, "eval_rule", ("expectation", "padded"))}
+
 
 # the grid of kept rows is not shift-invariant: no translation relation
 S3_POOL = OpInfo(
     "s3_pool",
     draw_params=_params,
-    draw_options=mode_options,
+    draw_options=_options,
     draw_geometry=s3_geometry,
     forward=_forward,
     selects=train,

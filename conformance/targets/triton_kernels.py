@@ -28,8 +28,12 @@ KERNELS = "ndpool.impl.triton.kernels"
 #: the module whose NumPy calls run a kernel under the interpreter
 INTERPRETER = "triton.runtime.interpreter"
 
-#: every option ndpool.impl takes; no convention option beyond the spec's defaults
-CAPABILITIES = Capabilities(error_ids=True, devices=("cpu", "cuda"))
+#: every option ndpool.impl takes, with the values the kernels compute
+#: (``KERNEL_OPTIONS``: other values stay on impl's torch path); no convention option
+#: beyond the spec's defaults
+CAPABILITIES = Capabilities(
+    error_ids=True, devices=("cpu", "cuda"), option_values={"reduction": ("sum",)}
+)
 
 
 def _interpreter_on() -> None:

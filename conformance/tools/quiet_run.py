@@ -2,6 +2,7 @@
 
     python -m ndpool.conformance.tools.quiet_run [--target ndpool.impl] [--profile ci]
         [--seeds 20] [--first-seed 0] [--op OP ... | --op all] [--jobs J] [--out PAGE.md]
+        [--log FILE]
 
 A conforming target must come out with no failure in any run (known deviations are
 counted, not failed). Every seed runs as ``ndpool check --profile P --seed S`` does (the
@@ -31,13 +32,14 @@ from .mutants import CORE_OPS
 
 def run_seed(target_name: str, profile: str, seed_value: int, ops) -> tuple:
     """One seed's row: ``(seed, cells, examples, failures, known deviations, seconds,
-    the first failures)``."""
+    the first failures, every failure's whole message)``."""
     warnings.simplefilter("ignore")
     start = time.perf_counter()
     ctx = CheckContext(load_target(target_name), profile=profile, seed=seed_value)
     results = [ctx.run(op, prop) for op in ops for prop in PROPERTIES]
     fails = [r for r in results if r.status == "fail"]
     first = "; ".join(f"{r.op}/{r.prop}: {r.message.splitlines()[0][:100]}" for r in fails[:3])
+    full = "\n\n".join(f"seed {seed_value}, {r.op} / {r.prop}:\n{r.message}" for r in fails)
     return (
         seed_value,
         len(results),
@@ -46,6 +48,7 @@ def run_seed(target_name: str, profile: str, seed_value: int, ops) -> tuple:
         sum(r.status == "known deviation" for r in results),
         time.perf_counter() - start,
         first,
+        full,
     )
 
 
@@ -58,6 +61,9 @@ def main(argv=None) -> int:
     parser.add_argument("--op", nargs="+", default=list(CORE_OPS), help="ops, or 'all'")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at a time")
     parser.add_argument("--out", help="the page to write (default quiet-runs/<target>.md)")
+    parser.add_argument(
+        "--log", help="also append every failure's whole message (reproducer included) here"
+    )
     ns = parser.parse_args(argv)
     ops = [op for op in spec.OPS if op in OP_INFO] if ns.op == ["all"] else ns.op
     unknown = [op for op in ops if op not in OP_INFO]
@@ -79,6 +85,9 @@ def main(argv=None) -> int:
                 f"seed {row[0]}: {row[2]} examples, {row[3]} failures, {row[5]:.0f} s", flush=True
             )
             _write(ns, name, PROFILES[ns.profile], rows, time.perf_counter() - start)
+            if ns.log and row[7]:
+                with open(ns.log, "a") as log:
+                    log.write(row[7] + "\n\n")
     total_fail = sum(r[3] for r in rows)
     print(f"{total_fail} failures in {sum(r[2] for r in rows)} examples; written to {ns.out}")
     return 0 if total_fail == 0 else 1
@@ -104,7 +113,7 @@ def _write(ns, name: str, examples: int, rows: list, secs: float) -> None:
         "| first failures |",
         "|---|---|---|---|---|---|---|",
     ]
-    for seed_value, cells, n, f, d, s, first in rows:
+    for seed_value, cells, n, f, d, s, first, _ in rows:
         lines.append(
             f"| {seed_value} | {cells} | {n} | {f} | {d} | {s:.0f} | {first.replace('|', '/')} |"
         )

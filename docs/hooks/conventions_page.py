@@ -35,7 +35,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         {"count_include_pad": False, "empty_window_derivative": "nan"},
     ],
     "lp_pool": [{"sign": "signed"}, {"partial_window": "rescaled"}],
-    "smooth_max_pool": [{"padding_policy": "zero"}],
+    "smooth_max_pool": [{"padding_policy": "ignore"}],
 }
 NA = "—"
 REQUIRED = ("kernel_size", "output_size")  # None as their default means "no default"

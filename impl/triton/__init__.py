@@ -15,6 +15,7 @@ checks of their :mod:`ndpool.impl` namesakes and are loaded on first use as well
 :func:`applies` whether an ndpool.impl call on a tensor should go to them.
 """
 
+import functools
 import importlib.util
 
 from .geometry import Axes, adaptive_axes, sliding_axes
@@ -54,6 +55,8 @@ __all__ = [
     "adaptive_axes",
     "applies",
     "available",
+    "routed",
+    "KERNEL_OPTIONS",
     "sliding_axes",
     "supported_context",
     *_ENTRY_POINTS,
@@ -85,6 +88,30 @@ def applies(x) -> bool:
     """Whether an ndpool.impl op on ``x`` should run the Triton kernels: ``x`` is a CUDA
     tensor, Triton is installed and the context is supported (:func:`supported_context`)."""
     return bool(getattr(x, "is_cuda", False)) and available() and supported_context()
+
+
+#: the option values the kernels compute, where they do not compute every value (the
+#: first is the default); a call with another value stays on ndpool.impl's torch path
+KERNEL_OPTIONS = {"lp_pool": {"reduction": ("sum",)}}
+
+
+def routed(op):
+    """The ndpool.impl op ``op``, sending a tensor the kernels take (:func:`applies`: a CUDA
+    tensor, Triton installed, a supported context) with options they compute
+    (:data:`KERNEL_OPTIONS`) to the Triton entry point of the same name (same signature,
+    checks and semantics), and every other call to ``op``."""
+    options = KERNEL_OPTIONS.get(op.__name__, {})
+
+    @functools.wraps(op)
+    def dispatch(x, *args, **kwargs):
+        computed = all(kwargs.get(k, values[0]) in values for k, values in options.items())
+        if computed and applies(x):
+            from . import pooling
+
+            return getattr(pooling, op.__name__)(x, *args, **kwargs)
+        return op(x, *args, **kwargs)
+
+    return dispatch
 
 
 def __getattr__(name: str):

@@ -180,12 +180,20 @@ def lp_pool(
     dilation=1,
     ceil_mode: bool = False,
     sign: str = "abs",
+    reduction: str = "sum",
 ):
     """``(sum_i t_i^p)^(1/p)`` over the real cells of every window
     (:func:`ndpool.impl.lp_pool`); ``norm_type`` p is a number, a 0-d or a ``[C]``
-    tensor (differentiable), ``p = inf`` is ``max |x|`` with the winner rule."""
+    tensor (differentiable), ``p = inf`` is ``max |x|`` with the winner rule. The kernels
+    compute the sum reduction only (:data:`ndpool.impl.triton.KERNEL_OPTIONS`):
+    ``reduction="mean"`` is an error here, and ndpool.impl runs it on its torch path."""
     plan, xb = _sliding(x, kernel_size, stride, padding, dilation, ceil_mode)
-    check_values("lp_pool", {"norm_type": norm_type}, {"sign": sign})
+    check_values("lp_pool", {"norm_type": norm_type}, {"sign": sign, "reduction": reduction})
+    if reduction != "sum":
+        raise NotImplementedError(
+            f"the Triton kernels compute lp_pool's reduction='sum' only, not {reduction!r} "
+            "(ndpool.impl.lp_pool runs it on its torch path)"
+        )
     p = _channel_param(norm_type, xb, plan, "norm_type")
     y = functions.lp_pool(_kernel_input(xb), p, _axes(plan), sign, "sum")
     return _finish(y, plan, x.dtype)
@@ -200,12 +208,12 @@ def smooth_max_pool(
     padding=0,
     dilation=1,
     ceil_mode: bool = False,
-    padding_policy: str = "ignore",
+    padding_policy: str = "zero",
 ):
     """``(1/beta) log sum_i exp(beta x_i)`` over every window
     (:func:`ndpool.impl.smooth_max_pool`); ``beta`` is a number, a 0-d or a ``[C]``
-    tensor (differentiable); ``padding_policy`` ``"ignore"`` (padded cells absent) or
-    ``"zero"`` (cells inside the padded extent take part as 0)."""
+    tensor (differentiable); ``padding_policy`` ``"zero"`` (default: cells inside the
+    padded extent take part as 0) or ``"ignore"`` (padded cells absent)."""
     plan, xb = _sliding(x, kernel_size, stride, padding, dilation, ceil_mode)
     check_values("smooth_max_pool", {"beta": beta}, {"padding_policy": padding_policy})
     b = _channel_param(beta, xb, plan, "beta")

@@ -125,6 +125,46 @@ def test_a_derivative_of_a_derivative_is_refused(pooling):
         torch.func.jvp(inner, (x,), (torch.ones_like(x),))
 
 
+#: a small call of each op: positional parameters and keywords
+ROUTED_CALLS = {
+    "max_pool": ((), dict(kernel_size=(2,), stride=1, padding=1, return_indices=True)),
+    "avg_pool": ((), dict(kernel_size=(3,), padding=1, ceil_mode=True)),
+    "lp_pool": ((3.0,), dict(kernel_size=(2,))),
+    "smooth_max_pool": ((4.0,), dict(kernel_size=(3,), stride=2)),
+    "adaptive_max_pool": ((), dict(output_size=(3,), return_indices=True)),
+    "adaptive_avg_pool": ((), dict(output_size=(3,))),
+}
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_impl_sends_the_tensors_the_kernels_take_to_them(pooling, monkeypatch, op):
+    """ndpool.impl's op runs the Triton entry point exactly when ``applies`` says so (on a
+    GPU: a CUDA tensor; here it is made to say so for a CPU tensor, which the interpreter
+    runs), and the result is the spec's."""
+    import torch
+
+    from ndpool import impl, spec
+    from ndpool.impl import triton as tk
+
+    x = torch.tensor(
+        [[[1.0, 5.0, 5.0, 2.0, 7.0, -1.0, 0.5]], [[3.0, 3.0, -2.0, 8.0, 1.0, 1.0, 2.0]]]
+    )
+    args, kw = ROUTED_CALLS[op]
+    routed = []
+    kernel = getattr(pooling, op)
+    monkeypatch.setattr(pooling, op, lambda x, *a, **k: routed.append(x) or kernel(x, *a, **k))
+    monkeypatch.setattr(tk, "applies", lambda t: True)
+    got = getattr(impl, op)(x, *args, **kw)
+    assert len(routed) == 1 and routed[0] is x, f"impl.{op} did not run the kernels"
+    want = spec.OPS[op].function(x.numpy().astype(np.float64), *args, **kw)
+    got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w, rtol=2**-20, atol=0)
+    monkeypatch.setattr(tk, "applies", lambda t: False)
+    getattr(impl, op)(x, *args, **kw)
+    assert len(routed) == 1, f"impl.{op} ran the kernels where applies() is false"
+
+
 def test_the_dispatch_condition_keeps_the_unsupported_contexts_out():
     """``applies`` (what ndpool.impl asks before routing a tensor to the kernels) is false
     for CPU tensors, and ``supported_context`` holds eagerly and under one derivative

@@ -89,3 +89,60 @@ def test_quantile_second_derivative_is_a_clear_error():
     want = spec.vjp("quantile_pool", (x.detach().numpy(), 0.5, 2.0), np.ones((1, 1, 3)),
                     kernel_size=2)[0]  # fmt: skip
     assert np.allclose(g.numpy(), want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", ["avg_pool", "adaptive_avg_pool"])
+def test_average_of_subnormals_under_a_transform(op, dtype):
+    """Under torch.func the mean is the eager one where it is finite: dividing subnormal
+    cells by a power of two first (the overflow-free form) would round them."""
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    rng = np.random.default_rng(1)
+    x = rng.integers(-9, 10, (1, 2, 3, 5)).astype(np.float64) * tiny
+    cfg = dict(kernel_size=(2, 3), stride=1) if op == "avg_pool" else dict(output_size=(2, 4))
+    eager, _ref = _check(op, x, (), cfg, dtype)
+    xt = torch.tensor(x, dtype=DTYPES[dtype])
+    y, _ = torch.func.jvp(lambda a: impl.OPS[op](a, **cfg), (xt,), (torch.ones_like(xt),))
+    assert np.array_equal(y.double().numpy(), eager), (y, eager)
+
+
+#: the derivatives of Lp at the ends of float64's range, against the spec's. Each partial
+#: is formed in scaled units: dy/dx_i = (r_i / rho)^(p - 1) (at most 1) and dy/dp = y
+#: (sum w_i log r_i - log rho) / p, a few roundings each; so an element of a tangent or
+#: cotangent is within ``2^-40`` of the magnitude of its terms, ``sum |x_dot|`` over the
+#: window plus ``|y| |p_dot|`` (a dy/dp that cancels to 0 leaves a residual of order
+#: ``u |y|`` on either side), plus a unit of the smallest subnormal per summed term where
+#: the terms are themselves subnormal. That leaves no room for the failures this pins: a
+#: tangent overflowing to inf, a cotangent rounded to a few subnormal units, a p-tangent
+#: off by the window's scale.
+LP_DERIVATIVE_RTOL = 2.0**-40
+SUBNORMAL = float(np.finfo(np.float64).smallest_subnormal)
+
+
+@pytest.mark.parametrize("scale", [2.0**-1070, 1e-310, 1e300])
+@pytest.mark.parametrize("p", [2.0, 3.0])
+def test_lp_derivatives_at_the_ends_of_the_range(scale, p):
+    rng = np.random.default_rng(2)
+    x = np.round(rng.uniform(-15, 15, (2, 2, 6))) * scale
+    cfg = dict(kernel_size=(2,), stride=1)
+    x_dot = rng.uniform(-2, 2, x.shape)
+    p_dot = 0.5
+    y, ref_dot = spec.jvp("lp_pool", (x, np.array(p)), (x_dot, np.array(p_dot)), **cfg)
+    xt, pt = torch.tensor(x), torch.tensor(p, dtype=torch.float64)
+
+    def f(a, q):
+        return impl.lp_pool(a, q, **cfg)
+
+    _, got_dot = torch.func.jvp(f, (xt, pt), (torch.tensor(x_dot), torch.tensor(p_dot)))
+    window_dot = spec.avg_pool(np.abs(x_dot), **cfg) * 2  # sum of |x_dot| per window
+    allowed = LP_DERIVATIVE_RTOL * (window_dot + np.abs(y) * p_dot) + SUBNORMAL
+    assert (np.abs(got_dot.numpy() - ref_dot) <= allowed).all(), (got_dot, ref_dot)
+    cot = rng.uniform(-2, 2, ref_dot.shape)
+    ref_bars = spec.vjp("lp_pool", (x, np.array(p)), cot, **cfg)
+    xr, pr = xt.clone().requires_grad_(), pt.clone().requires_grad_()
+    f(xr, pr).backward(torch.tensor(cot))
+    cells = 2 * np.abs(spec.vjp("avg_pool", (x,), np.abs(cot), **cfg)[0])  # sum |cot| per cell
+    allowed = LP_DERIVATIVE_RTOL * cells + SUBNORMAL
+    assert (np.abs(xr.grad.numpy() - ref_bars[0]) <= allowed).all(), (xr.grad, ref_bars[0])
+    allowed = LP_DERIVATIVE_RTOL * np.sum(np.abs(cot * y)) + cot.size * SUBNORMAL
+    assert abs(float(pr.grad) - float(ref_bars[1])) <= allowed, (pr.grad, ref_bars[1])

@@ -225,7 +225,7 @@ def lp_pool(x, p, *, sign="abs", **cfg):
     return y
 
 
-def smooth_max_pool(x, beta, *, padding_policy="ignore", **cfg):
+def smooth_max_pool(x, beta, *, padding_policy="zero", **cfg):
     """``(1/beta) log sum exp(beta x)`` in 50-digit mpmath, rounded to float64."""
     n, c, *spatial = x.shape
     outs, wins = windows(spatial, cfg, False)

@@ -142,12 +142,41 @@ def gumbel_pool(x, temperature, g=None, mode="train", **cfg):
     return _loop(x, cfg, reduce)
 
 
-def s3_pool(x, indices=None, *, kernel_size, stride=None, grid_size=None, mode="train"):
-    """Padding 0, dilation 1; 1-D and 2-D."""
+def _s3_draws(spatial, mapped, s, g):
+    """Every ``indices`` of the reference sampler: per axis, per grid of ``g`` rows (the
+    last one running to the end of the map) every sorted ``g/s``-subset."""
+    per_axis = []
+    for a in range(len(spatial)):
+        grids = spatial[a] // g[a]
+        bounds = [(j * g[a], (j + 1) * g[a]) for j in range(grids - 1)]
+        bounds.append(((grids - 1) * g[a], mapped[a]))
+        choices = [list(itertools.combinations(range(lo, hi), g[a] // s[a])) for lo, hi in bounds]
+        per_axis.append([sum(pick, ()) for pick in itertools.product(*choices)])
+    return [sum(rows, ()) for rows in itertools.product(*per_axis)]
+
+
+def s3_pool(
+    x,
+    indices=None,
+    *,
+    kernel_size,
+    stride=None,
+    grid_size=None,
+    mode="train",
+    eval_rule="expectation",
+):
+    """Padding 0, dilation 1; 1-D and 2-D. Eval ``"expectation"``: the mean of the
+    training output over every draw of the sampler."""
     n, c, *spatial = x.shape
     d = len(spatial)
     k = _tuple(kernel_size, d)
     s = k if stride is None else _tuple(stride, d)
+    g = s if grid_size is None else _tuple(grid_size, d)
+    if mode == "eval" and eval_rule == "expectation":
+        mapped = [spatial[a] - k[a] + 1 for a in range(d)]
+        draws = _s3_draws(spatial, mapped, s, g)
+        cfg = {"kernel_size": kernel_size, "stride": stride, "grid_size": grid_size}
+        return sum(s3_pool(x, np.array(idx), **cfg) for idx in draws) / len(draws)
     mapped = [spatial[a] - k[a] + 1 for a in range(d)]
     m = np.empty((n, c, *mapped))
     for idx in itertools.product(*[range(v) for v in (n, c, *mapped)]):
@@ -169,7 +198,6 @@ def s3_pool(x, indices=None, *, kernel_size, stride=None, grid_size=None, mode="
             y[idx] = sum(vals) / len(vals)
         return y
     rows, start = [], 0
-    g = s if grid_size is None else _tuple(grid_size, d)
     for a in range(d):
         size = (spatial[a] // g[a]) * (g[a] // s[a])
         rows.append([int(v) for v in indices[start : start + size]])
@@ -219,12 +247,13 @@ def mixed_pool(x, a, **cfg):
     return _loop(x, cfg, reduce)
 
 
-def gated_pool(x, omega, **cfg):
+def gated_pool(x, omega, bias=None, **cfg):
     def reduce(b, ch, o, cells):
         if not cells:
             return math.nan
         big, mean = _max_mean(cells)
-        s = _sig(sum(_window_param(omega, ch, k) * v for k, v in cells))
+        shift = 0.0 if bias is None else _per_channel(bias, ch)
+        s = _sig(sum(_window_param(omega, ch, k) * v for k, v in cells) + shift)
         return s * big + (1 - s) * mean
 
     return _loop(x, cfg, reduce)

@@ -4,7 +4,7 @@
    evaluated with object arrays of mpmath.mpf at 40 digits (step 1e-15, so the
    difference quotient is exact to ~1e-25 and the comparison tolerance only
    covers the float64 JVP's rounding);
-2. the straight-through estimator of gumbel_pool(mode="train") against finite
+2. the soft straight-through estimator of gumbel_pool(mode="train") against finite
    differences of an independently written soft sample sum softmax(x/T + g)_i x_i;
 3. the adjoint identity <JVP(v), u> = <v, VJP(u)> in float64 for every new op and
    every differentiable input, window-shaped parameters per layer and per channel,
@@ -44,6 +44,7 @@ PARAM = {  # valid, well-conditioned draws for the per-channel parameters
     "a": lambda rng, c: rng.standard_normal(c),
     "temperature": lambda rng, c: rng.uniform(0.5, 2.0, c),
     "p": lambda rng, c: rng.uniform(0.7, 4.0, c),
+    "bias": lambda rng, c: rng.standard_normal(c),
 }
 
 
@@ -110,12 +111,13 @@ def test_jvp_matches_mpmath_finite_differences(name, extra, case):
     np.testing.assert_allclose(y_dot, fd, rtol=1e-11, atol=1e-11)
 
 
-def test_gumbel_train_gradient_is_the_straight_through_estimator():
-    """The train-mode JVP is d/de of sum softmax(x/T + g)_i x_i (not of the hard value)."""
+def test_gumbel_soft_estimator_is_the_soft_samples_derivative():
+    """With ``estimator="soft"`` the train-mode JVP is d/de of sum softmax(x/T + g)_i x_i
+    (not of the hard value)."""
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1, 2, 6))
     temperature = np.array([0.7, 1.6])
-    cfg = {"kernel_size": (3,), "stride": (3,)}
+    cfg = {"kernel_size": (3,), "stride": (3,), "estimator": "soft"}
     g = spec.OPS["gumbel_pool"].input_specs[2].sampler(rng, x.shape, **cfg)
     vx, vt = rng.standard_normal(x.shape), rng.standard_normal(2)
     y, y_dot = spec.jvp("gumbel_pool", (x, temperature, g), (vx, vt, None), **cfg)

@@ -15,7 +15,7 @@ NEW = {
     "quantile_pool": ((True, True, True), False, None),
     "median_pool": ((True,), True, None),
     "mixed_pool": ((True, True), False, None),
-    "gated_pool": ((True, True), False, None),
+    "gated_pool": ((True, True, True), False, None),
     "tree_pool": ((True, True, True, True), False, None),
     "stochastic_pool": ((True, False), True, False),
     "s3_pool": ((True, False), True, False),

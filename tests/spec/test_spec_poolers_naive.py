@@ -116,18 +116,21 @@ def test_gumbel_pool_matches_loop(case, mode):
         ((6, 8), {"kernel_size": (2, 3), "stride": (2, 1), "grid_size": (2, 3)}),
     ],
 )
-@pytest.mark.parametrize("mode", ["train", "eval"])
-def test_s3_pool_matches_loop(spatial, cfg, mode):
+@pytest.mark.parametrize(
+    "mode,rule", [("train", "expectation"), ("eval", "expectation"), ("eval", "padded")]
+)
+def test_s3_pool_matches_loop(spatial, cfg, mode, rule):
     rng = np.random.default_rng(len(spatial) + cfg["kernel_size"].__hash__() % 7)
     x = _x(rng, spatial, "grid")
     idx = spec.s3_sample_indices(rng, x.shape, **cfg)
-    y = spec.s3_pool(x, idx, mode=mode, **cfg)
-    ref = naive.s3_pool(x, idx, mode=mode, **cfg)
+    y = spec.s3_pool(x, idx, mode=mode, eval_rule=rule, **cfg)
+    ref = naive.s3_pool(x, idx, mode=mode, eval_rule=rule, **cfg)
     if mode == "train":
         np.testing.assert_array_equal(y, ref)
     else:
-        np.testing.assert_allclose(y, ref, rtol=1e-15, atol=0)
-    assert y.shape == spec.OPS["s3_pool"].output_shape(x.shape, mode=mode, **cfg)
+        np.testing.assert_allclose(y, ref, rtol=1e-13, atol=1e-13)
+    out = spec.OPS["s3_pool"].output_shape(x.shape, mode=mode, eval_rule=rule, **cfg)
+    assert y.shape == out
 
 
 @pytest.mark.parametrize("case", range(len(CFGS)))
@@ -149,6 +152,8 @@ def test_smooth_poolers_match_loops(case):
     close(spec.mixed_pool(x, a, **cfg), naive.mixed_pool(x, a, **cfg))
     for omega in (rng.standard_normal(k), rng.standard_normal((c, k))):
         close(spec.gated_pool(x, omega, **cfg), naive.gated_pool(x, omega, **cfg))
+        for bias in (0.75, rng.standard_normal(c)):
+            close(spec.gated_pool(x, omega, bias, **cfg), naive.gated_pool(x, omega, bias, **cfg))
     v1, v2, om = rng.standard_normal(k), rng.standard_normal((c, k)), rng.standard_normal(k)
     close(spec.tree_pool(x, v1, v2, om, **cfg), naive.tree_pool(x, v1, v2, om, **cfg))
 
