@@ -44,11 +44,26 @@ from .windows import plane_index, pow2_ceiling
 
 
 def _safe_pow(base: torch.Tensor, exponent) -> torch.Tensor:
-    """``base ** exponent`` with 0 where ``base == 0`` and a zero derivative there."""
+    """``base ** exponent`` with 0 where ``base == 0`` and a zero derivative there; the
+    derivative formed from the power itself (:class:`_CellPow`), except while
+    torch.compile traces (it cannot trace a custom forward-mode rule)."""
     if not native.tracks_derivatives(base):
         return base**exponent  # the same value: 0 ** exponent is 0 for the p > 0 here
     nonzero = base != 0
-    return torch.where(nonzero, torch.where(nonzero, base, 1.0) ** exponent, 0.0)
+    safe = torch.where(nonzero, base, 1.0)
+    if torch.compiler.is_compiling():
+        return torch.where(nonzero, safe**exponent, 0.0)
+    power = _CellPow.apply(safe, torch.tensor(exponent, dtype=base.dtype, device=base.device))
+    return torch.where(nonzero, power, 0.0)
+
+
+def _power_slope(base: torch.Tensor, p: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``p base^(p-1)`` for ``out = base^p`` (``base`` non-zero): ``p out / base`` where the
+    power is a normal number, as ``base ** (p - 1)`` would round ``p - 1`` (a root's
+    ``1/p - 1``) and carry that error ``|log base|`` times into the slope; the power
+    itself where ``out`` underflowed (its ratio to ``base`` is lost, the slope is not)."""
+    normal = out.abs() >= torch.finfo(out.dtype).tiny
+    return p * torch.where(normal, out / base, base ** (p - 1))
 
 
 class _CellPow(torch.autograd.Function):
@@ -73,7 +88,7 @@ class _CellPow(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         base, p, out = ctx.saved_tensors
-        g_base = torch.where(g == 0, 0.0, g * p * base ** (p - 1))
+        g_base = torch.where(g == 0, 0.0, g * _power_slope(base, p, out))
         # an underflowed power has p-derivative 0 (the spec's 0 * log t = 0), also where
         # log t is NaN (a negative cell)
         g_p = torch.where((g == 0) | (out == 0), 0.0, g * out * torch.log(base))
@@ -84,7 +99,7 @@ class _CellPow(torch.autograd.Function):
         base, p, out = ctx.saved_tensors
         y_dot = torch.zeros_like(out)
         if base_dot is not None:
-            y_dot = y_dot + torch.where(base_dot == 0, 0.0, base_dot * p * base ** (p - 1))
+            y_dot = y_dot + torch.where(base_dot == 0, 0.0, base_dot * _power_slope(base, p, out))
         if p_dot is not None:
             zero = (p_dot == 0) | (out == 0)
             y_dot = y_dot + torch.where(zero, 0.0, p_dot * out * torch.log(base))

@@ -103,8 +103,9 @@ def _rho(case: Case, win: Windows):
 
 def lp_partials(case, win: Windows) -> Partials:
     """``dy/dx_i = rho s_i (t_i / y)^(p-1)`` with a relative error
-    ``u (|p - 1| ((n + 6) / p + 3) + 3) + |p - 1| (tiny / |y| + tiny / |t_i|)`` (the power
-    sum, the root, the ratio and the power; a subnormal ``y`` or ``t_i`` is off by ``tiny``);
+    ``u (|p - 1| ((n + 6) / p + 3 + |log y|) + 3) + |p - 1| (tiny / |y| + tiny / |t_i|)``
+    (the power sum, the root with its rounded ``1/p`` as :func:`lp_forward` allows it, the
+    ratio and the power; a subnormal ``y`` or ``t_i`` is off by ``tiny``);
     ``dy/dp``: its magnitude from the spec, off by ``(n + 8) (u |y| + tiny) / p (max |log t|
     + |log y| + 1)``. ``p = inf`` selects: the winner's sign, exactly."""
     u = win.u
@@ -114,16 +115,27 @@ def lp_partials(case, win: Windows) -> Partials:
     with np.errstate(all="ignore"):
         p = win.param(0)[..., None]
         yk = y[..., None]
+        rho, extra = _rho(case, win)  # partial_window="rescaled": partials carry rho
         ratio = np.where(real & (w != 0) & (yk != 0), np.abs(w) / np.abs(yk), 0.0)
+        # a value that overflows (finite cells) keeps finite ratios t_i / y: formed in
+        # units of the power of two M above the window's largest |t|, as the spec forms them
+        top = np.where(real & np.isfinite(w), np.abs(w), 0.0).max(axis=-1, keepdims=True)
+        big = np.isinf(yk) & np.isfinite(top) & (top > 0)
+        m = np.where(big, np.ldexp(1.0, np.frexp(np.where(big, top, 1.0))[1]), 1.0)
+        scaled = np.where(real, np.abs(w) / m, 0.0)
+        norm = (rho[..., None] * np.power(scaled, p).sum(axis=-1, keepdims=True)) ** (1 / p)
+        ratio = np.where(big & real & (w != 0), scaled / norm, ratio)
         mag = np.where(ratio > 0, np.power(ratio, p - 1), 0.0)
         # p = 1 is sum pooling: partial s_i = 1 at every real cell under sign="signed"
         # (zero cells and zero windows included), sign(x_i) under "abs"
         signed = case.cfg.get("sign", "abs") == "signed"
         linear = real & (p == 1) & (signed | (w != 0))
         mag = np.where(linear, 1.0, mag)
-        rho, extra = _rho(case, win)  # partial_window="rescaled": partials carry rho
         mag = mag * rho[..., None]
-        eps = u * (np.abs(p - 1) * ((n + 6 + extra) / p + 3) + 3 + extra)
+        # the root's own error, u (3 + |log y|) as in lp_forward (a rounded 1/p moves
+        # y^(1/p) by |log y| of it), enters the ratio t / y and so p - 1 times its power
+        ly_k = np.abs(np.log(np.where((yk == 0) | ~np.isfinite(yk), 1, np.abs(yk))))
+        eps = u * (np.abs(p - 1) * ((n + 6 + extra) / p + 3 + ly_k) + 3 + extra)
         # a subnormal y or t carries an absolute error of tiny, a relative one of tiny / |y|
         # (tiny / |t|), into the ratio t / y and so p - 1 times into its power
         rel = np.where(ratio > 0, win.tiny / np.abs(yk) + win.tiny / np.abs(w), 0.0)

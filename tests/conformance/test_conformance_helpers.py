@@ -170,3 +170,21 @@ def test_torch_deviations_are_documented():
     page = (Path(__file__).parents[2] / "docs" / "conformance" / "deviations.md").read_text()
     for entry in devs.Registry.load("torch", load_target("torch").deviations_file).entries:
         assert f"`{entry.id}`" in page, f"deviation {entry.id!r} missing from deviations.md"
+
+
+def test_lp_partial_bounds_where_the_value_overflows():
+    """Lp's value overflows float64 by definition here (p = 1/2, cells near 1e308) while
+    its partials t_i / y are finite: their bounds come from the scaled ratios, so a
+    one-ulp difference passes and a 1e-9 relative one fails (before, the ratio read
+    t / inf = 0 and the bound had zero width)."""
+    x = np.array([8.07e307, -3.38e307, -1.38e307, 5.89e307]).reshape(1, 1, 2, 2)
+    case = Case("lp_pool", x, (np.array(0.5),), {"kernel_size": (2, 2)}, "float64")
+    cot = np.array([2.0]).reshape(1, 1, 1, 1)
+    with np.errstate(all="ignore"):
+        assert np.isinf(case.spec_forward()).all()
+        ref = spec.vjp("lp_pool", case.primals, cot, **case.cfg)
+    allowed = OP_INFO["lp_pool"].vjp_allowed(case, cot, ref, ("x", "norm_type"))[0]
+    assert np.isfinite(ref[0]).all() and (ref[0] != 0).all()
+    ulp = np.spacing(np.abs(ref[0]))
+    assert not mismatches(ref[0] + ulp, ref[0], allowed, "float64").any()
+    assert mismatches(ref[0] * (1 + 1e-9), ref[0], allowed, "float64").all()
