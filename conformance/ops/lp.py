@@ -103,9 +103,10 @@ def _rho(case: Case, win: Windows):
 
 def lp_partials(case, win: Windows) -> Partials:
     """``dy/dx_i = rho s_i (t_i / y)^(p-1)`` with a relative error
-    ``u (|p - 1| ((n + 6) / p + 3 + |log y|) + 3) + |p - 1| (tiny / |y| + tiny / |t_i|)``
-    (the power sum, the root with its rounded ``1/p`` as :func:`lp_forward` allows it, the
-    ratio and the power; a subnormal ``y`` or ``t_i`` is off by ``tiny``);
+    ``u (|p - 1| ((n + 6) / p + 3) + max(|p - 1|, 1) |log y| + 3) + |p - 1| (tiny / |y| +
+    tiny / |t_i|)`` (the power sum; the root, with its rounded ``1/p`` as
+    :func:`lp_forward` allows it, entering ``p - 1`` times or once by how the partial is
+    formed; the ratio and the power; a subnormal ``y`` or ``t_i`` is off by ``tiny``);
     ``dy/dp``: its magnitude from the spec, off by ``(n + 8) (u |y| + tiny) / p (max |log t|
     + |log y| + 1)``. ``p = inf`` selects: the winner's sign, exactly."""
     u = win.u
@@ -133,9 +134,11 @@ def lp_partials(case, win: Windows) -> Partials:
         mag = np.where(linear, 1.0, mag)
         mag = mag * rho[..., None]
         # the root's own error, u (3 + |log y|) as in lp_forward (a rounded 1/p moves
-        # y^(1/p) by |log y| of it), enters the ratio t / y and so p - 1 times its power
+        # y^(1/p) by |log y| of it), enters a partial p - 1 times (formed as (t / y)^(p-1))
+        # or once (formed as y t^(p-1) / sum t^p, the chain rule's order): the larger
         ly_k = np.abs(np.log(np.where((yk == 0) | ~np.isfinite(yk), 1, np.abs(yk))))
-        eps = u * (np.abs(p - 1) * ((n + 6 + extra) / p + 3 + ly_k) + 3 + extra)
+        root = np.maximum(np.abs(p - 1), 1) * ly_k
+        eps = u * (np.abs(p - 1) * ((n + 6 + extra) / p + 3) + root + 3 + extra)
         # a subnormal y or t carries an absolute error of tiny, a relative one of tiny / |y|
         # (tiny / |t|), into the ratio t / y and so p - 1 times into its power
         rel = np.where(ratio > 0, win.tiny / np.abs(yk) + win.tiny / np.abs(w), 0.0)

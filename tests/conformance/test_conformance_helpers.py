@@ -188,3 +188,23 @@ def test_lp_partial_bounds_where_the_value_overflows():
     ulp = np.spacing(np.abs(ref[0]))
     assert not mismatches(ref[0] + ulp, ref[0], allowed, "float64").any()
     assert mismatches(ref[0] * (1 + 1e-9), ref[0], allowed, "float64").all()
+
+
+def test_lp_partial_bounds_admit_the_chain_rule_order():
+    """A float32 Lp whose x-partials follow the chain rule, ``y t^(p-1) / sum t^p`` with
+    ``y = (sum t^p)^(1/p)`` and ``1/p`` rounded to float32, conforms: the root's error
+    (|log y| units, as the forward bound allows) enters such a partial once, which the
+    bound must cover for p < 2 too."""
+    x = np.array([3.18e-34, 8.21e-35, 1.77e-34, 3.36e-35, 3.35e-34]).reshape(1, 1, 5)
+    x = x.astype(np.float32).astype(np.float64)
+    p = 0.75
+    case = Case("lp_pool", x, (np.array(p),), {"kernel_size": (3,), "dilation": (2,)}, "float32")
+    cot = np.array([2.0]).reshape(1, 1, 1)
+    ref = spec.vjp("lp_pool", case.primals, cot, **case.cfg)
+    t = x.astype(np.float32)[0, 0, [0, 2, 4]]
+    total = np.sum(t ** np.float32(p), dtype=np.float32)
+    y = total ** (np.float32(1) / np.float32(p))
+    chain = np.zeros_like(x)
+    chain[0, 0, [0, 2, 4]] = (2 * y * t ** np.float32(p - 1) / total).astype(np.float64)
+    allowed = OP_INFO["lp_pool"].vjp_allowed(case, cot, ref, ("x", "norm_type"))[0]
+    assert not mismatches(chain, ref[0], allowed, "float32").any(), (chain, ref[0])
