@@ -251,7 +251,7 @@ def jvp_bound(
     with np.errstate(all="ignore"):
         x_dot = np.abs(win.gather(tangents[0]))
         a, d = parts.inputs[0]
-        bound = _times(x_dot, d + a * (m + 1) * u).sum(-1)
+        bound = _times(x_dot, d + a * ((m + 1) * u)).sum(-1)
         magnitude = _times(x_dot, a).sum(-1)
         dy = np.abs(win.batch(ref_dot))
         for i, (s, p) in enumerate(zip(case.record.input_specs[1:], parts.inputs[1:])):
@@ -262,11 +262,11 @@ def jvp_bound(
             if s.kind == "window":
                 shape = (1, t.shape[0] if t.ndim == 2 else 1) + (1,) * win.geom.d
                 tk = t.reshape(shape + (t.shape[-1],))
-                bound = bound + _times(tk, d + a * (m + 1) * u).sum(-1)
+                bound = bound + _times(tk, d + a * ((m + 1) * u)).sum(-1)
                 magnitude = magnitude + _times(tk, a).sum(-1)
             else:
                 tc = t.reshape((1, -1) + (1,) * win.geom.d) if t.ndim else t
-                bound = bound + _times(tc, d + a * (m + 1) * u)
+                bound = bound + _times(tc, d + a * ((m + 1) * u))
                 magnitude = magnitude + _times(tc, a)
             bound = bound + 2 * u * dy
         under = np.where(win.real, x_dot, 0.0).sum(axis=-1)

@@ -208,3 +208,20 @@ def test_lp_partial_bounds_admit_the_chain_rule_order():
     chain[0, 0, [0, 2, 4]] = (2 * y * t ** np.float32(p - 1) / total).astype(np.float64)
     allowed = OP_INFO["lp_pool"].vjp_allowed(case, cot, ref, ("x", "norm_type"))[0]
     assert not mismatches(chain, ref[0], allowed, "float32").any(), (chain, ref[0])
+
+
+def test_derivative_bounds_near_the_top_of_the_range_are_not_zero():
+    """A JVP whose value is near float64's largest (Lp's p-derivative of cells near 1e307)
+    has a bound of a few units there: the products of a bound are formed small factors
+    first, so ``a (m + 1) u`` does not overflow to inf (read as 0) on the way."""
+    x = np.array([1.95e307, 4.36e306, 7.32e305, -1.58e307, 7.98e306, 6.42e306, -1.63e307,
+                  -5.13e306]).reshape(1, 1, 4, 2, 1)  # fmt: skip
+    cfg = {"kernel_size": (3, 2, 1), "dilation": (1, 1, 2)}
+    case = Case("lp_pool", x, (np.array(1.0),), cfg, "float64")
+    tangents = (np.array([2.0, 1, 0, -2, -1, -3, -3, -3]).reshape(x.shape), np.array(2.0))
+    with np.errstate(all="ignore"):
+        _, ref = spec.jvp("lp_pool", case.primals, tangents, **case.cfg)
+    assert np.isfinite(ref).all() and np.abs(ref).max() > 1e307
+    allowed = OP_INFO["lp_pool"].jvp_allowed(case, tangents, ref, ("x", "norm_type"))
+    assert (allowed.hi - allowed.lo > 0).all()
+    assert not mismatches(ref + np.spacing(np.abs(ref)), ref, allowed, "float64").any()
