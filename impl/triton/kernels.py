@@ -48,8 +48,8 @@ TAP_PITCH = tl.constexpr(9)  # prod(KERNEL[a+1:])
 CAND = tl.constexpr(10)  # most windows containing one input cell on the axis
 CAND_PITCH = tl.constexpr(11)  # prod(CAND[a+1:])
 NUM_FIELDS = 12
-#: the scale of the fallback float32 sum of ``avg_forward_kernel`` (a power of two): no
-#: sum of fewer than ``1 / SUM_DOWN`` float32 cells overflows after scaling by it
+#: the scale of the fallback sum of ``avg_forward_kernel`` (a power of two): no
+#: sum of fewer than ``1 / SUM_DOWN`` finite cells overflows after scaling by it
 SUM_DOWN = tl.constexpr(2.0**-40)
 SUM_UP = tl.constexpr(2.0**40)
 #: the spec's ``LARGE_P``: past it the spec scales a window by its largest ``|t|`` itself
@@ -340,10 +340,10 @@ def avg_forward_kernel(
     """Average pooling: the sum of the real cells over the divisor; a zero divisor gives
     NaN, or 0 with ``EMPTY_ZERO`` (the JVP of an empty window).
 
-    In float32 a sum of finite cells can overflow where the spec's float64 sum does not
-    (cells near float32's largest value, as bfloat16 has them too): such a window takes
-    its sum of the cells scaled by ``SUM_DOWN`` (exact for all but tiny cells, which are
-    negligible next to the sum) and scales the average back."""
+    A sum of finite cells can overflow where their average does not (cells near the
+    dtype's largest value): such a window takes its sum of the cells scaled by
+    ``SUM_DOWN`` (exact for all but tiny cells, which are negligible next to the sum) and
+    scales the average back."""
     offs = _block(BLOCK)
     mask = offs < total
     base = (offs // plane_out) * plane_in
@@ -354,9 +354,8 @@ def avg_forward_kernel(
     for k in range(K):
         v, _, _, _ = _window_load(x_ptr, base, o, k, mask, geom_ptr, D, ADAPTIVE, CDT)
         acc += v
-        if CDT == tl.float32:
-            acc_scaled += v * SUM_DOWN
-            finite_cells = finite_cells & (v - v == 0)  # v - v is NaN for +-inf and NaN
+        acc_scaled += v * SUM_DOWN
+        finite_cells = finite_cells & (v - v == 0)  # v - v is NaN for +-inf and NaN
     div = _avg_divisor(o, geom_ptr, divisor, D, ADAPTIVE, OVERRIDE, COUNT_PAD, CDT)
     if EMPTY_ZERO:
         empty = 0.0
@@ -364,9 +363,8 @@ def avg_forward_kernel(
         empty = float("nan")
     safe_div = tl.where(div != 0, div, 1.0)
     y = _div(acc, safe_div, CDT)
-    if CDT == tl.float32:
-        overflow = finite_cells & (acc - acc != 0)
-        y = tl.where(overflow, _div(acc_scaled, safe_div, CDT) * SUM_UP, y)
+    overflow = finite_cells & (acc - acc != 0)
+    y = tl.where(overflow, _div(acc_scaled, safe_div, CDT) * SUM_UP, y)
     y = tl.where(div != 0, y, empty)
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 

@@ -356,7 +356,10 @@ def test_avg_value_and_derivatives_match_the_spec(case, dtype):
     a zero divisor)."""
     adaptive = isinstance(case, Adaptive)
     op = "adaptive_avg_pool" if adaptive else "avg_pool"
-    x = make_x(case.shape, dtype, seed=5, kinds=("normal", "special", "ties", "normal"))
+    # "scale" sums overflow in every dtype; its bfloat16 averages can be subnormal, which the
+    # interpreter's bfloat16 conversion mishandles (see make_x), so bfloat16 takes "normal"
+    last = "normal" if dtype == torch.bfloat16 else "scale"
+    x = make_x(case.shape, dtype, seed=5, kinds=("normal", "special", "ties", last))
     rule_set = AVG_OPTIONS if dtype == torch.float64 and not adaptive else AVG_OPTIONS[::2]
     if adaptive or dtype in (torch.float16, torch.bfloat16):
         rule_set = AVG_OPTIONS[:1]
