@@ -121,12 +121,26 @@ class Property:
 
 # -- helpers -----------------------------------------------------------------------------
 def _call_code(what: str, args) -> str:
+    mode = _mode_arg(args[2] if len(args) > 2 else "default")
     if what.startswith("jvp") and len(args) > 1:
         tangents = ", ".join(array_code(t) for t in args[1])
-        return f"tangents = ({tangents},)\nprint(target.jvp(case, tangents))"
+        return f"tangents = ({tangents},)\nprint(target.jvp(case, tangents{mode}))"
     if what.startswith("vjp") and len(args) > 1:
-        return f"cotangent = {array_code(args[1])}\nprint(target.vjp(case, cotangent))"
+        return f"cotangent = {array_code(args[1])}\nprint(target.vjp(case, cotangent{mode}))"
     return "print(target.forward(case))"
+
+
+def _mode_arg(mode: str) -> str:
+    """The reproducer's derivative-mode argument (none for the default)."""
+    return "" if mode == "default" else f", mode={mode!r}"
+
+
+def _derivative_mode(data, target: Target, case: Case, kind: str, refs) -> str:
+    """One of the target's ways to form the derivative ``kind`` of the case, whose spec
+    derivative is ``refs`` (arrays, or ``None`` for an input without one)."""
+    finite = all(np.isfinite(r).all() for r in refs if r is not None)
+    modes = target.derivative_modes(case, kind, finite)
+    return data.draw(st.sampled_from(modes), label=f"{kind} mode") if len(modes) > 1 else modes[0]
 
 
 def _fail(title: str, case: Case, target: Target, body: list[str], call: str):
@@ -290,11 +304,12 @@ def check_jvp(run: Run, op: str, data) -> None:
     tangents = _tangents(data, case, diff)
     with np.errstate(all="ignore"):
         ref_y, ref_dot = spec.jvp(op, case.primals, tangents, **case.cfg)
-    got_y, got_dot = run.invoke(case, "jvp", run.target.jvp, case, tangents)
+    mode = _derivative_mode(data, target, case, "jvp", [ref_dot])
+    got_y, got_dot = run.invoke(case, "jvp", run.target.jvp, case, tangents, mode)
     call = (
         f"tangents = ({', '.join(array_code(t) for t in tangents)},)\n"
         "from ndpool import spec\n"
-        "print('target:', target.jvp(case, tangents)[1])\n"
+        f"print('target:', target.jvp(case, tangents{_mode_arg(mode)})[1])\n"
         "print('spec:  ', spec.jvp(case.op, case.primals, tangents, **case.cfg)[1])"
     )
     win = _windows(case)
@@ -312,12 +327,13 @@ def check_vjp(run: Run, op: str, data) -> None:
     cot = tangent_like(data.draw, ref_y, case.dtype)
     with np.errstate(all="ignore"):
         ref_bars = spec.vjp(op, case.primals, cot, **case.cfg)
-    got_bars = run.invoke(case, "vjp", run.target.vjp, case, cot)
+    mode = _derivative_mode(data, target, case, "vjp", ref_bars)
+    got_bars = run.invoke(case, "vjp", run.target.vjp, case, cot, mode)
     got_bars = tuple(got_bars) + (None,) * (len(case.primals) - len(tuple(got_bars)))
     call = (
         f"cotangent = {array_code(cot)}\n"
         "from ndpool import spec\n"
-        "print('target:', target.vjp(case, cotangent))\n"
+        f"print('target:', target.vjp(case, cotangent{_mode_arg(mode)}))\n"
         "print('spec:  ', spec.vjp(case.op, case.primals, cotangent, **case.cfg))"
     )
     allowed = OP_INFO[op].vjp_allowed(case, cot, ref_bars, diff)
@@ -344,11 +360,14 @@ def check_adjoint(run: Run, op: str, data) -> None:
     tangents = _tangents(data, case, diff)
     ref_y = np.asarray(case.spec_forward())
     cot = tangent_like(data.draw, ref_y, case.dtype)
-    _, got_dot = run.invoke(case, "jvp", run.target.jvp, case, tangents)
-    got_bars = run.invoke(case, "vjp", run.target.vjp, case, cot)
     with np.errstate(all="ignore"):
         _, ref_dot = spec.jvp(op, case.primals, tangents, **case.cfg)
         ref_bars = spec.vjp(op, case.primals, cot, **case.cfg)
+    jvp_mode = _derivative_mode(data, target, case, "jvp", [ref_dot])
+    vjp_mode = _derivative_mode(data, target, case, "vjp", ref_bars)
+    _, got_dot = run.invoke(case, "jvp", run.target.jvp, case, tangents, jvp_mode)
+    got_bars = run.invoke(case, "vjp", run.target.vjp, case, cot, vjp_mode)
+    with np.errstate(all="ignore"):
         # the spec's convention: a zero tangent contributes 0 even against a NaN partial
         lhs = float(np.sum(_dot0(cot, got_dot)))
         rhs = 0.0
@@ -370,8 +389,8 @@ def check_adjoint(run: Run, op: str, data) -> None:
         call = (
             f"tangents = ({', '.join(array_code(t) for t in tangents)},)\n"
             f"cotangent = {array_code(cot)}\n"
-            "_, y_dot = target.jvp(case, tangents)\n"
-            "bars = target.vjp(case, cotangent)\n"
+            f"_, y_dot = target.jvp(case, tangents{_mode_arg(jvp_mode)})\n"
+            f"bars = target.vjp(case, cotangent{_mode_arg(vjp_mode)})\n"
             "print(np.sum(y_dot * cotangent), sum(np.sum(t * b) for t, b in zip(tangents, bars)"
             " if b is not None))"
         )

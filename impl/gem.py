@@ -77,6 +77,6 @@ def gem_pool(
     w = gather(xb.to(cdt), plan)
     real = real_mask(plan, x.device)
     y = ExplicitPartials.apply(
-        lambda w, p: _value_and_partials(w, p, real, float(eps)), "gem_pool", w, p
+        lambda w, p, real: _value_and_partials(w, p, real, float(eps)), "gem_pool", 1, w, p, real
     )[0]
     return unbatch(y, plan).to(x.dtype)

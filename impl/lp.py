@@ -38,6 +38,7 @@ from .average import window_sum
 from .geometry import Plan, per_output
 from .inputs import channel_input, check_values, unbatch
 from .max import select_max
+from .partials import ExplicitPartials, derivative_transforms
 from .separable import all_finite, box_max, reduction_input
 from .triton import routed
 from .windows import plane_index, pow2_ceiling
@@ -140,7 +141,10 @@ class _Rescaled(torch.autograd.Function):
     true ones: exact at first order, where the true intermediate tangent of ``cells / m``
     (``1 / m`` times the cells' tangent) overflows for a subnormal ``m`` and the
     cotangent ``m g'`` rounds to a few subnormal units. A second derivative through it
-    is refused (``create_graph``): the scaled units would be off by a factor of ``m``."""
+    would be off by a factor of ``m``: eagerly (``create_graph``) it is refused; under
+    nested torch.func transforms, where every window's scaled form is computed and the
+    in-range ones are discarded, it is not (their second derivatives are right, those of
+    a window out of range are not)."""
 
     generate_vmap_rule = True
 
@@ -158,7 +162,8 @@ class _Rescaled(torch.autograd.Function):
     def backward(ctx, g):
         (m,) = ctx.saved_tensors
         g = g * m if ctx.mode == "scale" else g
-        if torch.is_grad_enabled():  # create_graph: the result must not be differentiated
+        wrapped = torch._C._functorch.is_functorch_wrapped_tensor(g)
+        if torch.is_grad_enabled() and not wrapped:  # create_graph: not to be differentiated
             g = torch._C._functions.DelayedError(
                 "lp_pool has no second derivative at windows whose powers leave the "
                 "dtype's normal range (subnormal or huge cells): differentiate it once",
@@ -298,15 +303,82 @@ def _scaled_windows(
     # asked for under tracing, then discarded) reads 0 / 1: no 0 / 0 or 0 * inf whose NaN
     # derivative would reach the cells or p through the unselected branch
     m = torch.where(largest > 0, m, 1.0)[:, None]
-    # derivatives in the units of the window's value (:class:`_Rescaled`)
-    r = _rescaled(torch.where(torch.isinf(cells), 0.0, cells), m, "down")
+    cells = torch.where(torch.isinf(cells), 0.0, cells)
     f = None if factor is None else factor[tuple(where[:, 2:].t())].double()
+    if _first_order_transform():
+        params = () if isinstance(pw, float) else (pw,)
+        consts = (m,) if f is None else (m, f)
+        compute = _ScaledWindow(pw if isinstance(pw, float) else None)
+        y = ExplicitPartials.apply(compute, "lp_pool", len(consts), cells, *params, *consts)
+        return y[0].to(t.dtype)
+    # nested torch.func transforms, torch.compile: derivatives in the units of the
+    # window's value (:class:`_Rescaled`)
+    r = _rescaled(cells, m, "down")
     if isinstance(p, float) and p == 1:
         return _rescaled(_weighted(r.sum(-1), f), m[:, 0], "up").to(t.dtype)
     if not isinstance(pw, float):
         pw = _rescaled(pw, m[:, 0], "scale")
     total = _cell_pow(r, pw if isinstance(pw, float) else pw[:, None]).sum(-1)
     return _rescaled(_root(_weighted(total, f), pw, None), m[:, 0], "up").to(t.dtype)
+
+
+def _first_order_transform() -> bool:
+    """Whether the scaled windows apply their explicit partials (:class:`_ScaledWindow`):
+    eagerly and under one ``torch.func`` derivative transform (``vmap`` layers aside:
+    ``jacrev``, ``jacfwd``). Under nested ones (``hessian``) the fake-unit chain of
+    :class:`_Rescaled` instead, whose second derivatives the in-range windows need
+    (the traced path forms every window's scaled value), and under torch.compile plain
+    arithmetic (:func:`_rescaled`)."""
+    return not torch.compiler.is_compiling() and derivative_transforms() <= 1
+
+
+class _ScaledWindow:
+    """The value and the spec's partials of ``y = M (f sum (t_i/M)^p)^(1/p)`` for windows
+    ``w`` (``[F, K]`` float64 cells ``t``, 0 off the window; ``M`` ``[F, 1]``, ``f`` the
+    mean factor ``[F]`` or absent, ``p`` a float or ``[F]``), for
+    :class:`ExplicitPartials`. The
+    partials are scale-free, as the spec forms them::
+
+        dy/dt_i = f (r_i / norm)^(p-1)          (f for p = 1, at every cell)
+        dy/dp   = M (norm / p) (sum r^p log r / sum r^p - log(f sum r^p) / p)
+
+    with ``r = t / M`` and ``norm = (f sum r^p)^(1/p)``: neither the slope of a cell whose
+    own power underflows (large p) nor a p-derivative of a window near the top of the
+    range (``M`` times a p tangent) passes through an overflowed or underflowed
+    intermediate. A zero cell or window has partials 0. A p-partial the spec has as NaN
+    (a negative cell, a NaN window) reads 0 here: :func:`_exceptional`'s carriers add that
+    NaN with the spec's zero (co)tangent rule, which a partial applied as a product
+    cannot follow."""
+
+    def __init__(self, p: float | None):
+        self.p = p
+
+    def __call__(self, w: torch.Tensor, *tensors: torch.Tensor):
+        """``tensors``: ``p`` (where it is a tensor), then ``M`` and ``f`` (if any)."""
+        p, m, *f = tensors if self.p is None else (self.p, *tensors)
+        pk = p if self.p is not None else p[:, None]
+        r = w / m
+        nonzero = w != 0
+        rp = torch.where(nonzero, r**pk, 0.0)
+        total = rp.sum(-1)
+        mean = total if not f else total * f[0]
+        norm = torch.where(total != 0, mean ** (1 / p), 0.0)  # a negative signed sum: NaN
+        y = m[:, 0] * norm
+        zero = (total == 0)[:, None]
+        ratio = r / torch.where(norm == 0, 1.0, norm)[:, None]
+        dw = torch.where(nonzero & ~zero, ratio ** (pk - 1), 0.0)
+        dw = torch.where(torch.as_tensor(pk == 1), torch.ones_like(dw), dw)
+        if f:
+            dw = dw * f[0][:, None]
+        if self.p is not None:
+            return y, dw
+        safe = torch.where(total == 0, 1.0, total)
+        safe_mean = safe if not f else safe * f[0]
+        logs = torch.log(torch.where(r == 0, 1.0, r))
+        rplog = torch.where(rp == 0, 0.0, rp * logs).sum(-1)
+        dp = m[:, 0] * ((norm / p) * (rplog / safe - torch.log(safe_mean) / p))
+        dp = torch.where(torch.isnan(dp) | (total == 0), 0.0, dp)
+        return y, dw, dp
 
 
 def _power_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip, factor=None):
@@ -411,20 +483,15 @@ def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=
             y = torch.where(one, linear, y)
     negative = None
     if sign == "signed" and isinstance(p, torch.Tensor):  # (p = inf is "abs" only)
-        negative = _negative_powers(t, p, plan)
+        negative = _negative_cells(t, plan)
     return _exceptional(t, p, y, plan, ceil_mode, skip, active, negative, factor)
 
 
-def _negative_powers(t: torch.Tensor, p: torch.Tensor, plan: Plan) -> torch.Tensor:
-    """Windows with a negative real cell whose scaled power ``(t/M)^p`` is non-zero: the
-    spec's ``t^p log t`` is NaN there (its ``0 * log t = 0`` rule covers an underflowed
-    power). Decided with the spec's float64 numbers; the largest negative cell decides,
-    as the power is monotone."""
+def _negative_cells(t: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """Windows with a negative real cell: the spec's ``t^p log t`` is NaN there however
+    small the cell (its scaled power may underflow to 0)."""
     with torch.no_grad():
-        t = t.detach()
-        neg = box_max(torch.where(t < 0, -t, 0.0), plan).double()
-        m = pow2_ceiling(box_max(t.abs(), plan).double())
-        return (neg > 0) & ((neg / m) ** p.detach().double() != 0)
+        return box_max(torch.where(t.detach() < 0, 1.0, 0.0), plan) > 0
 
 
 def _exceptional(
@@ -435,7 +502,7 @@ def _exceptional(
     a NaN window gets NaN derivatives at its non-zero real cells and for p (its zero
     cells keep rule 1 or 2: 0, or 1 for p = 1).
 
-    A finite non-zero window holding a ``negative`` power (:func:`_negative_powers`) has
+    A finite non-zero window holding a ``negative`` cell (:func:`_negative_cells`) has
     a NaN p-derivative too, for each output on its own: a carrier 0 in value adds it per
     output, where the cell powers' NaN would meet the sum of their windows' cotangents
     (``[-3, 3]`` at a shared cell: 0, where the spec has NaN)."""

@@ -192,6 +192,12 @@ def quantile_pool(
     w = gather(xb.to(f64), plan)
     real = real_mask(plan, x.device)
     m = ExplicitPartials.apply(
-        lambda w, q, alpha: root_and_partials(w, real, q, alpha), "quantile_pool", w, q, alpha
+        lambda w, q, alpha, real: root_and_partials(w, real, q, alpha),
+        "quantile_pool",
+        1,
+        w,
+        q,
+        alpha,
+        real,
     )[0]
     return unbatch(m, plan).to(x.dtype)

@@ -46,6 +46,15 @@ CACHED_INDEX_CELLS = 2**16
 
 
 def _build_plane_index(plan: Plan) -> torch.Tensor:
+    # a plain tensor even inside torch.func transforms (whose factory functions return
+    # tensors wrapped at the current level): the cache outlives the transform
+    if torch.compiler.is_compiling() or torch._C._functorch.maybe_current_level() is None:
+        return _plane_index(plan)
+    with torch._C._DisableFuncTorch():
+        return _plane_index(plan)
+
+
+def _plane_index(plan: Plan) -> torch.Tensor:
     plane = math.prod(plan.spatial_in)
     index = torch.arange(plane, dtype=torch.int64).view(plan.spatial_in)
     for a, ax in enumerate(plan.axes):

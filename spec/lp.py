@@ -57,7 +57,8 @@ this order of precedence (later rules win):
    and ``dy/dp`` is NaN;
 5. ``p = inf``: the derivative of ``max |x_i|``, ``s_i`` at the max-pool winner.
 
-dy/dp is NaN where it is undefined (a negative cell with ``sign="signed"``); a
+dy/dp is NaN where it is undefined (a negative cell with ``sign="signed"``, however
+small: its scaled power may underflow to 0, and ``0 * log`` of a negative cell is NaN); a
 zero p tangent then still contributes nothing to the JVP, and a zero output
 cotangent nothing to the p cotangent of the VJP.
 """
@@ -184,6 +185,9 @@ def _partials(w, params, call):
         rplog = np.where(
             call.real, nm.xlogx_safe(rp, nm.log(np.where(r == 0, 1, r))), nm.zeros_like(w)
         )
+        # a negative cell's t^p log t is undefined however small it is: its scaled power
+        # may underflow to 0, where 0 * log would hide the NaN
+        rplog = np.where(call.real & (_t(w, call) < 0), nm.const("nan", rplog), rplog)
         # y = M norm with the scale M constant in p: dy/dp = M (norm / p) (...), formed in
         # scaled units first, so an overflowing y (finite cells) keeps a finite dy/dp
         dp = m * (

@@ -195,14 +195,27 @@ class Target:
             raise ValueError(f"{self.name} has no call mode {mode!r}")
         return self.forward(case)
 
-    def jvp(self, case: Case, tangents: tuple[np.ndarray, ...]):
-        y, y_dot = self._jvp(case, tangents)
+    def derivative_modes(self, case: Case, kind: str, finite: bool) -> tuple[str, ...]:
+        """The ways this target forms the derivative ``kind`` (``"jvp"`` or ``"vjp"``) of
+        the case: ``"default"`` (:meth:`_jvp` / :meth:`_vjp`), and for a framework with
+        several differentiation entry points (forward-mode duals, Jacobians) their names
+        too. The jvp, vjp and adjoint properties draw one per example. ``finite``: the
+        spec's derivative is finite everywhere (a Jacobian, whose columns are JVPs with
+        zero tangents elsewhere, holds the partials only then: ``0 * inf`` is NaN)."""
+        return ("default",)
+
+    def jvp(self, case: Case, tangents: tuple[np.ndarray, ...], mode: str = "default"):
+        y, y_dot = (
+            self._jvp(case, tangents) if mode == "default" else self._jvp_in(case, tangents, mode)
+        )
         self.expect(y, case.dtype, "the JVP's primal output")
         self.expect(y_dot, case.dtype, "the JVP's tangent output")
         return from_dtype(y), from_dtype(y_dot)
 
-    def vjp(self, case: Case, cotangent: np.ndarray) -> tuple:
-        bars = self._vjp(case, cotangent)
+    def vjp(self, case: Case, cotangent: np.ndarray, mode: str = "default") -> tuple:
+        bars = (
+            self._vjp(case, cotangent) if mode == "default" else self._vjp_in(case, cotangent, mode)
+        )
         for name, b in zip(case.record.inputs, bars):
             if b is not None:
                 self.expect(b, case.dtype, f"the VJP's cotangent of {name}")
@@ -232,6 +245,12 @@ class Target:
 
     def _vjp(self, case: Case, cotangent):
         raise NotProvided(f"{self.name} has no VJP for {case.op}")
+
+    def _jvp_in(self, case: Case, tangents, mode: str):
+        raise ValueError(f"{self.name} has no JVP mode {mode!r}")
+
+    def _vjp_in(self, case: Case, cotangent, mode: str):
+        raise ValueError(f"{self.name} has no VJP mode {mode!r}")
 
     @property
     def deviations_file(self) -> Path:

@@ -25,4 +25,5 @@ def make_target(device: str = "cpu") -> TorchTarget:
         device=device,
         construct=construct_for("ndpool.impl", device),
         modes=("eager", "torch.func", "torch.compile"),
+        derivative_modes=True,
     )

@@ -4,7 +4,10 @@ Each op is a callable ``fn(x, *params, **cfg)`` on ``torch.Tensor`` (the spec's
 signature; ``params`` are 0-d or ``[C]`` tensors). The helper converts the case's
 arrays to the requested dtype, device and memory layout, and gets JVP and VJP from
 ``torch.func`` (``jvp`` / ``vjp``) with respect to the inputs the capabilities mark
-differentiable, so a target only has to provide forward functions::
+differentiable, so a target only has to provide forward functions. With
+``derivative_modes=True`` the suite also draws forward-mode dual numbers, eager
+``torch.autograd.grad`` and ``torch.func``'s Jacobians (``jacfwd``, ``jacrev``: a
+vmapped JVP or VJP) as the way to differentiate, each held to the same bound::
 
     import torch.nn.functional as F
     from ndpool.conformance.targets import TorchTarget
@@ -31,6 +34,14 @@ from .base import Capabilities, NotProvided, Target
 TORCH_DTYPES = ("float16", "bfloat16", "float32", "float64")
 #: the call modes a torch target may declare (:meth:`TorchTarget.forward_in`)
 MODES = ("eager", "torch.func", "torch.compile")
+#: the derivative modes past ``"default"`` (``torch.func.jvp`` / ``torch.func.vjp``) a
+#: torch target may declare (:meth:`TorchTarget.derivative_modes`): forward-mode dual
+#: numbers, eager autograd, and the Jacobians of ``torch.func`` (a vmapped JVP or VJP)
+#: contracted with the tangents or the cotangent (float64 cases only)
+DERIVATIVE_MODES = {"jvp": ("forward_ad", "jacfwd"), "vjp": ("autograd", "jacrev")}
+#: the most Jacobian entries (outputs times differentiable input elements) the Jacobian
+#: modes form: larger cases take the other modes only
+JACOBIAN_ENTRIES = 1 << 16
 
 
 def _torch():
@@ -68,6 +79,7 @@ class TorchTarget(Target):
         device: str = "cpu",
         construct: str | None = None,
         modes: tuple[str, ...] = ("eager",),
+        derivative_modes: bool = False,
     ):
         super().__init__(name, capabilities, per_op, construct)
         self.ops = ops
@@ -76,9 +88,28 @@ class TorchTarget(Target):
         if unknown:
             raise ValueError(f"unknown call modes {sorted(unknown)}; known: {MODES}")
         self.modes = tuple(modes)
+        self.all_derivative_modes = derivative_modes
 
     def call_modes(self, op: str) -> tuple[str, ...]:
         return self.modes
+
+    def derivative_modes(self, case: Case, kind: str, finite: bool) -> tuple[str, ...]:
+        """``"default"``, and with ``derivative_modes=True`` the :data:`DERIVATIVE_MODES`
+        (the Jacobian ones for non-empty float64 cases of at most
+        :data:`JACOBIAN_ENTRIES` entries whose spec derivative is finite)."""
+        if not self.all_derivative_modes:
+            return ("default",)
+        from ndpool import spec
+
+        y_size = int(np.prod(spec.output_shape(case.op, case.x.shape, **case.cfg)))
+        in_size = sum(int(np.size(p)) for p in case.primals if p is not None)
+        # an empty Jacobian has nothing to check (and vmap cannot batch over size 0); in a
+        # narrower dtype a Jacobian entry may overflow where the JVP, a sum of products
+        # formed before the one rounding, does not: +inf + -inf would be the harness's NaN
+        small = finite and 0 < y_size * in_size <= JACOBIAN_ENTRIES and case.dtype == "float64"
+        return ("default",) + tuple(
+            m for m in DERIVATIVE_MODES[kind] if small or not m.startswith("jac")
+        )
 
     def forward_in(self, case: Case, mode: str):
         """``"eager"``; ``"torch.func"``: the call inside ``torch.func.vjp`` (the forward of
@@ -176,15 +207,75 @@ class TorchTarget(Target):
         return jvp(f, tuple(primals[i] for i in diff), tuple(tans[i] for i in diff))
 
     def _vjp(self, case: Case, cotangent):
+        return self._vjp_in(case, cotangent, "default")
+
+    def _jvp_in(self, case: Case, tangents, mode: str):
+        """The JVP by ``torch.func.jvp`` (``"default"``), forward-mode dual numbers
+        (``"forward_ad"``) or the Jacobian of ``torch.func.jacfwd`` contracted with the
+        tangents (``"jacfwd"``; a zero tangent adds 0, the spec's rule)."""
+        if mode == "default":
+            return self._jvp(case, tangents)
+        if "jvp" not in self.capabilities(case.op).gradients:
+            raise NotProvided(f"{self.name} declares no JVP for {case.op}")
+        torch = _torch()
+        diff, primals, f = self._split(case)
+        args = tuple(primals[i] for i in diff)
+        tans = tuple(
+            to_tensor(tangents[i], case.dtype, self.device, case.layout, case.batched)
+            if i == 0
+            else to_tensor(tangents[i], case.dtype, self.device)
+            for i in diff
+        )
+        if mode == "forward_ad":
+            import torch.autograd.forward_ad as fwad
+
+            with fwad.dual_level():
+                out = f(*(fwad.make_dual(a, t) for a, t in zip(args, tans)))
+                y, y_dot = fwad.unpack_dual(out)
+                y_dot = torch.zeros_like(y) if y_dot is None else y_dot.clone()
+                return y.detach().clone(), y_dot
+        if mode == "jacfwd":
+            y = f(*args)
+            jacs = torch.func.jacfwd(f, argnums=tuple(range(len(args))))(*args)
+            y_dot = sum(_contract(j, t, y.numel()).reshape(y.shape) for j, t in zip(jacs, tans))
+            return y, y_dot.to(y.dtype)
+        raise ValueError(f"{self.name} has no JVP mode {mode!r}")
+
+    def _vjp_in(self, case: Case, cotangent, mode: str):
+        """The VJP by ``torch.func.vjp`` (``"default"``), eager ``torch.autograd.grad``
+        (``"autograd"``) or the Jacobian of ``torch.func.jacrev`` contracted with the
+        cotangent (``"jacrev"``; a zero cotangent adds 0, the spec's rule)."""
         if "vjp" not in self.capabilities(case.op).gradients:
             raise NotProvided(f"{self.name} declares no VJP for {case.op}")
-        from torch.func import vjp
-
+        torch = _torch()
         diff, primals, f = self._split(case)
-        _, pullback = vjp(f, *(primals[i] for i in diff))
+        args = tuple(primals[i] for i in diff)
         ct = to_tensor(cotangent, case.dtype, self.device)
-        bars = pullback(ct)
+        if mode == "default":
+            _, pullback = torch.func.vjp(f, *args)
+            bars = pullback(ct)
+        elif mode == "autograd":
+            leaves = tuple(a.detach().requires_grad_() for a in args)
+            grads = torch.autograd.grad(f(*leaves), leaves, ct, allow_unused=True)
+            bars = tuple(torch.zeros_like(a) if g is None else g for a, g in zip(args, grads))
+        elif mode == "jacrev":
+            jacs = torch.func.jacrev(f, argnums=tuple(range(len(args))))(*args)
+            bars = tuple(
+                _contract(j.reshape(ct.numel(), -1).t(), ct, a.numel()).reshape(a.shape).to(a.dtype)
+                for j, a in zip(jacs, args)
+            )
+        else:
+            raise ValueError(f"{self.name} has no VJP mode {mode!r}")
         out: list = [None] * len(primals)
         for i, b in zip(diff, bars):
             out[i] = b
         return tuple(out)
+
+
+def _contract(jac, v, rows: int):
+    """``jac`` (``rows`` by ``v``'s elements) times ``v`` in float64, where a zero entry of
+    ``v`` adds 0 even against a NaN or infinite partial (the spec's rule)."""
+    torch = _torch()
+    j = jac.reshape(rows, -1).double()
+    vv = v.reshape(-1).double()
+    return torch.where(vv == 0, 0.0, j * vv).sum(-1)

@@ -62,13 +62,13 @@ class TritonTarget(TorchTarget):
         with _quiet_interpreter():
             return super().forward(case)
 
-    def jvp(self, case, tangents):
+    def jvp(self, case, tangents, mode="default"):
         with _quiet_interpreter():
-            return super().jvp(case, tangents)
+            return super().jvp(case, tangents, mode)
 
-    def vjp(self, case, cotangent):
+    def vjp(self, case, cotangent, mode="default"):
         with _quiet_interpreter():
-            return super().vjp(case, cotangent)
+            return super().vjp(case, cotangent, mode)
 
 
 @contextlib.contextmanager

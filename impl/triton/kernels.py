@@ -549,8 +549,8 @@ def _lp_window(
     max-pool winner of ``|x|`` (``winner``, -1 for a window with no real cell, whose value
     is 0). ``dp`` is ``dy/dp``, formed in scaled units (finite where only ``y``
     overflows), with the spec's rules: 0 for zero and infinite windows, NaN for NaN ones
-    and (``SIGNED``) for windows with a negative cell whose scaled power is non-zero in
-    the spec's float64 arithmetic; for ``p = inf`` NaN where a NaN is present, else 0."""
+    and (``SIGNED``) for windows with a negative cell, however small; for ``p = inf`` NaN
+    where a NaN is present, else 0."""
     top, winner, has_nan = _window_argmax(
         x_ptr, base, o, mask, geom_ptr, K, D, ADAPTIVE, True, False, CDT
     )
@@ -564,8 +564,6 @@ def _lp_window(
     else:
         large = p64 > FLOAT32_LARGE_P
     f = tl.where(large & finite_m, m_scaled, 1.0)
-    # the spec's own scale significand (float64), for its zero test of a negative power
-    f_spec = tl.where((p64 > SPEC_LARGE_P) & finite_m, m_scaled.to(tl.float64), 1.0)
     total = tl.full(o.shape, 0.0, CDT)
     total_log = tl.full(o.shape, 0.0, CDT)
     plain = tl.full(o.shape, 0.0, CDT)
@@ -589,11 +587,8 @@ def _lp_window(
         )
         plain += tl.where(real, tp, 0.0)
         if SIGNED:
-            # t^p log t is NaN at a negative cell unless its scaled power is 0 (0 log t = 0),
-            # decided as the spec computes it, in float64 (a float32 power may underflow)
-            r64 = _ldexp(t.to(tl.float64), -e, tl.float64) / f_spec
-            power64 = _ieee_pow(tl.abs(r64), p64, tl.float64)
-            negative_power = negative_power | (real & (t < 0) & (power64 != 0))
+            # t^p log t is NaN at a negative cell however small (its power may underflow)
+            negative_power = negative_power | (real & (t < 0))
     norm = f * _ieee_pow(rho * total, inv_p, CDT)
     y = tl.where(m == 0, 0.0, _ldexp(norm, e, CDT))
     y = tl.where(m == float("inf"), _ieee_pow(rho * plain, inv_p, CDT), y)

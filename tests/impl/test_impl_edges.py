@@ -91,6 +91,45 @@ def test_quantile_second_derivative_is_a_clear_error():
     assert np.allclose(g.numpy(), want, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize(
+    "op,params,magnitude",
+    [("quantile_pool", (0.25, 2.0), 1.0), ("gem_pool", (3.0,), 1.0),
+     ("lp_pool", (3.0,), 1.0), ("lp_pool", (3.0,), 1e300)],
+)  # fmt: skip
+def test_explicit_partials_under_vmapped_first_order_transforms(op, params, magnitude):
+    """One derivative transform under ``vmap`` layers is first order: jacrev, jacfwd and
+    per-sample gradients (``vmap(grad)``) of the ops that apply explicit partials match
+    the spec's VJP rows. jacfwd used to fail inside torch (an internal assert: the
+    partials read a tensor captured from the transform's level) and ``vmap(grad)`` to
+    refuse as if it were a second derivative (not for quantile pooling, which vmap cannot
+    batch). The last case is Lp's scaled form."""
+    from torch.func import grad, jacfwd, jacrev, vmap
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.5, 1.5, size=(2, 1, 5)) * magnitude
+    cfg = dict(kernel_size=3, stride=2)
+    case = Case(op, x, tuple(np.asarray(p, dtype=np.float64) for p in params), cfg, "float64")
+    xt = torch.from_numpy(x)
+
+    def f(x):
+        return impl.OPS[op](x, *params, **cfg)
+
+    def rows_match(jac, cot):
+        refs = spec.vjp(op, case.primals, cot, **cfg)
+        allowed = OP_INFO[op].vjp_allowed(case, cot, refs, {"x"})[0]
+        assert not mismatches(jac, refs[0], allowed, "float64").any(), (jac, refs[0])
+
+    for transform in (jacrev, jacfwd):
+        jac = transform(f)(xt).numpy()  # [2, 1, 2, 2, 1, 5]
+        for o in np.ndindex(2, 1, 2):
+            cot = np.zeros((2, 1, 2))
+            cot[o] = 1.0
+            rows_match(jac[o], cot)
+    if op != "quantile_pool":  # its root's iteration count is data-dependent: no vmap
+        per_sample = vmap(grad(lambda s: f(s[None]).sum()))(xt).numpy()
+        rows_match(per_sample, np.ones((2, 1, 2)))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("op", ["avg_pool", "adaptive_avg_pool"])
 def test_average_of_subnormals_under_a_transform(op, dtype):
@@ -146,3 +185,21 @@ def test_lp_derivatives_at_the_ends_of_the_range(scale, p):
     assert (np.abs(xr.grad.numpy() - ref_bars[0]) <= allowed).all(), (xr.grad, ref_bars[0])
     allowed = LP_DERIVATIVE_RTOL * np.sum(np.abs(cot * y)) + cot.size * SUBNORMAL
     assert abs(float(pr.grad) - float(ref_bars[1])) <= allowed, (pr.grad, ref_bars[1])
+
+
+def test_a_window_index_first_built_inside_a_transform_serves_later_calls():
+    """The cached window index of a plan first met under ``torch.func.hessian`` must be a
+    plain tensor: factory functions there return tensors wrapped at the transform's level,
+    and a cached one broke every later call with the plan (an internal assert in torch)."""
+    from torch.func import hessian, jacrev
+
+    cfg = dict(kernel_size=5, stride=4, padding=2)  # a plan no other test uses
+    x = torch.rand(1, 1, 13, dtype=torch.float64) + 0.5
+    hessian(lambda t: impl.lp_pool(t, 3.0, **cfg).sum())(x)
+    got = impl.lp_pool(x, 3.0, **cfg)
+    want = spec.lp_pool(x.numpy(), 3.0, **cfg)
+    case = Case("lp_pool", x.numpy(), (np.asarray(3.0),), cfg, "float64")
+    assert not mismatches(
+        got.numpy(), want, OP_INFO["lp_pool"].forward_allowed(case, want), "float64"
+    ).any()
+    jacrev(lambda t: impl.lp_pool(t, 3.0, **cfg))(x)  # and inside another transform

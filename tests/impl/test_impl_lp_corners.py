@@ -141,9 +141,9 @@ def test_forward_mode_on_infinite_and_underflowing_windows(sign, p, cells):
     draw neither): (1) rule 3, a window holding +-inf has zero derivatives: its IEEE value
     was computed from p under ``no_grad``, which stops backward but not forward mode, and
     d/dp of inf^p made the tangent NaN; (2) a cell whose scaled power underflows
-    (``-1e-200`` next to 3 for p = 4; a subnormal cell) has derivative 0 (``0 * log t``),
-    but its partial sum's NaN p-tangent (log of a negative cell) or inf x-tangent (1 over
-    a subnormal scale) met the underflowed factor as NaN."""
+    (``-1e-200`` next to 3 for p = 4; a subnormal cell) has x-derivative 0, but its
+    inf x-tangent (1 over a subnormal scale) met the underflowed factor as NaN. (Its
+    p-derivative, ``log`` of a negative cell, is NaN however small: the spec's rule.)"""
     from ndpool.conformance.cases import Case
     from ndpool.conformance.ops import OP_INFO
     from ndpool.conformance.tolerances import mismatches
@@ -232,3 +232,145 @@ def test_smallest_nonzero_magnitude_from_the_bits(dtype):
         a = t.abs()
         want = float(torch.where(a > 0, a, float("inf")).amin())
         assert lp_module._smallest_nonzero(t) == want
+
+
+# -- the scaled windows' explicit partials ------------------------------------------------
+# A window whose powers leave float64's normal range takes the scaled form
+# ``M (sum (t/M)^p)^(1/p)``; its derivatives are the spec's scale-free partials, applied
+# explicitly (eagerly and under one torch.func transform). The quiet run at b514397 found
+# the chain rule through the scale wrong in both directions (seeds 1 and 7 of the ci
+# profile): these are its examples, checked against the spec with the suite's bounds.
+
+#: seed 7's window cells: near float64's largest value, so ``M`` times a p tangent overflows
+TOP_OF_RANGE = [8.065340310783967e307, -3.382693069177605e307, -1.378355163075162e307]
+#: seed 1's window: p = 968, so the smaller cell's own power underflows though its slope
+#: ``(t / y)^(p - 1)`` (about 3e-290) does not
+POWER_UNDERFLOWS = [-4.1385284422078357e307, -8.251887447399439e307]
+
+
+def _case(x, p, cfg):
+    from ndpool.conformance.cases import Case
+
+    return Case(op="lp_pool", x=x, params=(np.asarray(p, dtype=np.float64),), cfg=cfg)
+
+
+def _assert_jvp_conforms(cfg, x, p, x_dot, p_dot, got):
+    from ndpool.conformance.ops import OP_INFO
+    from ndpool.conformance.tolerances import mismatches
+
+    case = _case(x, p, cfg)
+    tangents = (x_dot, np.asarray(p_dot, dtype=np.float64))
+    _, want = spec.jvp("lp_pool", case.primals, tangents, **cfg)
+    allowed = OP_INFO["lp_pool"].jvp_allowed(case, tangents, want, {"x", "norm_type"})
+    bad = mismatches(np.asarray(got), want, allowed, "float64")
+    assert not bad.any(), (got, want)
+
+
+def _assert_vjp_conforms(cfg, x, p, cot, got_bars, differentiable):
+    from ndpool.conformance.ops import OP_INFO
+    from ndpool.conformance.tolerances import mismatches
+
+    case = _case(x, p, cfg)
+    refs = spec.vjp("lp_pool", case.primals, cot, **cfg)
+    allowed = OP_INFO["lp_pool"].vjp_allowed(case, cot, refs, differentiable)
+    for got, ref, a in zip(got_bars, refs, allowed):
+        bad = mismatches(np.asarray(got), ref, a, "float64")
+        assert not bad.any(), (got, ref)
+
+
+@pytest.mark.parametrize("p", [1.0, 1.5, 3.0])
+@pytest.mark.parametrize("kernel", [1, 3])
+def test_p_tangent_at_the_top_of_the_range(p, kernel):
+    """dy/dp of a window near float64's largest value times a p tangent of 2 is a few
+    units (the spec: 2.0 for one cell at p = 1), but ``M`` times the tangent overflows:
+    the chain through the scale gave NaN. torch.func.jvp and forward-mode AD both."""
+    import torch.autograd.forward_ad as fwad
+
+    cfg = dict(kernel_size=kernel, sign="abs")
+    x = np.array([[TOP_OF_RANGE]])
+    x_dot = np.array([[[2.0, 1.0, -2.0]]])
+    xt, pt = torch.from_numpy(x), torch.tensor(p, dtype=torch.float64)
+    for xd, p_dot in ((x_dot, 2.0), (0 * x_dot, 1.0), (x_dot, 0.0)):
+        xdt, pdt = torch.from_numpy(xd), torch.tensor(p_dot, dtype=torch.float64)
+        _, got = jvp(lambda x, q: impl.lp_pool(x, q, **cfg), (xt, pt), (xdt, pdt))
+        _assert_jvp_conforms(cfg, x, p, xd, p_dot, got.numpy())
+        with fwad.dual_level():
+            y = impl.lp_pool(fwad.make_dual(xt, xdt), fwad.make_dual(pt, pdt), **cfg)
+            got = fwad.unpack_dual(y).tangent
+        _assert_jvp_conforms(cfg, x, p, xd, p_dot, got.numpy())
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-307])
+@pytest.mark.parametrize("tensor_p", [False, True])
+def test_slope_of_a_cell_whose_power_underflows(scale, tensor_p):
+    """p = 968: the smaller cell's power underflows to 0 in every form, but its slope
+    ``(t / y)^(p - 1)`` is about 3e-290 (cotangent 2: -3.05e-290); the chain through the
+    powers gave -0. At the top of the range and scaled down to ordinary magnitudes;
+    eager autograd and torch.func.vjp, with p a float and a tensor."""
+    cfg = dict(kernel_size=2, sign="abs")
+    x = np.array([[POWER_UNDERFLOWS]]) * scale
+    cot = np.array([[[2.0]]])
+    p = torch.tensor(968.0, dtype=torch.float64) if tensor_p else 968.0
+    inputs = (torch.from_numpy(x).requires_grad_(),) + ((p.requires_grad_(),) if tensor_p else ())
+    differentiable = {"x", "norm_type"} if tensor_p else {"x"}
+
+    def f(x, *q):
+        return impl.lp_pool(x, q[0] if q else p, **cfg)
+
+    eager = torch.autograd.grad(f(*inputs), inputs, torch.from_numpy(cot))
+    _, pullback = vjp(f, *(t.detach() for t in inputs))
+    for bars in (eager, pullback(torch.from_numpy(cot))):
+        got = [b.detach().numpy() for b in bars] + [None] * (2 - len(bars))
+        assert got[0][0, 0, 0] != 0
+        _assert_vjp_conforms(cfg, x, 968.0, cot, got[: len(bars)], differentiable)
+
+
+@pytest.mark.parametrize("cells", ["ordinary", "top of range", "subnormal"])
+@pytest.mark.parametrize("p", [2.0, 3.0, 968.0])
+def test_jacobian_rows_are_the_spec_vjp(cells, p):
+    """torch.func.jacrev (a vmapped VJP) and jacfwd against the spec's VJP of each unit
+    cotangent, for x and a tensor p. jacrev used to raise (``data`` accessed under vmap)
+    on every window, in range or not."""
+    from torch.func import jacfwd, jacrev
+
+    g = np.random.default_rng(3)
+    magnitude = {"ordinary": 1.0, "top of range": 1e307, "subnormal": 1e-310}[cells]
+    x = g.uniform(0.5, 2.0, size=(1, 1, 5)) * magnitude
+    x[0, 0, 1] *= -1
+    cfg = dict(kernel_size=3, stride=2, sign="abs")
+    xt, pt = torch.from_numpy(x), torch.tensor(p, dtype=torch.float64)
+
+    def f(x, q):
+        return impl.lp_pool(x, q, **cfg)
+
+    for transform in (jacrev, jacfwd):
+        jx, jp = transform(f, argnums=(0, 1))(xt, pt)
+        for o in range(2):
+            cot = np.zeros((1, 1, 2))
+            cot[0, 0, o] = 1.0
+            rows = (jx[0, 0, o].numpy(), jp[0, 0, o].numpy())
+            _assert_vjp_conforms(cfg, x, p, cot, rows, {"x", "norm_type"})
+
+
+@pytest.mark.parametrize("p", [1.5, 3.0])
+def test_hessian_of_in_range_windows(p):
+    """torch.func.hessian (jacfwd over jacrev) of one positive window against the closed
+    form ``d2y/dt_i dt_j = (p - 1)/y (t_i/y)^(p-2) (delta_ij - (t_i/y)(t_j/y)^(p-1))``.
+    Both sides evaluate a few dozen correctly rounded float64 operations (pow within an
+    ulp) on positive sums, and their one subtraction is bounded by its terms' magnitudes:
+    64 eps of ``|first| + |second|`` per entry covers 32 roundings on each side. The cells
+    are comparable, so no ``(t_i/y)^p`` is near 1 and the subtraction keeps its digits."""
+    from torch.func import hessian
+
+    t = np.array([1.25, 1.5, 1.0, 1.75])
+    y = np.sum(t**p) ** (1 / p)
+    a = (p - 1) / y * (t / y) ** (p - 2)
+    first = np.diag(a)
+    second = a[:, None] * (t / y)[:, None] * ((t / y) ** (p - 1))[None, :]
+    want = first - second
+    got = hessian(lambda x: impl.lp_pool(x, p, kernel_size=4).sum())(
+        torch.from_numpy(t.reshape(1, 1, 4))
+    )
+    got = got.reshape(4, 4).numpy()
+    bound = 64 * np.finfo(np.float64).eps * (np.abs(first) + np.abs(second))
+    assert (np.abs(got - want) <= bound).all(), (got, want)

@@ -51,6 +51,20 @@ def test_lp_signed_jvp_without_a_p_tangent_is_finite():
         assert abs(y_dot.item() + 1 / mpmath.sqrt(5)) < mpmath.mpf("1e-29")
 
 
+def test_lp_signed_p_derivative_at_a_negative_cell_is_nan_however_small():
+    # the doc's rule: dy/dp is undefined (log of a negative cell) with sign="signed". The
+    # quiet run's jacfwd mode found it 0 where the cell's scaled power underflows: -1 next
+    # to 2 with p = 968 scales by 4, and (-1/4)^968 = 2^-1936 is 0, 0 * log hid the NaN
+    # (p = 1000 scales by the largest cell, 2: 2^-1000 is normal, and it was NaN)
+    for cells, p in (([2.0, 0.0, -1.0], 968.0), ([2.0, 0.0, -1.0], 1000.0), ([1.0, -1e-300], 2.0)):
+        x = np.array([[cells]])
+        k = len(cells)
+        _, y_dot = spec.jvp("lp_pool", (x, p), (0 * x, 1.0), kernel_size=k, sign="signed")
+        assert np.isnan(y_dot).all(), (cells, p)
+        x_bar, p_bar = spec.vjp("lp_pool", (x, p), np.ones((1, 1, 1)), kernel_size=k, sign="signed")
+        assert np.isnan(p_bar) and np.isfinite(x_bar).all(), (cells, p)
+
+
 def test_mpmath_avg_weights_are_exact():
     # 1/3 in 50 digits, not the float64 0.333...3
     with mpmath.workdps(50):
