@@ -131,6 +131,13 @@ class _DerivativeOnly(torch.autograd.Function):
         return t_dot
 
 
+#: a second derivative through the scaled form (:class:`_Rescaled`) is refused with this
+SECOND_DERIVATIVE = (
+    "lp_pool has no second derivative at windows whose powers leave the dtype's normal "
+    "range (subnormal or huge cells): differentiate it once"
+)
+
+
 class _Rescaled(torch.autograd.Function):
     """``v / m`` (``up`` False) or ``v * m`` (``up`` True) for a constant power of two
     ``m`` (one per window), with the derivatives of ``v`` passed through unscaled, and
@@ -141,10 +148,10 @@ class _Rescaled(torch.autograd.Function):
     true ones: exact at first order, where the true intermediate tangent of ``cells / m``
     (``1 / m`` times the cells' tangent) overflows for a subnormal ``m`` and the
     cotangent ``m g'`` rounds to a few subnormal units. A second derivative through it
-    would be off by a factor of ``m``: eagerly (``create_graph``) it is refused; under
-    nested torch.func transforms, where every window's scaled form is computed and the
-    in-range ones are discarded, it is not (their second derivatives are right, those of
-    a window out of range are not)."""
+    would be off by a factor of ``m``: eagerly (``create_graph``) it is refused here;
+    under nested torch.func transforms, where every window's scaled form is computed and
+    the in-range ones are discarded (their second derivatives are right), by
+    :func:`_refuse_second_derivative` where a window is out of range."""
 
     generate_vmap_rule = True
 
@@ -164,11 +171,7 @@ class _Rescaled(torch.autograd.Function):
         g = g * m if ctx.mode == "scale" else g
         wrapped = torch._C._functorch.is_functorch_wrapped_tensor(g)
         if torch.is_grad_enabled() and not wrapped:  # create_graph: not to be differentiated
-            g = torch._C._functions.DelayedError(
-                "lp_pool has no second derivative at windows whose powers leave the "
-                "dtype's normal range (subnormal or huge cells): differentiate it once",
-                1,
-            )(g)
+            g = torch._C._functions.DelayedError(SECOND_DERIVATIVE, 1)(g)
         return g, None, None
 
     @staticmethod
@@ -405,6 +408,7 @@ def _power_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip, factor=Non
     replaced = out if skip is None else out | skip
     y = _plain_powers(torch.where(a > big, 0.0, t), p, plan, ceil_mode, replaced, factor)
     if traced:  # no data-dependent selection: every window's scaled form, then chosen
+        _refuse_second_derivative(out)
         every = torch.meshgrid(
             *[torch.arange(n, device=t.device) for n in top.shape], indexing="ij"
         )
@@ -415,6 +419,22 @@ def _power_sum(t: torch.Tensor, p, plan: Plan, ceil_mode: bool, skip, factor=Non
     if where.numel():
         y = y.index_put(tuple(where.t()), _scaled_windows(t, p, plan, top, where, factor))
     return y
+
+
+def _refuse_second_derivative(out: torch.Tensor) -> None:
+    """Under nested derivative transforms (``hessian``, ``jvp(grad(...))``) raise
+    :data:`SECOND_DERIVATIVE` if a window takes the scaled form (``out``): its second
+    derivative through :class:`_Rescaled` would be off by its scale. Under an outer
+    ``vmap`` that batches the input the mask cannot be read (data-dependent), and the
+    second derivatives of such windows stay wrong (docs/reference/lp.md says so)."""
+    if derivative_transforms() < 2:
+        return
+    try:
+        needed = bool(out.any())
+    except RuntimeError:  # batched by an outer vmap
+        return
+    if needed:
+        raise RuntimeError(SECOND_DERIVATIVE)
 
 
 def _smallest_nonzero(x: torch.Tensor) -> float:
@@ -475,12 +495,12 @@ def _finite(xb: torch.Tensor, p, plan: Plan, ceil_mode: bool, sign: str, active=
     if isinstance(p, torch.Tensor):
         one = p == 1
         if native.is_traced(p) or bool(one.any()):
-            # p = 1 entries: the x-derivative of the plain sum (also at zero cells and
-            # y = 0), the p-derivative of the power form (its x-dependence detached)
+            # p = 1 entries: the value and p-derivative of the power form (its
+            # x-dependence detached; scaled where the plain sum would overflow), the
+            # x-derivative of the plain sum (exact: also at zero cells, y = 0, overflow)
             y_p = _power_sum(t.detach(), p, plan, ceil_mode, skip, factor)
-            linear = _weighted(window_sum(t, plan, ceil_mode), factor)
-            linear = linear + _DerivativeOnly.apply(y_p)
-            y = torch.where(one, linear, y)
+            plain = _weighted(window_sum(t, plan, ceil_mode), factor)
+            y = torch.where(one, y_p + _DerivativeOnly.apply(plain), y)
     negative = None
     if sign == "signed" and isinstance(p, torch.Tensor):  # (p = inf is "abs" only)
         negative = _negative_cells(t, plan)

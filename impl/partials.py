@@ -34,7 +34,10 @@ def derivative_transforms() -> int:
     """How many ``torch.func`` derivative transforms (``grad``/``vjp``, ``jvp``) enclose
     the call; ``vmap`` layers (``jacrev``'s and ``jacfwd``'s batching, per-sample
     gradients) do not count: under one derivative transform a derivative is first order
-    however many ``vmap`` layers wrap it."""
+    however many ``vmap`` layers wrap it. Under torch.compile, which cannot trace the
+    transform stack, 0."""
+    if torch.compiler.is_compiling():
+        return 0
     kinds = torch._C._functorch.TransformType
     return sum(i.key() in (kinds.Grad, kinds.Jvp) for i in retrieve_all_functorch_interpreters())
 

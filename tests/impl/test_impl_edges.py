@@ -13,7 +13,12 @@ from ndpool.conformance.cases import Case
 from ndpool.conformance.ops import OP_INFO
 from ndpool.conformance.tolerances import mismatches
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16}
+DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
 
 
 def _check(op, x, params, cfg, dtype):
@@ -41,6 +46,25 @@ def test_lp_over_the_whole_range(scale, dtype, p):
     x = (scale * rng.uniform(0.5, 2.0, (2, 3, 9))).astype(dtype).astype(np.float64)
     _got, ref = _check("lp_pool", x, (p,), dict(kernel_size=3, stride=2), dtype)
     assert np.isfinite(ref).all() and (ref > 0).all()
+
+
+@pytest.mark.parametrize("dtype,big", [("float32", 3e38), ("bfloat16", 3e38), ("float64", 1.7e308)])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_lp_with_a_tensor_p_of_one_near_overflow(dtype, big, reduction):
+    """p = 1 given as a tensor (learnable p) takes the linear path for its x-derivative;
+    its value came from the plain window sum, which overflows where the mean (or the sum
+    in float64's spec arithmetic) does not. Seed 11 of the 20-seed ci run found it in
+    bfloat16 with ``reduction="mean"``. Scalar and per-channel p; the sums overflow every
+    dtype, the means none."""
+    rng = np.random.default_rng(2)
+    x = (big * rng.uniform(0.1, 1.0, (1, 2, 8))).astype(np.float64)
+    x = torch.tensor(x).to(DTYPES[dtype]).double().numpy()
+    cfg = dict(kernel_size=8, reduction=reduction)
+    for p in (
+        torch.tensor(1.0, dtype=torch.float64),
+        torch.tensor([1.0, 1.0], dtype=torch.float64),
+    ):
+        _check("lp_pool", x, (p,), cfg, dtype)
 
 
 def test_lp_examples_that_were_wrong():

@@ -374,3 +374,26 @@ def test_hessian_of_in_range_windows(p):
     got = got.reshape(4, 4).numpy()
     bound = 64 * np.finfo(np.float64).eps * (np.abs(first) + np.abs(second))
     assert (np.abs(got - want) <= bound).all(), (got, want)
+
+
+@pytest.mark.parametrize("cells", [[1e300, 2e300, 3.0], [1e-310, 2e-310, 0.0]])
+def test_second_derivative_of_a_scaled_window_is_refused(cells):
+    """A window in the scaled form (its powers leave float64's range) has its partials
+    in the scale's units: a second derivative through them would be off by the scale,
+    so nested transforms refuse it with the eager error's message instead of a value."""
+    from torch.func import grad, hessian
+    from torch.func import jvp as fjvp
+
+    x = torch.tensor([[cells]], dtype=torch.float64)
+
+    def f(t):
+        return impl.lp_pool(t, 3.0, kernel_size=3).sum()
+
+    with pytest.raises(RuntimeError, match="no second derivative"):
+        hessian(f)(x)
+    with pytest.raises(RuntimeError, match="no second derivative"):
+        fjvp(grad(f), (x,), (torch.ones_like(x),))
+    xg = x.clone().requires_grad_()
+    (g,) = torch.autograd.grad(f(xg), xg, create_graph=True)
+    with pytest.raises(RuntimeError, match="no second derivative"):
+        torch.autograd.grad(g.sum(), xg)
