@@ -551,8 +551,18 @@ def _exceptional(
             carrier = carrier + _CellPow.apply(torch.full_like(q, -1.0), p)
         y = torch.where(nan, y + carrier, y)
     if negative is not None:
-        undefined = negative & torch.isfinite(value) & (value != 0)
-        if native.is_traced(t) or native.is_traced(p) or bool(undefined.any()):
+        nonzero = value != 0
+        traced = native.is_traced(t) or native.is_traced(p)
+        if traced or bool((negative & ~nonzero).any()):
+            # a value that rounded to 0 in the dtype (cancelling or subnormal cells) need
+            # not be the spec's float64 zero of rule 1: ask the float64 power sum
+            with torch.no_grad():
+                p64 = p.detach().double() if isinstance(p, torch.Tensor) else p
+                f64 = None if factor is None else factor.double()
+                y64 = _power_sum(t.detach().double(), p64, plan, ceil_mode, infinite, f64)
+            nonzero = nonzero | (y64 != 0)
+        undefined = negative & torch.isfinite(value) & nonzero
+        if traced or bool(undefined.any()):
             # (-1)^p is +-1 at the integer p a finite window with a negative cell has
             c = _CellPow.apply(torch.full_like(value, -1.0), p)
             y = torch.where(undefined, y + _DerivativeOnly.apply(c), y)

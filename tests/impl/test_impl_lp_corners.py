@@ -397,3 +397,27 @@ def test_second_derivative_of_a_scaled_window_is_refused(cells):
     (g,) = torch.autograd.grad(f(xg), xg, create_graph=True)
     with pytest.raises(RuntimeError, match="no second derivative"):
         torch.autograd.grad(g.sum(), xg)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_nan_p_derivative_of_a_value_that_rounds_to_zero(dtype):
+    """Seed 16 of the 20-seed ci run on 26e69b5: signed ``[-2 s, s]`` (``s`` the smallest
+    subnormal) with p = 1 and ``reduction="mean"``: the spec's value is ``-s/2`` in
+    float64, not the zero of rule 1, so its p-derivative is NaN (a negative cell); the
+    impl's value rounds to 0 in the dtype, and it decided rule 1 from that."""
+    s = float(
+        np.finfo({torch.float32: np.float32, torch.float16: np.float16}[dtype]).smallest_subnormal
+    )
+    x = torch.tensor([[[-2 * s, s]]], dtype=dtype)
+    cfg = dict(kernel_size=2, sign="signed", reduction="mean")
+    p = torch.tensor(1.0, dtype=dtype)
+    primals = (x.double().numpy(), np.array(1.0))
+    _, want = spec.jvp("lp_pool", primals, (np.zeros((1, 1, 2)), np.array(1.0)), **cfg)
+    assert np.isnan(want).all()
+    _, got = jvp(lambda q: impl.lp_pool(x, q, **cfg), (p,), (torch.ones_like(p),))
+    assert torch.isnan(got).all()
+    want_bar = spec.vjp("lp_pool", primals, np.ones((1, 1, 1)), **cfg)[1]
+    assert np.isnan(want_bar)
+    pg = p.clone().requires_grad_()
+    (p_bar,) = torch.autograd.grad(impl.lp_pool(x, pg, **cfg).sum(), pg)
+    assert torch.isnan(p_bar)
