@@ -248,7 +248,8 @@ def markdown(result: dict, command: str) -> str:
         "# ndpool.impl performance next to torch.nn.functional",
         "",
         "Produced by running, on the CPU of the development machine (shared, "
-        f"{meta['threads']} threads, torch {meta['torch']}, float32, best of "
+        f"{meta['threads']} thread{'' if meta['threads'] == 1 else 's'}, "
+        f"torch {meta['torch']}, float32, best of "
         f"{meta['repeats']} interleaved rounds; {meta.get('cpus')} CPUs, 1-minute load "
         f"average {' / '.join(f'{v:.1f}' for v in meta.get('load_average', []))} "
         "at start / end):",
