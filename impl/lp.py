@@ -339,8 +339,7 @@ class _ScaledWindow:
     """The value and the spec's partials of ``y = M (f sum (t_i/M)^p)^(1/p)`` for windows
     ``w`` (``[F, K]`` float64 cells ``t``, 0 off the window; ``M`` ``[F, 1]``, ``f`` the
     mean factor ``[F]`` or absent, ``p`` a float or ``[F]``), for
-    :class:`ExplicitPartials`. The
-    partials are scale-free, as the spec forms them::
+    :class:`ExplicitPartials`. The partials are scale-free, as the spec forms them::
 
         dy/dt_i = f (r_i / norm)^(p-1)          (f for p = 1, at every cell)
         dy/dp   = M (norm / p) (sum r^p log r / sum r^p - log(f sum r^p) / p)

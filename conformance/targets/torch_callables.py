@@ -193,18 +193,7 @@ class TorchTarget(Target):
         return diff, primals, f
 
     def _jvp(self, case: Case, tangents):
-        if "jvp" not in self.capabilities(case.op).gradients:
-            raise NotProvided(f"{self.name} declares no JVP for {case.op}")
-        from torch.func import jvp
-
-        diff, primals, f = self._split(case)
-        tans = {
-            i: to_tensor(tangents[i], case.dtype, self.device, case.layout, case.batched)
-            if i == 0
-            else to_tensor(tangents[i], case.dtype, self.device)
-            for i in diff
-        }
-        return jvp(f, tuple(primals[i] for i in diff), tuple(tans[i] for i in diff))
+        return self._jvp_in(case, tangents, "default")
 
     def _vjp(self, case: Case, cotangent):
         return self._vjp_in(case, cotangent, "default")
@@ -213,8 +202,6 @@ class TorchTarget(Target):
         """The JVP by ``torch.func.jvp`` (``"default"``), forward-mode dual numbers
         (``"forward_ad"``) or the Jacobian of ``torch.func.jacfwd`` contracted with the
         tangents (``"jacfwd"``; a zero tangent adds 0, the spec's rule)."""
-        if mode == "default":
-            return self._jvp(case, tangents)
         if "jvp" not in self.capabilities(case.op).gradients:
             raise NotProvided(f"{self.name} declares no JVP for {case.op}")
         torch = _torch()
@@ -226,6 +213,8 @@ class TorchTarget(Target):
             else to_tensor(tangents[i], case.dtype, self.device)
             for i in diff
         )
+        if mode == "default":
+            return torch.func.jvp(f, args, tans)
         if mode == "forward_ad":
             import torch.autograd.forward_ad as fwad
 
