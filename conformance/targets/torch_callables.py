@@ -106,9 +106,9 @@ class TorchTarget(Target):
         # an empty Jacobian has nothing to check (and vmap cannot batch over size 0); in a
         # narrower dtype a Jacobian entry may overflow where the JVP, a sum of products
         # formed before the one rounding, does not: +inf + -inf would be the harness's NaN
-        small = finite and 0 < y_size * in_size <= JACOBIAN_ENTRIES and case.dtype == "float64"
+        jacobians = finite and 0 < y_size * in_size <= JACOBIAN_ENTRIES and case.dtype == "float64"
         return ("default",) + tuple(
-            m for m in DERIVATIVE_MODES[kind] if small or not m.startswith("jac")
+            m for m in DERIVATIVE_MODES[kind] if jacobians or not m.startswith("jac")
         )
 
     def forward_in(self, case: Case, mode: str):
