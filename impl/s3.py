@@ -79,7 +79,7 @@ def _draw_counts(a: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     can take (padded with row 0 and count 0), ``num`` the draws (``P``-subsets of its grid)
     in which each is the kept row, ``den[o]`` all draws."""
     per = a["per_grid"]
-    taps = max(hi - lo for lo, hi in a["bounds"]) - per + 1
+    taps = a["bounds"].longest - per + 1
     rows = np.zeros((a["out"], taps), dtype=np.int64)
     num = np.zeros((a["out"], taps))
     den = np.ones(a["out"])

@@ -45,6 +45,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -109,15 +110,15 @@ class Geometry:
         full = np.broadcast_to(acc, self.spatial_out + tuple(a.taps for a in self.axes))
         return np.ascontiguousarray(full).reshape(self.spatial_out + (self.window_size,))
 
-    @property
+    @cached_property
     def real(self) -> np.ndarray:
         return self._combine([a.real for a in self.axes], np.logical_and)
 
-    @property
+    @cached_property
     def in_extent(self) -> np.ndarray:
         return self._combine([a.in_extent for a in self.axes], np.logical_and)
 
-    @property
+    @cached_property
     def index(self) -> np.ndarray:
         strides = np.cumprod((1,) + self.spatial_in[:0:-1])[::-1]
         flat = self._combine(

@@ -396,18 +396,16 @@ class Op:
     def _blocks(self, call: Call, xb: np.ndarray):
         """``(where, block call)`` for every block of outputs, in row-major order
         (:func:`ndpool.spec.blocks.blocks`); ``where`` indexes the block in ``[N, C, *O]``.
-        A single block is the call itself, with ``where = None``."""
+        A single block is the call itself, with ``where = None``. Each block's call is
+        made when the loop reaches it, so that its windows' index is held for that block
+        only."""
         geom = call.geometry
         parts = blocks(xb.shape[0], geom.spatial_out, xb.shape[1] * geom.window_size)
         if len(parts) == 1:
-            return [(None, call)]
-        return [
-            (
-                (batch, slice(None), *box),
-                dataclasses.replace(call, geometry=geom.block(box)),
-            )
-            for batch, box in parts
-        ]
+            yield None, call
+            return
+        for batch, box in parts:
+            yield (batch, slice(None), *box), dataclasses.replace(call, geometry=geom.block(box))
 
     def _sliced(self, arrays, where):
         """The per-position inputs (``output``, ``cell``) of the block at ``where``; the
@@ -514,16 +512,17 @@ class Op:
                 f"output's shape {want}"
             )
         y_bar = call.batch(cotangent).astype(cdt)
-        parts = self._blocks(call, xb)
-        x_bar = None if len(parts) == 1 else np.zeros(xb.shape, dtype=cdt)
+        x_bar = None
         p_bars = [None] * (len(self.input_specs) - 1)
-        for where, part in parts:
+        for where, part in self._blocks(call, xb):
             w = _gather(part, xb, where, cdt)
             y_bar_part = y_bar if where is None else y_bar[where]
             w_bar, *bars = self.vjp_rule(w, self._sliced(params, where), part, y_bar_part)
             if where is None:
                 x_bar, p_bars = part.geometry.scatter(w_bar), bars
                 continue
+            if x_bar is None:
+                x_bar = np.zeros(xb.shape, dtype=cdt)
             if all(s == slice(None) for s in where[2:]):  # whole entries: rows of their own
                 x_bar[where[0]] = part.geometry.scatter(w_bar)
             else:

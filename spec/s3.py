@@ -57,6 +57,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -102,11 +104,39 @@ def _padded(cfg) -> bool:
     return cfg["mode"] == "eval" and cfg["eval_rule"] == "padded"
 
 
+@dataclasses.dataclass(frozen=True)
+class GridBounds(Sequence):
+    """The ``(start, end)`` rows of ``m`` of every grid on one axis, by arithmetic: grid
+    ``j`` covers ``[j g, (j + 1) g)`` except the last, which runs to ``end`` (``L'``)."""
+
+    grids: int  # n
+    grid: int  # g
+    end: int  # L'
+
+    def __len__(self) -> int:
+        return self.grids
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(self.grids))]
+        j = operator.index(j)
+        j = j + self.grids if j < 0 else j
+        if not 0 <= j < self.grids:
+            raise IndexError(f"grid {j} of {self.grids}")
+        return j * self.grid, self.end if j == self.grids - 1 else (j + 1) * self.grid
+
+    @property
+    def longest(self) -> int:
+        """The most rows any grid holds."""
+        last = self.end - (self.grids - 1) * self.grid
+        return max(last, self.grid) if self.grids > 1 else last
+
+
 def _expectation_taps(length: int, a: dict) -> geo.AxisTaps:
     """One axis of the expectation rule: every output's taps are its grid's rows
     (``in_extent``, then filler up to the longest grid), ``real`` the rows its kept row
     can be."""
-    per, taps = a["per_grid"], max(hi - lo for lo, hi in a["bounds"])
+    per, taps = a["per_grid"], a["bounds"].longest
     t = np.arange(taps)
     position, real, inside = [], [], []
     for lo, hi in a["bounds"]:
@@ -248,10 +278,11 @@ def s3_layout(
 ):
     """Per spatial axis: ``kernel``, ``stride``, ``grid``, ``mapped`` (``L'``), ``grids``
     (``n``), ``per_grid`` (``g / stride``), ``out`` (``n g / stride``), ``eval_out`` (the
-    eval extent under ``eval_rule``) and ``bounds`` (``[(start, end)]`` of every grid in
-    rows of ``m``). Checks C1-C8, C21.
+    eval extent under ``eval_rule``) and ``bounds`` (the ``(start, end)`` of every grid in
+    rows of ``m``, a :class:`GridBounds` sequence). Checks C1-C8, C21; integer
+    arithmetic only, so any axis length is cheap.
 
-    >>> [(a["mapped"], a["grids"], a["per_grid"], a["out"], a["bounds"])
+    >>> [(a["mapped"], a["grids"], a["per_grid"], a["out"], list(a["bounds"]))
     ...  for a in s3_layout((1, 1, 8), kernel_size=2, grid_size=4)]
     [(7, 2, 2, 4, [(0, 4), (4, 7)])]
     """
@@ -271,7 +302,7 @@ def s3_layout(
         n, per = length // g, g // s
         if n < 1:
             raise fail("C21", f"input length {length} on axis {a} is shorter than grid_size {g}")
-        bounds = [(j * g, (j + 1) * g) for j in range(n - 1)] + [((n - 1) * g, mapped)]
+        bounds = GridBounds(grids=n, grid=g, end=mapped)
         if bounds[-1][1] - bounds[-1][0] < per:
             raise fail(
                 "C21",

@@ -15,6 +15,7 @@ from ndpool.spec import ConstraintError
 from ndpool.spec import geometry as sg
 from ndpool.spec.blocks import CELL_BYTES, blocks
 from ndpool.spec.op import ADAPTIVE, SLIDING
+from ndpool.spec.s3 import GridBounds
 
 CHANNEL_VALUES = (2.0, 0.5, 1.5, 3.0)
 POSITIVE = ("gem_pool", "lp_pool", "quantile_pool")  # parameters that want positive cells
@@ -220,6 +221,37 @@ def test_output_shape_of_a_huge_axis_is_arithmetic(name, length):
         got, top = _traced(lambda cfg=cfg: spec.output_shape(name, (2, 3, length, 5), **cfg))
         assert got == (2, 3, *want), f"{name} {cfg}: shape {got}, expected {(2, 3, *want)}"
         assert top < 2**16, f"{name} {cfg}: output_shape peaked at {top} traced bytes"
+
+
+@pytest.mark.parametrize("length", HUGE)
+def test_s3_output_shape_of_a_huge_axis_is_arithmetic(length):
+    """s3_pool's grids are counted, not listed: its output_shape on a huge axis allocates
+    nothing the size of the axis, in every mode."""
+    configs = [
+        ({"kernel_size": 2}, length // 2),
+        ({"kernel_size": 3, "stride": 2, "grid_size": 6}, length // 6 * 3),
+        ({"kernel_size": 2, "mode": "eval"}, length // 2),
+        ({"kernel_size": 2, "mode": "eval", "eval_rule": "padded"}, (length - 1) // 2 + 1),
+    ]
+    spec.output_shape("s3_pool", (1, 1, 9), kernel_size=2)
+    for cfg, want in configs:
+        got, top = _traced(lambda cfg=cfg: spec.output_shape("s3_pool", (1, 1, length), **cfg))
+        assert got == (1, 1, want), f"{cfg}: shape {got}, expected {(1, 1, want)}"
+        assert top < 2**16, f"{cfg}: output_shape peaked at {top} traced bytes"
+
+
+@pytest.mark.parametrize(
+    "grids,grid,end", [(1, 4, 3), (1, 4, 7), (2, 4, 7), (3, 4, 11), (3, 4, 13)]
+)
+def test_s3_grid_bounds_are_the_listed_grids(grids, grid, end):
+    """Grid j covers [j g, (j + 1) g), the last runs to L' (shorter or longer than g)."""
+    listed = [(j * grid, (j + 1) * grid) for j in range(grids - 1)] + [((grids - 1) * grid, end)]
+    bounds = GridBounds(grids=grids, grid=grid, end=end)
+    assert list(bounds) == listed and len(bounds) == grids
+    assert bounds[-1] == listed[-1] and bounds[1:] == listed[1:]
+    assert bounds.longest == max(hi - lo for lo, hi in listed)
+    with pytest.raises(IndexError):
+        bounds[grids]
 
 
 def test_padding_resolution_of_a_huge_axis_is_exact():
