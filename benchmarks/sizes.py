@@ -106,6 +106,8 @@ def _output_shape_case() -> dict:
         "avg_pool k3 same": ("avg_pool", dict(kernel_size=3, padding="same")),
         "max_pool stride 2**70": ("max_pool", dict(kernel_size=3, stride=2**70)),
         "adaptive_avg_pool 7": ("adaptive_avg_pool", dict(output_size=(7,))),
+        "s3_pool k2 train": ("s3_pool", dict(kernel_size=2)),
+        "s3_pool k2 eval": ("s3_pool", dict(kernel_size=2, mode="eval")),
     }
     result = {}
     for label, (name, cfg) in cases.items():
@@ -270,7 +272,8 @@ def measure(quick: bool, before: str | None) -> dict:
     measure_lengths(results, quick)
     measure_scaling(results, quick)
     results["small_calls"] = []
-    for site in before or ():
+    for entry in before or ():
+        site, _, label = entry.partition("=")
         repeats = 5 if quick else 20
         runs = {"before": [], "after": []}
         for _ in range(5):  # alternating processes: a drift in load hits both sides
@@ -283,6 +286,7 @@ def measure(quick: bool, before: str | None) -> dict:
                 "ratio_after_over_before": min(runs["after"]) / min(runs["before"]),
                 "runs": runs,
                 "before_site": site,
+                "before_label": label or site,
             }
         )
         print(f"small calls: {results['small_calls'][-1]}", flush=True)
@@ -447,22 +451,23 @@ def markdown(results: dict, image: str | None) -> str:
             "",
             f"{len(small[0]['runs']['after'])} alternating processes each time a fixed set of "
             "Hypothesis-sized spec calls (forward, JVP and VJP of 7 ops on (2, 3, 6, 7)) "
-            "with this version and with an earlier one (the folder it was loaded from); "
-            "best of each:",
+            "with this version and with an earlier one; best of each:",
             "",
             "| earlier version | before | after | after / before |",
             "|---|---|---|---|",
         ]
         lines += [
-            f"| `{s['before_site']}` | {s['before_ms']:.2f} ms | {s['after_ms']:.2f} ms | "
-            f"{s['ratio_after_over_before']:.3f} |"
+            f"| {s.get('before_label', s['before_site'])} | {s['before_ms']:.2f} ms | "
+            f"{s['after_ms']:.2f} ms | {s['ratio_after_over_before']:.3f} |"
             for s in small
         ]
     lines += [
         "",
-        "Reproduce: `python benchmarks/sizes.py --before SITE --out "
-        "benchmarks/results/sizes.json --markdown docs/sizes-benchmarks.md` (SITE: a folder "
-        "holding the earlier package, for the before/after ratio).",
+        "Reproduce: `python benchmarks/sizes.py --before SITE=LABEL --out "
+        "benchmarks/results/sizes.json --markdown docs/sizes-benchmarks.md`; SITE is a folder "
+        "holding the earlier package as `SITE/ndpool/{spec,impl,conformance}` plus an empty "
+        "`SITE/ndpool/__init__.py` (e.g. `git archive COMMIT spec impl conformance | tar -x "
+        "-C SITE/ndpool`), LABEL names it in the table.",
         "",
     ]
     return "\n".join(lines)
@@ -473,7 +478,9 @@ def main(argv=None) -> None:
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="smaller shapes, fewer lengths")
     parser.add_argument(
-        "--before", action="append", help="a folder holding an earlier package (repeatable)"
+        "--before",
+        action="append",
+        help="SITE[=LABEL]: a folder holding an earlier package, named LABEL (repeatable)",
     )
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/sizes.json"))
     parser.add_argument("--markdown", help="write the tables as a markdown page")
