@@ -639,8 +639,8 @@ def invalid_breakers(op: str, target: Target) -> list[Invalid]:
     inputs = spec.OPS[op].inputs
     typed = () if caps.typed_config else tuple(type_breakers(op, caps))
     for inv in OP_INFO[op].invalid + typed:
-        if inv.key == "per_channel":
-            ok = "per_channel" in caps.param_forms
+        if inv.key in ("per_channel", "per_position"):
+            ok = inv.key in caps.param_forms
         elif inv.key == "values":  # the input's values (e.g. a negative cell): always
             ok = True
         elif inv.key == "return_indices":  # (only drawn where the target declares indices)
@@ -776,7 +776,17 @@ def _permute_input(p, kind: str, pn, pc):
         return p[pn][:, pc]
     if kind == "window":
         return p[pc] if np.ndim(p) == 2 else p
-    return p[pc] if np.ndim(p) else p
+    return p[pc] if np.ndim(p) else p  # channel, position: [C] or [C, *O]
+
+
+def _shifted_input(p, kind: str, d: int, a: int, t: int):
+    """An input after x under a shift of the outputs by ``t`` on spatial axis ``a``: draws
+    (``[N, C, *O(, K)]``) and per-position parameters (``[C, *O]``) drop their first ``t``
+    positions there; the others stay."""
+    if p is None or not (kind in ("output", "cell") or (kind == "position" and np.ndim(p) > 1)):
+        return p
+    ax = np.ndim(p) - d - (kind == "cell") + a
+    return np.take(p, np.arange(t, p.shape[ax]), axis=ax)
 
 
 def check_translation(run: Run, op: str, data) -> None:
@@ -785,12 +795,10 @@ def check_translation(run: Run, op: str, data) -> None:
     case = run.draw(data, op, ctx)
     a, t, s = case.meta["translate_axis"], case.meta["translate_by"], case.meta["stride"]
     ax = case.x.ndim - case.d + a
-    # draws per output position shift with the outputs (the first t are dropped)
+    # inputs per output position shift with the outputs (the first t are dropped)
     params = tuple(
-        np.take(p, np.arange(t, p.shape[ax]), axis=ax)
-        if p is not None and spec_.kind in ("output", "cell")
-        else p
-        for p, spec_ in zip(case.params, case.record.input_specs[1:])
+        _shifted_input(p, s.kind, case.d, a, t)
+        for p, s in zip(case.params, case.record.input_specs[1:])
     )
     shifted = case.with_x(
         np.take(case.x, np.arange(t * s, case.x.shape[ax]), axis=ax), params=params

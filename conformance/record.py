@@ -12,6 +12,7 @@ module per op family, and ``OP_INFO`` there maps a name to its record.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,12 +196,22 @@ def conventions(op: str, draw, caps) -> dict[str, Any]:
     return out
 
 
-def param(draw, caps, channels: int, dtype: str, values) -> np.ndarray:
-    """A per-channel parameter: a scalar or ``[C]`` (as the target declares), rounded."""
-    forms = caps.param_forms
-    form = draw(st.sampled_from(forms)) if channels > 0 else "scalar"
+#: the most values a per-position parameter draws one by one (the rest repeat them)
+POSITION_DRAWS = 64
+
+
+def param(draw, caps, channels: int, dtype: str, values, positions=None) -> np.ndarray:
+    """A per-channel parameter: a scalar or ``[C]`` (as the target declares), or, given
+    ``positions`` (the output's spatial shape ``O``, for a ``position`` input), also
+    ``[C, *O]``; rounded."""
+    forms = tuple(f for f in caps.param_forms if f != "per_position" or positions is not None)
+    form = draw(st.sampled_from(forms)) if channels > 0 and forms else "scalar"
     if form == "per_channel":
         arr = np.array([draw(values) for _ in range(channels)], dtype=np.float64)
+    elif form == "per_position":
+        shape = (channels, *positions)
+        drawn = [draw(values) for _ in range(min(math.prod(shape), POSITION_DRAWS))]
+        arr = np.resize(np.array(drawn, dtype=np.float64), shape)
     else:
         arr = np.array(draw(values), dtype=np.float64)
     return to_dtype(arr, dtype)
@@ -248,6 +259,12 @@ def param_value(value):
 def param_shape(draw, caps, channels):
     """Input 0 after x of shape ``[C + 1]`` (C12)."""
     return {"param0": np.ones(channels + 1, dtype=np.float64)}
+
+
+def position_shape(draw, caps, channels):
+    """Input 0 after x of shape ``[C + 1, 1]``: per position, but for the wrong channels
+    (and, beyond one spatial axis, the wrong rank) (C12)."""
+    return {"param0": np.ones((channels + 1, 1), dtype=np.float64)}
 
 
 def at(index: int, value):

@@ -264,8 +264,8 @@ def jvp_bound(
                 tk = t.reshape(shape + (t.shape[-1],))
                 bound = bound + _times(tk, d + a * ((m + 1) * u)).sum(-1)
                 magnitude = magnitude + _times(tk, a).sum(-1)
-            else:
-                tc = t.reshape((1, -1) + (1,) * win.geom.d) if t.ndim else t
+            else:  # () as it is, [C] per channel, [C, *O] (position) per output
+                tc = {0: t, 1: t.reshape((1, -1) + (1,) * win.geom.d)}.get(t.ndim, t[None])
                 bound = bound + _times(tc, d + a * ((m + 1) * u))
                 magnitude = magnitude + _times(tc, a)
             bound = bound + 2 * u * dy
@@ -307,7 +307,7 @@ def vjp_bounds(case: Case, win: Windows, parts: Partials, cotangent, differentia
             else:
                 per = np.broadcast_to(_times(yb, d + (n_out + 1) * u * a), yb.shape)
                 mag = np.broadcast_to(_times(yb, a), yb.shape)
-                keep = {1} if shape else set()
+                keep = set(range(1, 1 + len(shape)))  # () all, [C] or [C, *O]: sum over N
             axes = tuple(j for j in range(per.ndim) if j not in keep)
             b = np.asarray(per.sum(axis=axes)).reshape(shape) + win.tiny * (n_out + 2)
             out.append((finite(b), _magnitude(np.asarray(mag.sum(axis=axes)).reshape(shape))))

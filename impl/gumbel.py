@@ -23,10 +23,10 @@ from __future__ import annotations
 import torch
 
 from .inputs import (
-    channel_input,
     check_values,
     compute_dtype,
     draw_input,
+    position_input,
     sliding_input,
     unbatch,
 )
@@ -92,7 +92,7 @@ def gumbel_pool(
         {"mode": mode, "estimator": estimator},
         draws=("g",),
     )
-    t = channel_input(temperature, xb, plan, "temperature", cdt)
+    t = position_input(temperature, xb, plan, "temperature", cdt)
     w = gather(xb.to(cdt), plan)
     real = real_mask(plan, x.device)
     t_k = t.unsqueeze(-1) if isinstance(t, torch.Tensor) and t.ndim else t

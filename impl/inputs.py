@@ -9,7 +9,8 @@ out for the kernels.
   the input dtype.
 - The other positional inputs, by their kind (``ndpool.spec.op.INPUT_KINDS``):
   ``channel`` (p, beta, q, alpha, a, temperature): a number, ``()`` or ``[C]`` (C12) ->
-  a float or ``[1, C, 1, ..., 1]``; ``window`` (omega, v1, v2): ``[K]`` or ``[C, K]``
+  a float or ``[1, C, 1, ..., 1]``; ``position`` (the Gumbel temperature): the same or
+  ``[C, *O]`` -> ``[1, C, *O]``; ``window`` (omega, v1, v2): ``[K]`` or ``[C, K]``
   (C15) -> ``[1, 1 or C, 1, ..., 1, K]``; ``output`` / ``cell`` draws: ``[N, C, *O]`` /
   ``[N, C, *O, K]`` without the ``N`` when unbatched (C16).
 - Values, types and options (C10, C11, C13, C14, C17-C20, C22, C24): :func:`check_values`
@@ -88,6 +89,22 @@ def channel_input(value, xb: torch.Tensor, plan: Plan, name: str, dtype):
         raise fail("C12", f"{name} has shape {tuple(p.shape)}; expected () or ({channels},)")
     p = p.to(device=xb.device, dtype=dtype)
     return p.reshape((1, channels) + (1,) * plan.d) if p.ndim else p
+
+
+def position_input(value, xb: torch.Tensor, plan: Plan, name: str, dtype):
+    """A ``position`` input: as :func:`channel_input`, or ``[C, *O]`` (one per channel and
+    output position, shared by the batch) -> ``[1, C, *O]`` (C12)."""
+    if is_number(value) or torch.as_tensor(value).ndim <= 1:
+        return channel_input(value, xb, plan, name, dtype)
+    p = torch.as_tensor(value)
+    want = (xb.shape[1], *plan.spatial_out)
+    if tuple(p.shape) != want:
+        raise fail(
+            "C12",
+            f"{name} has shape {tuple(p.shape)}; expected (), ({want[0]},) or {want} (per "
+            "channel and output position)",
+        )
+    return p.to(device=xb.device, dtype=dtype).unsqueeze(0)
 
 
 def window_input(value, xb: torch.Tensor, plan: Plan, name: str, dtype) -> torch.Tensor:

@@ -123,9 +123,19 @@ def _unit(raw: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(raw.double()).clamp(min=F64.eps / 2, max=1 - F64.eps / 2)
 
 
+#: the floor the source adds to its rectified temperature
+RECTIFIED_FLOOR = 0.1
+
+
+def _rectified(raw: torch.Tensor) -> torch.Tensor:
+    """``relu(raw) + 0.1`` in float64: the Gumbel pooling source's positive temperature."""
+    return torch.relu(raw.double()) + RECTIFIED_FLOOR
+
+
 # name -> (stored name prefix, value from stored, stored from value)
 CONSTRAINTS = {
     "positive": ("log_", _positive, math.log),
+    "rectified": ("raw_", _rectified, lambda v: v - RECTIFIED_FLOOR),
     "unit": ("logit_", _unit, lambda v: math.log(v) - math.log1p(-v)),
     "real": ("", lambda t: t, float),
 }
@@ -438,15 +448,37 @@ class StochasticPool(_Sliding):
         return stochastic_pool(x, u, mode="train", **self._geometry())
 
 
-class GumbelPool(_Constrained):
-    """Gumbel-softmax pooling with a positive temperature ``T = exp(log_temperature)``
-    (learnable, per channel with ``num_channels``); train draws standard Gumbel noise
-    from torch's generator, eval is ``sum softmax(x / T)_i x_i``."""
+#: how GumbelPool stores its temperature: ``"exp"`` (``T = exp(log_temperature)``) or
+#: ``"rectified"`` (the source's ``T = relu(raw_temperature) + 0.1``)
+TEMPERATURE_PARAMETRIZATIONS = {"exp": "positive", "rectified": "rectified"}
+TEMPERATURE_INITS = ("constant", "uniform")
 
-    _constraints: ClassVar[dict[str, str]] = {"temperature": "positive"}
+
+class GumbelPool(_Constrained):
+    """Gumbel-softmax pooling with a learnable positive temperature ``T``: one for the
+    layer, one per channel (``num_channels``), or one per channel and output position
+    (``num_channels`` and ``positions``, the output's spatial shape ``O``: ``T`` is
+    ``[C, *O]``, the source's "parameter per pooling patch"). Train draws standard Gumbel
+    noise from torch's generator and returns the sampled cell, with the hard
+    straight-through derivatives; eval is ``sum_i softmax(x / T)_i x_i``, the source's
+    weighted sum at inference (:func:`gumbel_pool`).
+
+    ``parametrization``: ``"exp"`` (default, ``T = exp(log_temperature)``) or
+    ``"rectified"`` (the source's ``T = relu(raw_temperature) + 0.1``). ``init``:
+    ``"constant"`` (default) starts every ``T`` at ``temperature``; ``"uniform"`` is the
+    source's initialisation, one factor ``u ~ U(0.5, 1.5)`` per entry: the rectified
+    parametrization's ``raw = temperature - 0.1`` times ``u`` (so ``temperature=1.1``
+    starts ``raw`` in ``[0.5, 1.5]``, ``T`` in ``[0.6, 1.6]``, as the source does), else
+    (``"exp"``, or a fixed temperature, ``learnable=False``, which is stored as ``T``)
+    ``T = temperature * u``. The source's layer::
+
+        GumbelPool(2, temperature=1.1, num_channels=C, positions=(H // 2, W // 2),
+                   parametrization="rectified", init="uniform")
+    """
 
     def __init__(self, kernel_size, temperature=1.0, stride=None, padding=0, dilation=1,
-                 ceil_mode=False, learnable=True, num_channels=None,
+                 ceil_mode=False, learnable=True, num_channels=None, positions=None,
+                 parametrization="exp", init="constant",
                  generator: torch.Generator | None = None):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         check_values(
@@ -454,7 +486,35 @@ class GumbelPool(_Constrained):
             {"temperature": _number(temperature, "temperature"), "g": None},
             {"mode": "eval"},
         )
+        if parametrization not in TEMPERATURE_PARAMETRIZATIONS:
+            raise fail(
+                "C14",
+                f"parametrization={parametrization!r} must be one of "
+                f"{tuple(TEMPERATURE_PARAMETRIZATIONS)}",
+            )
+        if init not in TEMPERATURE_INITS:
+            raise fail("C14", f"init={init!r} must be one of {TEMPERATURE_INITS}")
+        if parametrization == "rectified" and temperature <= RECTIFIED_FLOOR:
+            raise ValueError(
+                f"temperature={temperature} cannot start a rectified temperature "
+                f"(relu(raw) + {RECTIFIED_FLOOR}): it must be above {RECTIFIED_FLOOR}"
+            )
+        if positions is not None and num_channels is None:
+            raise ValueError("a temperature per output position (positions=) needs num_channels")
+        self._constraints = {"temperature": TEMPERATURE_PARAMETRIZATIONS[parametrization]}
+        self.parametrization, self.init = parametrization, init
+        self.positions = None if positions is None else tuple(int(n) for n in positions)
+        shape = () if num_channels is None else (num_channels, *(self.positions or ()))
         self._add("temperature", temperature, learnable, num_channels)
+        stored = next(iter(self._parameters.values()), None) if learnable else self.temperature
+        with torch.no_grad():
+            full = stored.reshape(stored.shape + (1,) * (len(shape) - stored.ndim))
+            full = full.expand(shape).clone()
+            if init == "uniform":
+                u = torch.empty(shape).uniform_(0.5, 1.5, generator=generator)
+                scaled = parametrization == "rectified" or not learnable
+                full = full * u if scaled else full + u.log()  # exp: log(T u)
+            stored.set_(full)
         self.generator = generator
 
     def draw(self, x: torch.Tensor) -> torch.Tensor:
@@ -468,6 +528,17 @@ class GumbelPool(_Constrained):
             return gumbel_pool(x, t, mode="eval", **self._geometry())
         g = self.draw(x) if g is None else g
         return gumbel_pool(x, t, g, mode="train", **self._geometry())
+
+    def _shown(self, name: str) -> str:
+        v = self.constrained(name).detach()
+        if v.ndim <= 1:
+            return super()._shown(name)
+        return f"{name}=[{v.shape[0]} channels x {tuple(v.shape[1:])} positions]"
+
+    def extra_repr(self) -> str:
+        return (
+            super().extra_repr() + f", parametrization={self.parametrization!r}, init={self.init!r}"
+        )
 
 
 class S3Pool(_Sliding):

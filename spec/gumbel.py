@@ -1,8 +1,10 @@
 """Gumbel-softmax pooling: a temperature-driven stochastic max, with the noise explicit.
 
-Inputs: ``x``; a learnable ``temperature`` ``T > 0`` (a scalar or one per channel,
-differentiable); the Gumbel noise ``g`` (``[N, C, *O, K]``, one draw per window
-cell, *not* differentiable; draw it as ``g = -log(-log U)``, ``U ~ Uniform(0, 1)``).
+Inputs: ``x``; a learnable ``temperature`` ``T > 0`` (differentiable: a scalar, one
+per channel ``[C]``, or one per channel and output position ``[C, *O]`` shared by the
+batch -- the source learns one per pooling patch); the Gumbel noise ``g``
+(``[N, C, *O, K]``, one draw per window cell, *not* differentiable; draw it as
+``g = -log(-log U)``, ``U ~ Uniform(0, 1)``).
 Padded cells are absent (as for max): their noise is ignored.
 
 ``mode="train"`` (default)::
@@ -141,7 +143,7 @@ GUMBEL_POOL = Op(
     check=_check,
     input_specs=(
         InputSpec("x", "x"),
-        InputSpec("temperature", "channel", domain="finite, > 0"),
+        InputSpec("temperature", "position", domain="finite, > 0"),
         InputSpec(
             "g",
             "cell",

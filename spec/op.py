@@ -49,8 +49,11 @@ from .numeric import check_dtype, compute_dtype, round_to
 #:   of ``stochastic_pool``;
 #: - ``"cell"``:    one value per window cell of every output, ``[N, C, *O, K]``, e.g.
 #:   the Gumbel noise of ``gumbel_pool``;
+#: - ``"position"``: a parameter per channel and output position shared by the batch,
+#:   ``()``, ``[C]`` or ``[C, *O]`` (the temperature of ``gumbel_pool``: the source learns
+#:   one per pooling patch);
 #: - ``"index"``:   an integer index array with an op-specific layout (``s3_pool``).
-INPUT_KINDS = ("x", "channel", "window", "output", "cell", "index")
+INPUT_KINDS = ("x", "channel", "window", "output", "cell", "position", "index")
 
 
 @dataclass(frozen=True)
@@ -323,9 +326,18 @@ class Op:
         """Check one input's shape (by kind) and bring it to the reducer's layout:
         ``channel`` -> ``()`` or ``[1, C, 1, ..., 1]``; ``window`` ->
         ``[1, 1 or C, 1, ..., 1, K]``; ``output`` -> ``[N, C, *O]``; ``cell`` ->
-        ``[N, C, *O, K]``; ``index`` as given (the op checks it)."""
+        ``[N, C, *O, K]``; ``position`` -> ``()``, ``[1, C, 1, ..., 1]`` or ``[1, C, *O]``;
+        ``index`` as given (the op checks it)."""
         batched, n, out_shape = lead
-        if spec.kind == "channel":
+        if spec.kind == "position" and p.ndim > 1:
+            if p.shape != (channels, *out_shape):
+                raise fail(
+                    "C12",
+                    f"{spec.name} has shape {p.shape}; expected (), ({channels},) or "
+                    f"{(channels, *out_shape)} (per channel and output position)",
+                )
+            return p.astype(cdt)[None]
+        if spec.kind in ("channel", "position"):
             if p.shape not in ((), (channels,)):
                 raise fail("C12", f"{spec.name} has shape {p.shape}; expected () or ({channels},)")
             return p.astype(cdt).reshape((1, -1) + (1,) * d) if p.ndim else p.astype(cdt)
@@ -412,10 +424,7 @@ class Op:
         others are the same for every block."""
         if where is None:
             return arrays
-        return tuple(
-            a[where] if a is not None and s.kind in ("output", "cell") else a
-            for s, a in zip(self.input_specs[1:], arrays)
-        )
+        return tuple(_sliced(s.kind, a, where) for s, a in zip(self.input_specs[1:], arrays))
 
     # -- forward / JVP / VJP ----------------------------------------------------------
     def forward(self, *primals, return_indices: bool = False, **cfg):
@@ -548,13 +557,26 @@ class Op:
                 keep = {1, full.ndim - 1} if len(shape) == 2 else {full.ndim - 1}
             else:
                 full = np.broadcast_to(p_bar, y_bar.shape)
-                keep = {1} if shape else set()
+                keep = set(range(1, 1 + len(shape)))  # () all, [C] or [C, *O]: sum over N
             axes = tuple(i for i in range(full.ndim) if i not in keep)
             out.append(round_to(np.asarray(full.sum(axis=axes)).reshape(shape), primal.dtype))
         return tuple(out)
 
     def __call__(self, *primals, **cfg):
         return self.forward(*primals, **cfg)
+
+
+def _sliced(kind: str, a, where):
+    """One input in the reducer's layout, cut to the block of outputs at ``where``: draws
+    per output (``[N, C, *O(, K)]``) and parameters per output position (``[1, C, *O]``)
+    follow the block; per-channel and per-layer inputs are the same for every block."""
+    if a is None:
+        return a
+    if kind in ("output", "cell"):
+        return a[where]
+    if kind == "position" and np.ndim(a) > 2 and np.shape(a)[2:] != (1,) * (np.ndim(a) - 2):
+        return a[(slice(None), slice(None), *where[2:])]
+    return a
 
 
 def _gather(part: Call, xb: np.ndarray, where, cdt) -> np.ndarray:

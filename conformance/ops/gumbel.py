@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from ndpool import spec
 from ndpool.spec.selection import first_maximizer
 
 from ..record import (
@@ -22,6 +23,7 @@ from ..record import (
     mode_options,
     param,
     param_shape,
+    position_shape,
     sample,
     train,
 )
@@ -91,7 +93,8 @@ def _forward(case, ref) -> Allowed:
 
 def _params(draw, caps, channels, dtype, purpose):
     t = st.one_of(st.sampled_from((1.0, 0.5, 2.0)), st.floats(0.5, 2.0))
-    temperature = param(draw, caps, channels, dtype, t)
+    geometry = spec.OPS["gumbel_pool"].geometry(tuple(purpose["x_shape"]), **purpose["cfg"])
+    temperature = param(draw, caps, channels, dtype, t, positions=geometry.spatial_out)
     if not train(purpose["cfg"]):
         return (temperature, None)
     return (temperature, sample("gumbel_pool", 2, draw, purpose))
@@ -108,6 +111,7 @@ GUMBEL_INVALID = (
     Invalid("C19", "temperature = inf", "temperature", at(0, np.array(np.inf))),
     Invalid("C19", "temperature NaN", "temperature", at(0, np.array(np.nan))),
     Invalid("C12", "temperature of shape [C+1]", "per_channel", param_shape),
+    Invalid("C12", "temperature of shape [C+1, 1]", "per_position", position_shape),
     Invalid(
         "C16", "no noise g in train mode", "g", lambda d, c, n: {"mode": "train", "param1": None}
     ),

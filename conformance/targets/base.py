@@ -56,8 +56,10 @@ class Capabilities:
     when ``option_values`` declares it: the value is the convention the framework follows
     by itself, which reaches the spec reference but not the framework call
     (:func:`follow_conventions`); a target that declares nothing gets the spec's default.
-    ``param_forms``: ``"scalar"`` and/or ``"per_channel"`` for extra inputs such as
-    ``norm_type``. ``differentiable``: inputs with derivatives (``None``: all inputs).
+    ``param_forms``: ``"scalar"``, ``"per_channel"`` and/or ``"per_position"`` (``[C, *O]``,
+    for the inputs the spec declares per position: the Gumbel temperature) for extra
+    inputs such as ``norm_type``. ``differentiable``: inputs with derivatives (``None``: all
+    inputs).
     ``empty_batch``: inputs with N = 0 or C = 0 (the corpus has both).
     ``gradients``: ``"jvp"`` and/or ``"vjp"``. ``error_ids``: rejections carry the spec's
     constraint id (``C1``...) at the start of the message. ``typed_config``: the target's
@@ -73,7 +75,7 @@ class Capabilities:
     padding_forms: tuple[str, ...] = ALL_PADDING_FORMS
     config_keys: tuple[str, ...] | None = None
     option_values: dict[str, tuple] = field(default_factory=dict)
-    param_forms: tuple[str, ...] = ("scalar", "per_channel")
+    param_forms: tuple[str, ...] = ("scalar", "per_channel", "per_position")
     differentiable: tuple[str, ...] | None = None
     gradients: tuple[str, ...] = ("jvp", "vjp")
     return_indices: bool = True

@@ -134,8 +134,12 @@ def _run_set(which: str, profiles, seed_value: int):
             killed += ok and name != CONTROL
             props = sorted({p for _, p in failures})
             results[name][profile] = (ok, props)
-            print(f"{profile:8s} {'KILLED' if ok else 'SURVIVED':8s} {name}: {', '.join(props)}",
-                  flush=True)  # fmt: skip
+            verdict = (
+                ("FAILED" if ok else "PASSED")
+                if name == CONTROL
+                else ("KILLED" if ok else "SURVIVED")
+            )
+            print(f"{profile:8s} {verdict:8s} {name}: {', '.join(props)}", flush=True)
         summary.append((profile, killed, time.perf_counter() - start))
     return results, summary
 

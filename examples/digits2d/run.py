@@ -47,10 +47,10 @@ def build_model(pool) -> nn.Module:
     return nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1),
         nn.ReLU(),
-        pool(16),
+        pool(16, (8, 8)),
         nn.Conv2d(16, 32, 3, padding=1),
         nn.ReLU(),
-        pool(32),
+        pool(32, (4, 4)),
         nn.Flatten(),
         nn.Linear(32 * 2 * 2, 10),
     )

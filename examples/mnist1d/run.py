@@ -80,10 +80,10 @@ def build_model(pool) -> nn.Module:
     return nn.Sequential(
         nn.Conv1d(1, 32, 5, padding=2),
         nn.ReLU(),
-        pool(32),
+        pool(32, (SEQ_LEN,)),
         nn.Conv1d(32, 32, 5, padding=2),
         nn.ReLU(),
-        pool(32),
+        pool(32, (SEQ_LEN // 2,)),
         nn.Flatten(),
         nn.Linear(32 * length, 10),
     )

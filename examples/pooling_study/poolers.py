@@ -1,8 +1,9 @@
 """The pooler table: one small entry per pooler, resolved against ``ndpool.impl`` at run time.
 
 Every entry names the ``ndpool.impl`` class it needs and a builder
-``build(cls, channels, d) -> nn.Module`` for a kernel-2, stride-2 pooling layer of
-spatial rank ``d`` in front of which sit ``channels`` feature maps. ``resolve``
+``build(cls, channels, d, spatial) -> nn.Module`` for a kernel-2, stride-2 pooling layer
+of spatial rank ``d`` in front of which sit ``channels`` feature maps of spatial shape
+``spatial`` (the input of the layer). ``resolve``
 looks the class up when the study runs: an entry whose class does not exist (yet)
 is *unavailable* and reported as such, never replaced by a torch layer, so every
 number in the results comes from an ``ndpool.impl`` module.
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-Builder = Callable[[type, int, int], nn.Module]
+Builder = Callable[[type, int, int, tuple[int, ...]], nn.Module]
 Reader = Callable[[nn.Module], torch.Tensor]  # a learned quantity of a built layer
 
 
@@ -40,7 +41,7 @@ class Resolved:
     """A table entry looked up in ``ndpool.impl``: a factory, or why there is none."""
 
     entry: PoolerEntry
-    make: Callable[[int], nn.Module] | None
+    make: Callable[[int, tuple[int, ...]], nn.Module] | None
     reason: str = ""
 
     @property
@@ -71,12 +72,12 @@ def _window(d: int) -> dict:
 
 
 @pooler("max", "MaxPool")
-def _max(cls, channels, d):
+def _max(cls, channels, d, spatial):
     return cls(**_window(d))
 
 
 @pooler("avg", "AvgPool")
-def _avg(cls, channels, d):
+def _avg(cls, channels, d, spatial):
     return cls(**_window(d))
 
 
@@ -86,7 +87,7 @@ def _avg(cls, channels, d):
     learned={"p": lambda m: m.value()},
     note="p learnable per channel, initialised at 2",
 )
-def _lp(cls, channels, d):
+def _lp(cls, channels, d, spatial):
     return cls(2.0, **_window(d), learnable=True, num_channels=channels)
 
 
@@ -94,14 +95,15 @@ def _lp(cls, channels, d):
     "quantile",
     "QuantilePool",
     learned={"q": lambda m: m.constrained("q"), "alpha": lambda m: m.constrained("alpha")},
-    note="implicit quantile; q (initialised at 1/2) and alpha (at 1) learnable per channel",
+    note="implicit quantile; q (initialised at 1/2) and alpha (at 10, the source's) learnable "
+    "per channel",
 )
-def _quantile(cls, channels, d):
-    return cls(**_window(d), q=0.5, alpha=1.0, learnable=True, num_channels=channels)
+def _quantile(cls, channels, d, spatial):
+    return cls(**_window(d), q=0.5, alpha=10.0, learnable=True, num_channels=channels)
 
 
 @pooler("median", "MedianPool", note="lower-middle median: with a 2-cell window this is min")
-def _median(cls, channels, d):
+def _median(cls, channels, d, spatial):
     return cls(**_window(d))
 
 
@@ -109,10 +111,11 @@ def _median(cls, channels, d):
     "smooth_max",
     "SmoothMaxPool",
     learned={"beta": lambda m: m.value()},
-    note="log-sum-exp; beta learnable per channel, initialised at 1",
+    note="log-sum-exp; beta learnable per channel, initialised at 10 (a window of K equal "
+    "values pools to the value + log(K)/beta)",
 )
-def _smooth_max(cls, channels, d):
-    return cls(**_window(d), beta=1.0, learnable=True, num_channels=channels)
+def _smooth_max(cls, channels, d, spatial):
+    return cls(**_window(d), beta=10.0, learnable=True, num_channels=channels)
 
 
 @pooler(
@@ -121,7 +124,7 @@ def _smooth_max(cls, channels, d):
     learned={"max_weight": lambda m: torch.sigmoid(m.constrained("a"))},
     note="sigma(a) max + (1 - sigma(a)) avg, a per channel, initialised at 0",
 )
-def _mixed(cls, channels, d):
+def _mixed(cls, channels, d, spatial):
     return cls(**_window(d), a=0.0, num_channels=channels)
 
 
@@ -131,12 +134,12 @@ def _mixed(cls, channels, d):
     learned={"omega": lambda m: m.omega},
     note="g max + (1 - g) avg, g = sigma(omega . x), a gate mask per channel, initialised at 0",
 )
-def _gated(cls, channels, d):
+def _gated(cls, channels, d, spatial):
     return cls(**_window(d), num_channels=channels)
 
 
 @pooler("tree", "TreePool", note="2-level tree pooling, leaf filters and gate mask per channel")
-def _tree(cls, channels, d):
+def _tree(cls, channels, d, spatial):
     return cls(**_window(d), num_channels=channels)
 
 
@@ -145,16 +148,17 @@ def _tree(cls, channels, d):
     "StochasticPool",
     note="training: a cell drawn with probability x_i / sum x; eval: sum x_i^2 / sum x_i",
 )
-def _stochastic(cls, channels, d):
+def _stochastic(cls, channels, d, spatial):
     return cls(**_window(d))
 
 
 @pooler(
     "s3",
     "S3Pool",
-    note="stride-1 max, then one random row of every grid of 2 (training) / avg (eval)",
+    note="stride-1 max, then one random row of every grid of 2 (training); eval: the "
+    "training output's expectation (the average of each aligned grid)",
 )
-def _s3(cls, channels, d):
+def _s3(cls, channels, d, spatial):
     return cls(**_window(d))
 
 
@@ -162,15 +166,18 @@ def _s3(cls, channels, d):
     "gumbel",
     "GumbelPool",
     learned={"temperature": lambda m: m.constrained("temperature")},
-    note="training: Gumbel-max sample, straight-through; eval: softmax(x/T)-weighted sum; "
-    "T learnable per channel, initialised at 1",
+    note="training: Gumbel-max sample, hard straight-through gradient; eval: "
+    "softmax(x/T)-weighted sum; the source's T = relu(raw) + 0.1, one per channel and output "
+    "position, raw initialised at 1 x U(0.5, 1.5)",
 )
-def _gumbel(cls, channels, d):
-    return cls(**_window(d), temperature=1.0, learnable=True, num_channels=channels)
+def _gumbel(cls, channels, d, spatial):
+    positions = tuple(n // 2 for n in spatial)
+    return cls(**_window(d), temperature=1.1, num_channels=channels, positions=positions,
+               parametrization="rectified", init="uniform")  # fmt: skip
 
 
 @pooler("soft", "SoftPool", note="softmax-weighted sum (SoftPool)")
-def _soft(cls, channels, d):
+def _soft(cls, channels, d, spatial):
     return cls(**_window(d))
 
 
@@ -180,7 +187,7 @@ def _soft(cls, channels, d):
     learned={"p": lambda m: m.constrained("p")},
     note="generalized mean (mean x^p)^(1/p), p learnable per channel, initialised at 3",
 )
-def _gem(cls, channels, d):
+def _gem(cls, channels, d, spatial):
     return cls(**_window(d), p=3.0, learnable=True, num_channels=channels)
 
 
@@ -195,8 +202,8 @@ def resolve(name: str, d: int, *, impl_module: str = "ndpool.impl") -> Resolved:
     if cls is None:
         return Resolved(entry, None, f"unavailable: {impl_module} has no {entry.impl_class}")
 
-    def make(channels: int) -> nn.Module:
-        return entry.build(cls, channels, d)
+    def make(channels: int, spatial: tuple[int, ...]) -> nn.Module:
+        return entry.build(cls, channels, d, tuple(spatial))
 
     return Resolved(entry, make)
 

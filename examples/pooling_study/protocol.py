@@ -65,7 +65,9 @@ class Task:
     name: str
     d: int
     load: Callable[[], Dataset]
-    build_model: Callable[[Callable[[int], nn.Module]], nn.Module]
+    # build_model(pool): the network, with ``pool(channels, spatial)`` the pooling layer for
+    # ``channels`` maps of spatial shape ``spatial``
+    build_model: Callable[[Callable[[int, tuple[int, ...]], nn.Module]], nn.Module]
     description: str = ""
     original: dict[str, dict] = field(default_factory=dict)
 
@@ -113,8 +115,8 @@ def study_pooler(
 
     layers: list[nn.Module] = []
 
-    def make(channels: int) -> nn.Module:
-        layer = resolved.make(channels)
+    def make(channels: int, spatial: tuple[int, ...]) -> nn.Module:
+        layer = resolved.make(channels, spatial)
         layers.append(layer)
         return layer
 

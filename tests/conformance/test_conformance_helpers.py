@@ -46,6 +46,29 @@ def test_strategies_cover_ranks_1_to_5():
     assert seen == {1, 2, 3, 4, 5}
 
 
+def test_the_gumbel_temperature_is_drawn_in_every_form():
+    """A scalar, one per channel and one per channel and output position ``[C, *O]``
+    (the ``position`` kind): each is drawn."""
+    seen = set()
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True)
+    @given(cases(OP_INFO["gumbel_pool"], CAPS, {"property": "forward"}))
+    def collect(case):
+        t = np.asarray(case.params[0])
+        out = spec.output_shape("gumbel_pool", case.x.shape, **case.cfg)
+        channels = case.x.shape[-case.d - 1]
+        if t.ndim == 0:
+            seen.add("scalar")
+        elif t.shape == (channels,):
+            seen.add("per_channel")
+        else:
+            assert t.shape == (channels, *out[-case.d :]), (t.shape, out)
+            seen.add("per_position")
+
+    collect()
+    assert seen == {"scalar", "per_channel", "per_position"}, seen
+
+
 def test_op_without_entry_is_no_strategy():
     missing = [op for op in spec.OPS if op not in OP_INFO]
     target = load_target("ndpool.spec")

@@ -36,7 +36,7 @@ def test_every_entry_builds_a_kernel_2_stride_2_window_of_the_requested_rank():
 
     for name, entry in POOLERS.items():
         seen.clear()
-        entry.build(Recorder, 32, 2)
+        entry.build(Recorder, 32, 2, (8, 8))
         assert seen["kernel_size"] == (2, 2) and seen["stride"] == (2, 2), (name, seen)
 
 

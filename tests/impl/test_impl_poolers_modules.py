@@ -41,6 +41,20 @@ MODULES = {
         "gumbel_pool",
         lambda m: [m.constrained("temperature")],
     ),
+    # the source's layer: T = relu(raw) + 0.1 per channel and output position ((8+2-3)//2+1,
+    # (8+2-2)//2+1 = (4, 5) on the 8 x 8 inputs), raw from 1 x U(0.5, 1.5)
+    "GumbelPool/source": (
+        lambda: impl.GumbelPool(
+            temperature=1.1,
+            num_channels=C,
+            positions=(4, 5),
+            parametrization="rectified",
+            init="uniform",
+            **CFG,
+        ),
+        "gumbel_pool",
+        lambda m: [m.constrained("temperature")],
+    ),
     "SoftPool": (lambda: impl.SoftPool(**CFG), "soft_pool", lambda m: []),
     "GeMPool": (lambda: impl.GeMPool(p=2.5, **CFG), "gem_pool", lambda m: [m.constrained("p")]),
     "S3Pool": (
@@ -50,7 +64,7 @@ MODULES = {
     ),
 }
 NAMES = list(MODULES)
-RANDOM = ("StochasticPool", "GumbelPool", "S3Pool")
+RANDOM = ("StochasticPool", "GumbelPool", "GumbelPool/source", "S3Pool")
 MODE_OPS = ("stochastic_pool", "gumbel_pool", "s3_pool")
 
 
@@ -107,7 +121,7 @@ def test_learnable_parameters_get_the_spec_gradient(name):
     make, op, params_of = MODULES[name]
     m = make().double()
     x = _x(name)
-    if name == "GumbelPool":
+    if name.startswith("GumbelPool"):
         m.generator = torch.Generator().manual_seed(1)
     y = m(x)
     y_bar = torch.randn(y.shape, generator=torch.Generator().manual_seed(2), dtype=y.dtype)
@@ -117,7 +131,7 @@ def test_learnable_parameters_get_the_spec_gradient(name):
     for pname, p in raw.items():
         assert p.grad is not None and torch.isfinite(p.grad).all(), f"{name}.{pname}"
         assert p.grad.abs().sum() > 0, f"{name}.{pname}: zero gradient"
-    if name == "GumbelPool":
+    if name.startswith("GumbelPool"):
         return  # its draw is not replayed here; covered by the functional VJP tests
     values = params_of(m)
     primals = (to_numpy(x), *[to_numpy(v) for v in values])
@@ -137,6 +151,7 @@ def test_learnable_parameters_get_the_spec_gradient(name):
         ("QuantilePool", "logit_q"),
         ("QuantilePool", "log_alpha"),
         ("GumbelPool", "log_temperature"),
+        ("GumbelPool/source", "raw_temperature"),
         ("GeMPool", "log_p"),
     ],
 )
@@ -225,6 +240,49 @@ def test_modules_train_in_a_model():
     )
     seq1(torch.randn(2, C, 12, requires_grad=True)).sum().backward()
     assert seq1[0].a.grad is not None
+
+
+def test_gumbel_source_temperature_is_rectified_per_channel_and_position():
+    """The source's parametrisation: ``T = relu(raw) + 0.1`` with one raw per channel and
+    output position, raw from ``1 x U(0.5, 1.5)``; the gradient reaching raw is the
+    spec's temperature cotangent where raw > 0 and 0 where relu is flat (eval mode, where
+    the output is deterministic)."""
+    make, op, _ = MODULES["GumbelPool/source"]
+    torch.manual_seed(5)
+    m = make().double()
+    raw = m.raw_temperature
+    assert raw.shape == (C, 4, 5) and bool(((raw >= 0.5) & (raw <= 1.5)).all())
+    assert raw.unique().numel() == raw.numel(), "one draw per entry"
+    with torch.no_grad():
+        raw[0, 0, 0] = -3.0
+    t = m.constrained("temperature")
+    assert t[0, 0, 0].item() == 0.1
+    torch.testing.assert_close(t, torch.relu(raw.detach()) + 0.1, rtol=0, atol=0)
+    m.eval()
+    x = _x("GumbelPool", seed=6)
+    y = m(x)
+    y_bar = torch.randn(y.shape, generator=torch.Generator().manual_seed(8), dtype=y.dtype)
+    (y * y_bar).sum().backward()
+    primals = (to_numpy(x), to_numpy(t.detach()))
+    cfg = {**_cfg(m, op), "mode": "eval"}
+    t_bar = spec.vjp(op, primals, to_numpy(y_bar), **cfg)[1]
+    expected = np.where(to_numpy(raw.detach()) > 0, t_bar, 0.0)
+    tol = derivative_tolerance(op, primals[0], primals[1:], cfg, expected)
+    assert_close(raw.grad, expected, tol, "GumbelPool/source raw_temperature gradient")
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"parametrization": "softplus"}, "parametrization"),
+        ({"init": "normal"}, "init="),
+        ({"positions": (4, 5)}, "num_channels"),
+        ({"parametrization": "rectified", "temperature": 0.1}, "above 0.1"),
+    ],
+)
+def test_gumbel_pool_rejects_a_bad_temperature_set_up(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        impl.GumbelPool(**{**CFG, **kwargs})
 
 
 def test_gated_pool_needs_the_window_rank():

@@ -77,9 +77,11 @@ def _draw(op, rng, d, positive):
             primals.append(None)
         elif sampler is not None:  # the op's own generator of valid draws / indices
             primals.append(sampler(rng, x.shape, **cfg))
-        elif kind == "channel":
+        elif kind in ("channel", "position"):
             v = CHANNEL_VALUES[rng.integers(len(CHANNEL_VALUES))]
-            primals.append(np.float64(v) if rng.random() < 0.5 else rng.uniform(0.3, 3.0, c))
+            forms = ((), (c,)) + (((c, *out[2:]),) if kind == "position" else ())
+            shape = forms[rng.integers(len(forms))]
+            primals.append(np.float64(v) if not shape else rng.uniform(0.3, 3.0, shape))
         elif kind == "window":
             primals.append(rng.uniform(0.1, 0.9, op.geometry(x.shape, **cfg).window_size))
         elif kind == "output":

@@ -55,6 +55,8 @@ def _draw(op, rng, d):
             primals.append(rng.uniform(0.2, 0.8, x.shape[1]))
         elif s.kind == "channel":
             primals.append(rng.choice(CHANNEL_VALUES, x.shape[1]))
+        elif s.kind == "position":  # one per channel and output position: cut per block
+            primals.append(rng.choice(CHANNEL_VALUES, (x.shape[1], *out[2:])))
         elif s.kind == "window":
             k = op.geometry(x.shape, **cfg).window_size
             primals.append(rng.uniform(-0.9, 0.9, (x.shape[1], k)))

@@ -67,6 +67,10 @@ def build(name, rng, spatial, cfg, n=1, c=2, per_channel=True, positive=False):
         if s.kind == "channel":
             v = PARAM[s.name](rng, c)
             primals.append(v if per_channel else np.float64(v[0]))
+        elif s.kind == "position":  # per channel and output position, or one for the layer
+            out = op.output_shape(x.shape, **cfg)[2:]
+            v = PARAM[s.name](rng, (c, *out))
+            primals.append(v if per_channel else np.float64(v.flat[0]))
         elif s.kind == "window":
             primals.append(rng.standard_normal((c, k) if per_channel else k) * 0.7)
         else:

@@ -31,9 +31,15 @@ def _all_draws(x_shape, **cfg):
 
 
 def _mean_over_draws(x, **cfg):
+    """``(mean, bound)``: the average of the training output over every draw, and the
+    rounding both sides may carry. The spec's eval sums at most ``D`` (the draws) weighted
+    cells with exact integer weights and divides once, the mean here sums ``D`` outputs and
+    divides once: each is within ``(D + 1) u M`` of the exact expectation, ``M`` the mean of
+    ``|y|`` over the draws (``u = 2^-53``), so they differ by at most ``(2 D + 2) u M``."""
     draws = _all_draws(x.shape, **cfg)
-    total = sum(spec.s3_pool(x, idx, mode="train", **cfg) for idx in draws)
-    return total / len(draws)
+    outs = [spec.s3_pool(x, idx, mode="train", **cfg) for idx in draws]
+    magnitude = sum(np.abs(y) for y in outs) / len(draws)
+    return sum(outs) / len(draws), (2 * len(draws) + 2) * 2.0**-53 * magnitude
 
 
 S3_CASES = [
@@ -52,9 +58,9 @@ def test_s3_eval_is_the_mean_over_every_training_draw(shape, cfg):
     rng = np.random.default_rng(len(shape) * 7 + sum(shape))
     x = rng.standard_normal(shape)
     got = spec.s3_pool(x, mode="eval", **cfg)
-    want = _mean_over_draws(x, **cfg)
+    want, bound = _mean_over_draws(x, **cfg)
     assert got.shape == want.shape, f"eval shape {got.shape}, training shape {want.shape}, {cfg}"
-    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13, err_msg=str(cfg))
+    assert (np.abs(got - want) <= bound).all(), (cfg, np.abs(got - want).max(), bound.max())
 
 
 def test_s3_eval_on_the_worked_example():
@@ -64,7 +70,7 @@ def test_s3_eval_on_the_worked_example():
     np.testing.assert_array_equal(
         spec.s3_pool(x, kernel_size=2, mode="eval"), [[[3.5, 4.5, 9.0, 6.0]]]
     )
-    np.testing.assert_array_equal(_mean_over_draws(x, kernel_size=2), [[[3.5, 4.5, 9.0, 6.0]]])
+    np.testing.assert_array_equal(_mean_over_draws(x, kernel_size=2)[0], [[[3.5, 4.5, 9.0, 6.0]]])
 
 
 def test_s3_padded_eval_rule_is_the_reference_codes_average():
@@ -204,16 +210,25 @@ def test_gumbel_hard_estimator_on_the_worked_example():
     assert spec.OPS["gumbel_pool"].option_defaults["estimator"] == "hard"
 
 
-def test_gumbel_hard_estimator_is_the_sources_straight_through_derivative():
+def _per_window(temperature):
+    """A ``[C]`` or ``[C, O]`` temperature as ``[1, C, O, 1]``-broadcastable."""
+    return (
+        temperature[None, :, None, None] if temperature.ndim == 1 else temperature[None, ..., None]
+    )
+
+
+@pytest.mark.parametrize("form", ["per_channel", "per_position"])
+def test_gumbel_hard_estimator_is_the_sources_straight_through_derivative(form):
     """torch's ``gumbel_softmax(hard=True)`` output ``sum_i (h_i - stop(pi_i) + pi_i) x_i``
     written out, differentiated by central differences in float64 (the one-hot and the
-    stopped weights held at the primal)."""
+    stopped weights held at the primal); the temperature one per channel, or one per
+    channel and output position as the source learns it."""
     rng = np.random.default_rng(8)
     x = rng.standard_normal((1, 2, 6))
-    temperature = np.array([0.7, 1.6])
+    temperature = np.array([0.7, 1.6]) if form == "per_channel" else rng.uniform(0.5, 1.5, (2, 2))
     cfg = {"kernel_size": 3}
     g = rng.gumbel(size=(1, 2, 2, 3))
-    vx, vt = rng.standard_normal(x.shape), rng.standard_normal(2)
+    vx, vt = rng.standard_normal(x.shape), rng.standard_normal(temperature.shape)
     _, y_dot = spec.jvp("gumbel_pool", (x, temperature, g), (vx, vt, None), **cfg)
 
     def windows(a):
@@ -223,12 +238,12 @@ def test_gumbel_hard_estimator_is_the_sources_straight_through_derivative():
         e = np.exp(s - s.max(-1, keepdims=True))
         return e / e.sum(-1, keepdims=True)
 
-    t0 = temperature[None, :, None, None]
+    t0 = _per_window(temperature)
     pi0 = softmax(windows(x) / t0 + g)
     hot = np.eye(3)[(windows(x) / t0 + g).argmax(-1)]
 
     def source(e):
-        xe, te = windows(x + e * vx), (temperature + e * vt)[None, :, None, None]
+        xe, te = windows(x + e * vx), _per_window(temperature + e * vt)
         return ((hot - pi0 + softmax(xe / te + g)) * xe).sum(-1)
 
     h = 1e-6
@@ -237,4 +252,4 @@ def test_gumbel_hard_estimator_is_the_sources_straight_through_derivative():
     u = rng.standard_normal(y_dot.shape)
     x_bar, t_bar, g_bar = spec.vjp("gumbel_pool", (x, temperature, g), u, **cfg)
     np.testing.assert_allclose(np.sum(y_dot * u), np.sum(vx * x_bar) + np.sum(vt * t_bar))
-    assert g_bar is None
+    assert g_bar is None and t_bar.shape == temperature.shape
