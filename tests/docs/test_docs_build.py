@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,82 @@ MATHS_PAGES = [
     "lp",
     "smooth_max",
 ]
+
+
+# the pages that state formulas in their prose (bounds, rules, conventions): a formula on
+# them is maths (arithmatex), never code text or an indented code block
+PROSE_MATHS_PAGES = [
+    "tolerances",
+    "spec-vs-torch",
+    "gpu",
+    "conformance/edges",
+    "conformance/deviations",
+    "conformance/quiet-runs",
+    "conformance/running",
+    "reference/geometry",
+    *(f"reference/{name}" for name in ("max", "average", "lp", "smooth_max")),
+    *(f"poolers/{p.stem}" for p in sorted((ROOT / "docs" / "poolers").glob("*.md"))),
+]
+# code text that is a formula: a maths symbol, a power, a derivative written dy/dp, an
+# absolute value, or a relation of a symbol ("y = 0", "t_i = 0"); names, keywords,
+# shapes, paths and literals are not
+FORMULA_AS_CODE = re.compile(
+    r"[≤≥Σ∏√·±∂⌊⌋⟨⟩⇒∈]|\^|\bd[a-z]\w{0,3}/d[a-z]|\|[^|]+\||^[A-Za-z](?:_\w+)?\s*(?:=|<|>)\s"
+)
+PATH_LIKE = re.compile(r"\.(?:py|md|toml|json)\b|://")
+
+
+VOID_TAGS = frozenset({"br", "img", "input", "hr", "meta", "link", "wbr", "source", "col", "area"})
+
+
+class _CodeText(HTMLParser):
+    """The inline code and the language-less code blocks of a page's article, outside the
+    API text mkdocstrings renders from the spec's docstrings (``div.doc``)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, set[str]]] = []
+        self.inline: list[str] = []
+        self.blocks: list[str] = []
+        self._text: list[str] | None = None
+        self._kind = ""
+
+    def _inside(self, tag: str, cls: str | None = None) -> bool:
+        return any(t == tag and (cls is None or cls in c) for t, c in self.stack)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in VOID_TAGS:
+            return
+        classes = set((dict(attrs).get("class") or "").split())
+        if self._text is None and not self._inside("div", "doc") and self._inside("article"):
+            if tag == "code" and not self._inside("pre"):
+                self._text, self._kind = [], "inline"
+            elif tag == "div" and "highlight" in classes:
+                if not any(c.startswith("language-") for c in classes):
+                    self._text, self._kind = [], "block"
+        self.stack.append((tag, classes))
+
+    def handle_endtag(self, tag):
+        if tag in VOID_TAGS:
+            return
+        while self.stack:
+            top, _ = self.stack.pop()
+            if top == tag:
+                break
+        if self._text is not None and tag == ("code" if self._kind == "inline" else "div"):
+            if self._kind == "inline" or not self._inside("div", "highlight"):
+                (self.inline if self._kind == "inline" else self.blocks).append("".join(self._text))
+                self._text = None
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text.append(data)
+
+
+def _code_text(html: str) -> _CodeText:
+    parser = _CodeText()
+    parser.feed(html)
+    return parser
 
 
 def _html(site: Path, name: str) -> str:
@@ -126,3 +203,46 @@ def test_docs_home_page_has_commands_picture_and_highlights(site):
     assert 'src="img/geometry-' in html, "the home page shows no window diagram"
     assert "frameworks/#the-conventions" in html, "the home page lacks the frameworks highlights"
     assert "<!-- ndpool:" not in html, "a marker of the docs hook was left unexpanded"
+
+
+@pytest.mark.parametrize("name", PROSE_MATHS_PAGES)
+def test_docs_formulas_are_maths_not_code(site, name):
+    """A page that states formulas writes them as maths, which MathJax renders: no formula
+    left as inline code text (`|y - x| <= (K + 2) u`) or as an indented code block, and
+    the page has arithmatex formulas."""
+    html = (site / name / "index.html").read_text(encoding="utf-8")
+    found = _code_text(html)
+    formulas = [c for c in found.inline if FORMULA_AS_CODE.search(c) and not PATH_LIKE.search(c)]
+    assert not formulas, f"{name}: formulas written as code, not maths: {formulas[:8]}"
+    blocks = [b.strip()[:80] for b in found.blocks if FORMULA_AS_CODE.search(b)]
+    assert not blocks, f"{name}: formulas in code blocks, not display maths: {blocks[:3]}"
+    assert 'class="arithmatex"' in html, f"{name}: no formula rendered by arithmatex"
+
+
+def test_docs_formula_code_detector_finds_formulas():
+    """The detector of test_docs_formulas_are_maths_not_code finds the formulas the pages
+    used to write as code, and passes names, keywords, shapes and paths."""
+    html = (
+        "<article><p><code>|ŷ − y| ≤ (K + 2)·u·S</code> <code>dy/dp</code> "
+        "<code>y = 0</code> <code>(1/2)^p</code> <code>max_pool</code> "
+        '<code>mode="train"</code> <code>[N, C, *O]</code> <code>tests/docs/a.py</code></p>'
+        '<div class="highlight"><pre><span></span><code>|m̂ − m| ≤ (K + 16)·u</code></pre>'
+        '</div><div class="language-python highlight"><pre><code>x ** 2 <= y</code></pre></div>'
+        '<div class="doc doc-contents"><p><code>dy/dx_i = p_i</code></p></div></article>'
+    )
+    found = _code_text(html)
+    flagged = [c for c in found.inline if FORMULA_AS_CODE.search(c) and not PATH_LIKE.search(c)]
+    assert flagged == ["|ŷ − y| ≤ (K + 2)·u·S", "dy/dp", "y = 0", "(1/2)^p"], flagged
+    assert [b for b in found.blocks if FORMULA_AS_CODE.search(b)] == ["|m̂ − m| ≤ (K + 16)·u"]
+
+
+def test_docs_headings_hold_no_formulas(site):
+    """A heading is plain text: the navigation and the table of contents show a formula in
+    one as raw TeX (MathJax typesets only the page's arithmatex elements)."""
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for label in re.findall(r'class="md-nav__link[^"]*"[^>]*>\s*(?:<span[^>]*>)?([^<]*)', text):
+            if "\\(" in label or "$" in label:
+                found.append(f"{page.relative_to(site)}: {label.strip()}")
+    assert not found, "formulas in headings (raw TeX in the navigation):\n" + "\n".join(found[:10])
