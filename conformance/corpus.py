@@ -18,6 +18,7 @@ target's smallest spatial rank by axes of length 1.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,7 @@ class Edge:
     """One edge class: ``values(dtype, fraction)`` gives the 1-D cells ``[N, C, L]`` (or
     ``[C, L]`` unbatched), ``cfg`` the 1-D geometry, ``options`` option values it needs
     (an option the target lacks skips it), ``kind`` which values it holds (see
-    ``_REGIMES_OF``)."""
+    ``_REGIMES_OF``), ``dtype`` the dtype it is pinned to (``None``: drawn)."""
 
     name: str
     what: str
@@ -64,6 +65,7 @@ class Edge:
     kind: str = "finite"
     options: dict[str, Any] = field(default_factory=dict)
     batched: bool = True
+    dtype: str | None = None
 
 
 def _fixed(*rows) -> Callable[[str, float], np.ndarray]:
@@ -234,6 +236,16 @@ ADAPTIVE_EDGES = (
 )
 
 EDGES = {"sliding": SLIDING_EDGES, "adaptive": ADAPTIVE_EDGES}
+
+
+def per_dtype(edge: Edge, dtypes) -> list[Edge]:
+    """The edge once per dtype of ``dtypes`` where its cells depend on the dtype's range
+    (``kind="magnitude"``: what overflows or underflows depends on the dtype, and on the
+    dtype a target computes in -- a float16 input summed in float32 does not overflow where
+    a float32 one does), else the edge itself, its dtype drawn."""
+    if edge.kind != "magnitude":
+        return [edge]
+    return [dataclasses.replace(edge, dtype=dtype) for dtype in dtypes]
 
 
 def edges_for(windows: str) -> tuple[Edge, ...]:

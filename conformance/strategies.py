@@ -287,7 +287,10 @@ def _edge_case(draw, info, caps: Capabilities, ctx: dict) -> Case:
     op = info.name
     if not corpus.applies(edge, ctx.get("regimes", info.forward_regimes)):
         raise corpus.NotApplicable(f"the property draws no {edge.kind} values")
-    dtype = draw(st.sampled_from(ctx.get("dtypes", caps.dtypes)))
+    dtypes = ctx.get("dtypes", caps.dtypes)
+    if edge.dtype is not None and edge.dtype not in dtypes:
+        raise corpus.NotApplicable(f"the property draws no {edge.dtype} inputs")
+    dtype = edge.dtype or draw(st.sampled_from(dtypes))
     x, cfg, batched = corpus.pinned(edge, op, caps, dtype, info.magnitude_fraction)
     rng = rng_of(draw)
     if info.prepare_x is not None:

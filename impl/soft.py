@@ -19,12 +19,20 @@ NAN = float("nan")
 
 def soft_sample(w: torch.Tensor, scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """``sum_i softmax(scores)_i w_i`` over the real cells of every window (``[..., K]``
-    to ``[...]``)."""
+    to ``[...]``), formed as ``c + sum_i pi_i (w_i - c)`` with ``c`` the window's largest
+    finite real cell, held constant: the same value, and since ``sum_i pi_i = 1`` the same
+    derivatives, but the derivative's terms ``pi_dot_i (w_i - c)`` stay the size of the
+    result's change -- ``pi_dot_i w_i`` near the dtype's largest value would cancel to 0
+    and lose ``sum_i pi_i w_dot_i`` entirely."""
     nonempty = real.any(-1)
     s = torch.where(real, scores, float("-inf"))
     s = torch.where(nonempty.unsqueeze(-1), s, 0.0)  # an empty window: finite, then masked
     pi = torch.softmax(s, dim=-1)
-    y = (pi * torch.where(real, w, 0.0)).sum(-1)
+    cells = torch.where(real, w, 0.0)
+    with torch.no_grad():
+        top = torch.where(real & w.isfinite(), w, float("-inf")).amax(-1, keepdim=True)
+        c = torch.where(top.isfinite(), top, 0.0)
+    y = c.squeeze(-1) + (pi * torch.where(real, cells - c, 0.0)).sum(-1)
     return torch.where(nonempty, y, NAN)
 
 

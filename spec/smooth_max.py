@@ -19,6 +19,11 @@ Derivatives, with the softmax weights ``p_i = exp(beta (x_i - y))``::
     dy/dx_i  = p_i                                (real cells)
     dy/dbeta = (sum_i p_i x_i - y) / beta         (all taking-part cells)
 
+evaluated as ``p_i = exp(beta (x_i - m)) / sum_j exp(beta (x_j - m))`` and
+``dy/dbeta = (sum_i p_i (x_i - m) - (y - m)) / beta``: the same numbers, but near the
+dtype's largest value ``y`` cannot hold ``y - m = log(K)/beta`` (it rounds to ``m``), and
+``sum_i p_i x_i`` formed from such weights overflows.
+
 Where y is infinite the derivatives are 0; where it is NaN they are NaN.
 """
 
@@ -40,25 +45,27 @@ def _present(call):
 
 
 def _value_and_weights(w, beta, call):
-    """``(y, p, present)`` with the softmax weights ``p`` (0 where y is infinite)."""
+    """``(y, p, present, d, lse)``: the value, the softmax weights ``p`` (0 where y is
+    infinite), the taking-part cells and, for the beta partial, ``d = x - m`` and
+    ``lse = y - m`` (``m`` the max; both exact where ``y`` itself cannot hold ``lse``:
+    ``log(K)/beta`` vanishes in the rounding of a ``y`` near the dtype's largest value)."""
     present = np.broadcast_to(_present(call), w.shape)
     cand = np.where(present, w, nm.const("-inf", w))
     m = cand.max(axis=-1)
     shift = np.where(nm.isfinite(m), m, nm.zeros_like(m))
     b = beta[..., None]
-    with np.errstate(invalid="ignore", over="ignore"):
-        total = np.where(present, nm.exp(b * (cand - shift[..., None])), nm.zeros_like(w)).sum(
-            axis=-1
-        )
-        y = shift + nm.log(total) / beta
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        d = cand - shift[..., None]
+        e = np.where(present, nm.exp(b * d), nm.zeros_like(w))
+        total = e.sum(axis=-1)
+        lse = nm.log(total) / beta
+        y = shift + lse
         finite = nm.isfinite(y)
         p = np.where(
-            present,
-            nm.exp(b * (cand - np.where(finite, y, nm.zeros_like(y))[..., None])),
-            nm.zeros_like(w),
+            present, e / np.where(finite, total, nm.const(1, total))[..., None], nm.zeros_like(w)
         )
     p = np.where(finite[..., None], p, _nan_or_zero(y)[..., None])
-    return y, p, present
+    return y, p, present, d, lse
 
 
 def _nan_or_zero(y):
@@ -71,14 +78,17 @@ def _value(w, params, call):
 
 
 def _partials(w, params, call):
+    """``(dy/dx, dy/dbeta)``; ``dy/dbeta = (sum_i p_i (x_i - m) - (y - m)) / beta``, the
+    formula above with the max ``m`` taken out of both terms (the weights sum to 1), so
+    that neither ``sum_i p_i x_i`` overflows nor ``y``'s rounding hides ``y - m``."""
     (beta,) = params
-    y, p, present = _value_and_weights(w, beta, call)
+    y, p, present, d, lse = _value_and_weights(w, beta, call)
     dw = np.where(call.real, p, nm.zeros_like(w))
     finite = nm.isfinite(y)
     with np.errstate(invalid="ignore"):
-        mean = np.where(present & (p != 0), p * w, nm.zeros_like(w)).sum(axis=-1)  # 0 * (-inf) = 0
+        spread = np.where(present & (p != 0), p * d, nm.zeros_like(w)).sum(axis=-1)  # 0 (-inf) = 0
         dbeta = np.where(
-            finite, (mean - np.where(finite, y, nm.zeros_like(y))) / beta, _nan_or_zero(y)
+            finite, (spread - np.where(finite, lse, nm.zeros_like(lse))) / beta, _nan_or_zero(y)
         )
     return dw, dbeta
 
