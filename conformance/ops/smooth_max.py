@@ -43,21 +43,31 @@ def logsumexp_forward(case, ref) -> Allowed:
 
 
 def logsumexp_partials(case, win: Windows) -> Partials:
+    """In units of ``d_i = x_i - m`` and ``L = y - m`` (``m`` the window max): the weights
+    are ``exp(beta d_i - beta L)`` and ``dy/dbeta = (sum_i w_i d_i - L) / beta``, so their
+    error bounds scale with ``|d_i|`` and ``|L|``, not with ``|x_i|`` and ``|y|`` -- which
+    near the dtype's largest value overflow, and which ``y``'s own rounding (``L`` vanishes
+    in it) makes no bound on the weights at all."""
     u = win.u
     y = win.batch(spec_value(case))
     beta = win.param(0)[..., None]
-    yk = y[..., None]
     present = _present(case, win)
     with np.errstate(all="ignore"):
-        wts = np.where(present, np.exp(beta * (win.w - yk)), 0.0)
-        b_y = _bound(win, y, win.param(0), present)[..., None]
-        eps = beta * b_y + u * (2 * beta * (np.abs(win.w) + np.abs(yk)) + 4)
+        cand = np.where(present, win.w, -np.inf)
+        m = cand.max(axis=-1)
+        shift = np.where(np.isfinite(m), m, 0.0)[..., None]
+        d = np.abs(win.w - shift)
+        lse = np.abs(y[..., None] - shift)
+        wts = np.where(present, np.exp(beta * (cand - shift) - beta * lse), 0.0)
+        # the error of L: log of a sum of n weights in [0, 1], over beta
+        b_l = u * ((win.n[..., None] + 3) / beta + 2 * (wts * d).sum(-1, keepdims=True) + 3 * lse)
+        eps = beta * b_l + u * (2 * beta * (d + lse) + 4)
         mag = np.where(win.real, wts, 0.0)
-        # dy/dbeta = sum_i w_i (x_i - y) / beta: each term off by its weight's relative
+        # dy/dbeta = (sum_i w_i d_i - L) / beta: each term off by its weight's relative
         # error eps_i plus (n + 8) u for the differences, the sum and the division, and by
-        # w_i B_y for the error B_y of y itself (the forward bound; it may exceed |y|, e.g.
-        # log(1 + e^-16) in float32); the terms may cancel, so the bound is on their magnitudes
-        per = wts * ((np.abs(win.w) + np.abs(yk)) * (eps + (win.n[..., None] + 8) * u) + b_y)
+        # w_i B_L for the error B_L of L itself (it may exceed |L|, e.g. log(1 + e^-16) in
+        # float32); the terms may cancel, so the bound is on their magnitudes
+        per = wts * ((d + lse) * (eps + (win.n[..., None] + 8) * u) + b_l)
         d_beta = np.where(present & (wts > 0), per, 0.0).sum(axis=-1) / win.param(0)
     # smooth max's chain rule (y = lse(beta x) / beta) rounds y_bar w / beta and only then
     # multiplies by beta: beta more subnormal units per term

@@ -784,10 +784,12 @@ def _smooth_window(
     ZERO_PAD: tl.constexpr,
     CDT: tl.constexpr,
 ):
-    """``y = m + log(sum_i exp(beta (x_i - m))) / beta`` over the cells taking part (the
-    real ones; with ``ZERO_PAD`` every cell inside the padded extent, padded ones as 0),
-    ``m`` their max (shift 0 where ``m`` is not finite): NaN propagates, +inf gives +inf,
-    a window with no cell taking part (or only -inf ones) gives -inf."""
+    """``(y, shift, lse)``: ``y = m + log(sum_i exp(beta (x_i - m))) / beta`` over the
+    cells taking part (the real ones; with ``ZERO_PAD`` every cell inside the padded
+    extent, padded ones as 0), ``m`` their max (``shift`` 0 where ``m`` is not finite) and
+    ``lse = y - shift``, kept apart: near the dtype's largest value ``y`` rounds ``lse``
+    away. NaN propagates, +inf gives +inf, a window with no cell taking part (or only
+    -inf ones) gives -inf."""
     top, _, has_nan = _window_argmax(
         x_ptr, base, o, mask, geom_ptr, K, D, ADAPTIVE, False, ZERO_PAD, CDT
     )
@@ -800,15 +802,18 @@ def _smooth_window(
         else:
             part = real
         total += tl.where(part, tl.exp(beta * (v - shift)), 0.0)
-    return shift + _div(tl.log(total), beta, CDT)
+    lse = _div(tl.log(total), beta, CDT)
+    return shift + lse, shift, lse
 
 
 @triton.jit
-def _smooth_cell_partial(v, y, beta):
-    """The softmax weight ``exp(beta (x - y))`` of a cell taking part: ``dy/dx`` at a real
-    cell (0 where ``y`` is infinite, NaN where it is NaN)."""
+def _smooth_cell_partial(v, y, shift, lse, beta):
+    """The softmax weight ``exp(beta (x - y))`` of a cell taking part, formed as
+    ``exp(beta (x - shift) - beta lse)``: ``dy/dx`` at a real cell (0 where ``y`` is
+    infinite, NaN where it is NaN)."""
     finite = tl.abs(y) < float("inf")
-    return tl.where(finite, tl.exp(beta * (v - tl.where(finite, y, 0.0))), _nan_or_zero(y))
+    d = v - tl.where(finite, shift, 0.0)
+    return tl.where(finite, tl.exp(beta * d - beta * tl.where(finite, lse, 0.0)), _nan_or_zero(y))
 
 
 @triton.jit
@@ -820,7 +825,8 @@ def smooth_max_window_kernel(
     grad_y_ptr,
     y_ptr,
     y_dot_ptr,
-    y_stat_ptr,
+    shift_stat_ptr,
+    lse_stat_ptr,
     grad_beta_ptr,
     geom_ptr,
     total,
@@ -837,17 +843,21 @@ def smooth_max_window_kernel(
     BLOCK: tl.constexpr,
 ):
     """Smooth max pooling per output: ``y``; with ``WITH_JVP`` or ``WITH_STATS`` also
-    ``dy/dbeta = (sum_i p_i x_i - y) / beta`` (the cells taking part with ``p_i != 0``;
-    0 / NaN where ``y`` is infinite / NaN) and then ``y_dot = sum_i p_i x_dot_i +
-    dy/dbeta beta_dot`` (``WITH_JVP``) or the stored ``y`` in ``CDT`` and the per-output
-    beta cotangent ``dy/dbeta * grad_y`` (``WITH_STATS``)."""
+    ``dy/dbeta = (sum_i p_i (x_i - shift) - lse) / beta`` (the cells taking part with
+    ``p_i != 0``; the spec's ``(sum_i p_i x_i - y) / beta`` with the shift taken out of
+    both terms, which neither overflows nor loses ``lse`` to ``y``'s rounding; 0 / NaN
+    where ``y`` is infinite / NaN) and then ``y_dot = sum_i p_i x_dot_i + dy/dbeta
+    beta_dot`` (``WITH_JVP``) or the stored ``shift`` and ``lse`` in ``CDT`` and the
+    per-output beta cotangent ``dy/dbeta * grad_y`` (``WITH_STATS``)."""
     offs = _block(BLOCK)
     mask = offs < total
     nc = offs // plane_out
     o = offs % plane_out
     base = nc * plane_in
     beta = tl.load(beta_ptr + nc % channels).to(CDT)
-    y = _smooth_window(x_ptr, base, o, mask, beta, geom_ptr, K, D, ADAPTIVE, ZERO_PAD, CDT)
+    y, shift, lse = _smooth_window(
+        x_ptr, base, o, mask, beta, geom_ptr, K, D, ADAPTIVE, ZERO_PAD, CDT
+    )
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
     if WITH_JVP or WITH_STATS:
         weighted = tl.full(offs.shape, 0.0, CDT)
@@ -860,19 +870,20 @@ def smooth_max_window_kernel(
                 part = inside
             else:
                 part = real
-            pw = _smooth_cell_partial(v, y, beta)
-            weighted += tl.where(part & (pw != 0), pw * v, 0.0)  # 0 * (-inf) = 0
+            pw = _smooth_cell_partial(v, y, shift, lse, beta)
+            weighted += tl.where(part & (pw != 0), pw * (v - shift), 0.0)  # 0 * (-inf) = 0
             if WITH_JVP:
                 v_dot = tl.load(x_dot_ptr + base + cell, mask=real, other=0.0).to(CDT)
                 acc += tl.where(real, pw * v_dot, 0.0)
         finite = tl.abs(y) < float("inf")
-        spread = weighted - tl.where(finite, y, 0.0)
+        spread = weighted - tl.where(finite, lse, 0.0)
         dbeta = tl.where(finite, _div(spread, beta, CDT), _nan_or_zero(y))
         if WITH_JVP:
             acc += dbeta * tl.load(beta_dot_ptr + nc % channels).to(CDT)
             tl.store(y_dot_ptr + offs, acc.to(y_dot_ptr.dtype.element_ty), mask=mask)
         if WITH_STATS:
-            tl.store(y_stat_ptr + offs, y, mask=mask)
+            tl.store(shift_stat_ptr + offs, shift, mask=mask)
+            tl.store(lse_stat_ptr + offs, lse, mask=mask)
             g = tl.load(grad_y_ptr + offs, mask=mask, other=0.0).to(CDT)
             tl.store(grad_beta_ptr + offs, dbeta * g, mask=mask)
 
@@ -882,7 +893,8 @@ def smooth_max_backward_kernel(
     x_ptr,
     beta_ptr,
     grad_y_ptr,
-    y_stat_ptr,
+    shift_stat_ptr,
+    lse_stat_ptr,
     grad_x_ptr,
     geom_ptr,
     total,
@@ -896,7 +908,8 @@ def smooth_max_backward_kernel(
     BLOCK: tl.constexpr,
 ):
     """Smooth max VJP by gather: input cell ``i`` sums ``exp(beta (x_i - y_o)) grad_y[o]``
-    over the windows ``o`` that contain it (a real cell always takes part)."""
+    over the windows ``o`` that contain it (a real cell always takes part), the weight
+    formed from the window's stored ``shift`` and ``lse`` (``y = shift + lse``)."""
     offs = _block(BLOCK)
     mask = offs < total
     nc = offs // plane_in
@@ -908,7 +921,9 @@ def smooth_max_backward_kernel(
         o, valid = _candidate(i, r, geom_ptr, D, ADAPTIVE)
         use = mask & valid
         out = nc * plane_out + o
-        y = tl.load(y_stat_ptr + out, mask=use, other=0.0)
+        shift = tl.load(shift_stat_ptr + out, mask=use, other=0.0)
+        lse = tl.load(lse_stat_ptr + out, mask=use, other=0.0)
         g = tl.load(grad_y_ptr + out, mask=use, other=0.0).to(CDT)
-        acc += tl.where(use, _smooth_cell_partial(v, y, beta) * g, 0.0)
+        pw = _smooth_cell_partial(v, shift + lse, shift, lse, beta)
+        acc += tl.where(use, pw * g, 0.0)
     tl.store(grad_x_ptr + offs, acc.to(grad_x_ptr.dtype.element_ty), mask=mask)

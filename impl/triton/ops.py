@@ -407,7 +407,8 @@ def _smooth_run(x, beta, axes, padding_policy, x_dot=None, beta_dot=None, grad_y
     y = run.empty_out()
     with_jvp, with_stats = x_dot is not None, grad_y is not None
     y_dot = run.empty_out() if with_jvp else y
-    y_stat = run.empty_out(run.compute) if with_stats else y
+    shift_stat = run.empty_out(run.compute) if with_stats else y
+    lse_stat = run.empty_out(run.compute) if with_stats else y
     grad_beta = run.empty_out(run.compute) if with_stats else y
     if run.total_out:
         K.smooth_max_window_kernel[run.grid(run.total_out)](
@@ -418,7 +419,8 @@ def _smooth_run(x, beta, axes, padding_policy, x_dot=None, beta_dot=None, grad_y
             grad_y.contiguous() if with_stats else x,
             y,
             y_dot,
-            y_stat,
+            shift_stat,
+            lse_stat,
             grad_beta,
             run.table,
             run.total_out,
@@ -433,7 +435,7 @@ def _smooth_run(x, beta, axes, padding_policy, x_dot=None, beta_dot=None, grad_y
         )
     elif with_stats:
         grad_beta.zero_()
-    return run, y, y_dot, y_stat, grad_beta
+    return run, y, y_dot, (shift_stat, lse_stat), grad_beta
 
 
 def smooth_max_forward(
@@ -463,14 +465,14 @@ def smooth_max_backward(
     grad_y: torch.Tensor, x: torch.Tensor, beta, axes: Axes, padding_policy: str = "ignore"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Smooth max VJP: ``(grad_x, grad_beta)`` by deterministic gather."""
-    run, _, _, y_stat, grad_beta = _smooth_run(x, beta, axes, padding_policy, grad_y=grad_y)
+    run, _, _, stats, grad_beta = _smooth_run(x, beta, axes, padding_policy, grad_y=grad_y)
     grad_x = run.empty_in()
     if run.total_in:
         K.smooth_max_backward_kernel[run.grid(run.total_in)](
             x.contiguous(),
             run.channel_table(beta),
             grad_y.contiguous(),
-            y_stat,
+            *stats,
             grad_x,
             run.table,
             run.total_in,

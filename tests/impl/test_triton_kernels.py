@@ -637,6 +637,31 @@ def test_smooth_max_value_and_derivatives_match_the_spec(config, dtype):
         assert_within(y_dot, ey_dot, rounding_bound(ey_dot, dtype, b_dot), what + " y_dot")
 
 
+@pytest.mark.parametrize("dtype", (torch.float64, torch.float32), ids=str)
+def test_smooth_max_derivatives_at_the_top_of_the_range(dtype):
+    """A window ``[1, 0.75, 1] * top`` (``top`` half the dtype's largest value) at
+    beta = 1/2: ``y`` rounds to the max, so ``y`` cannot hold ``log(2)/beta``; the weights
+    are still 1/2, 0, 1/2 and ``dy/dbeta = -log(2)/beta^2`` (a weight formed as
+    ``exp(beta (x - y))`` from the rounded ``y`` is 1, and ``sum p x`` overflows)."""
+    top = torch.finfo(dtype).max / 2
+    x = torch.tensor([[[1.0, 0.75, 1.0]]], dtype=torch.float64).mul(top).to(dtype)
+    beta = torch.tensor(0.5, dtype=dtype)
+    axes = tk.sliding_axes((3,), (3,), (1,), (1,), ((0, 0),), (1,))
+    y_bar = torch.ones((1, 1, 1), dtype=dtype)
+    x_bar, beta_bar = tk.smooth_max_backward(y_bar, x, beta, axes, padding_policy="ignore")
+    np.testing.assert_allclose(x_bar.double().numpy(), [[[0.5, 0.0, 0.5]]], rtol=4 * UNIT[dtype])
+    exact = -math.log(2) / 0.25
+    np.testing.assert_allclose(beta_bar.double().item(), exact, rtol=1e-5)
+    _, y_dot = tk.smooth_max_jvp(x, beta, torch.ones_like(x), 0.0, axes, padding_policy="ignore")
+    np.testing.assert_allclose(y_dot.double().item(), 1.0, rtol=4 * UNIT[dtype])
+    ex_bar, eb_bar = spec.vjp(
+        "smooth_max_pool", (spec_np(x), 0.5), np.ones((1, 1, 1)), kernel_size=3,
+        padding_policy="ignore",
+    )  # fmt: skip
+    np.testing.assert_allclose(ex_bar, [[[0.5, 0.0, 0.5]]], rtol=1e-15)
+    np.testing.assert_allclose(eb_bar, exact, rtol=1e-12)
+
+
 # -- autograd, determinism, empty batches ------------------------------------------------------
 def _tiny(case_shape, seed=40):
     rng = np.random.default_rng(seed)

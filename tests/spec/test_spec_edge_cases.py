@@ -29,6 +29,24 @@ def test_smooth_max_with_infinite_cells():
     assert beta_bar == 0.0  # dy/dbeta = (sum p_i x_i - y) / beta = (3 - 3) / 2
 
 
+def test_smooth_max_derivatives_where_y_cannot_hold_its_offset():
+    # [1, 0.75, 1] * 2**1022 at beta = 1/2: y = m + log(2)/beta rounds to m, yet the
+    # weights are 1/2, 0, 1/2 and dy/dbeta = -log(2)/beta^2 (mpmath agrees); weights
+    # formed from the rounded y were 1, and sum p x overflowed to inf
+    x = np.array([[[1.0, 0.75, 1.0]]]) * 2.0**1022
+    x_bar, beta_bar = spec.vjp(
+        "smooth_max_pool", (x, 0.5), np.ones((1, 1, 1)), kernel_size=3, padding_policy="ignore"
+    )
+    np.testing.assert_allclose(x_bar, [[[0.5, 0.0, 0.5]]], rtol=1e-15)
+    mp = np.vectorize(mpmath.mpf, otypes=[object])
+    _, exact = spec.vjp(
+        "smooth_max_pool", (mp(x), mpmath.mpf(0.5)), mp(np.ones((1, 1, 1))), kernel_size=3,
+        padding_policy="ignore",
+    )  # fmt: skip
+    np.testing.assert_allclose(beta_bar, float(exact), rtol=1e-14)
+    np.testing.assert_allclose(beta_bar, -math.log(2) / 0.25, rtol=1e-14)
+
+
 def test_lp_with_an_infinite_cell_is_infinite():
     x = np.array([[[1.0, INF, -INF, 2.0]]])
     assert spec.lp_pool(x, 2.0, kernel_size=2).tolist() == [[[INF, INF]]]
