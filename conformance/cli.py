@@ -2,12 +2,19 @@
 
     ndpool check [--target T] [--op OP ...] [--property P ...] [--profile P] [--seed N]
                  [--timeout S] [-n JOBS] [--report F] [--format FMT] [--junit-xml F]
-                 [--db DIR] [--deviations F] [--device D] [-v]
+                 [--db DB] [--deviations F] [--device D] [--shard I/N] [-v]
+    ndpool report merge REPORT.json ... [--report F] [--format FMT] [--junit-xml F]
+    ndpool fuzz [--target T] [--op OP ...] [--property P ...] [--db DB] [--seconds S]
+                [-n JOBS] [--no-dashboard] [--host H] [--port P] [--deviations F]
+                [--device D] [-v]
     ndpool --version | --list-targets | --list-properties
 
 ``check`` validates the set-up, runs the target in worker processes (a crash or a hang
 is a failure of its op x property cell, reported with the example and a reproducer), and
-exits with a status that says what happened (see ``ndpool check --help``).
+exits with a status that says what happened (see ``ndpool check --help``); with
+``--shard I/N`` it runs one of N parts of the matrix (:mod:`.shards`), and ``report
+merge`` puts the shards' reports together (:mod:`.merge`). ``fuzz`` runs the properties
+under HypoFuzz until stopped (:mod:`.fuzz`).
 """
 
 from __future__ import annotations
@@ -16,8 +23,11 @@ import argparse
 import sys
 import textwrap
 
+from . import fuzz as fuzzing
+from . import merge as merging
 from .gate import EXIT_CODES, EXIT_USAGE, REPORT_FORMATS, GateConfig, check
 from .runner import PROFILES
+from .shards import Shard
 
 #: what each profile does, and about how long it takes on ndpool.impl (2 CPU cores, every op)
 PROFILE_HELP = {
@@ -37,20 +47,39 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def _exit_codes_text() -> str:
+def _exit_codes_text(codes: dict[int, str] = EXIT_CODES) -> str:
     lines = ["exit status:"]
-    for code, text in EXIT_CODES.items():
+    for code, text in codes.items():
         lines += textwrap.wrap(text, 78, initial_indent=f"  {code}  ", subsequent_indent="     ")
     return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return parsers()[0]
+    """The parser of the ``ndpool`` command line."""
+    return parsers()["ndpool"]
 
 
-def parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
-    """``(ndpool's parser, its check subcommand's parser)``: the one source of the
-    terminal help and of the docs' command-line reference (docs/reference/cli.md)."""
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def parsers() -> dict[str, argparse.ArgumentParser]:
+    """The parser of each command, keyed by its command line (``"ndpool"``, ``"ndpool
+    check"``, ``"ndpool report merge"``, ``"ndpool fuzz"``): the one source of the terminal
+    help and of the docs' command-line reference (docs/conformance/running.md)."""
     parser = argparse.ArgumentParser(
         prog="ndpool",
         description="ndpool: the conformance suite of N-dimensional pooling.",
@@ -134,8 +163,10 @@ def parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     add(
         "--db",
         default=None,
-        metavar="DIR",
-        help="a Hypothesis example database directory (failures replay)",
+        metavar="DB",
+        help="the Hypothesis example database: a directory (a CI cache) or "
+        "redis://host:port (shared by every shard, machine and fuzzing worker); the "
+        "examples stored there replay first, and failures are stored there",
     )
     add(
         "--deviations",
@@ -149,17 +180,132 @@ def parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         metavar="DEVICE",
         help="the device of torch-based targets (default cpu)",
     )
+    add(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="run shard I of N: a fixed 1/N of the op x property cells, balanced by their "
+        "measured cost (needs --seed; `ndpool report merge` combines the shards' JSON "
+        "reports)",
+    )
     add("-v", "--verbose", action="store_true", help="one line per cell, and warnings")
-    return parser, check_parser
+    commands = {"ndpool": parser, "ndpool check": check_parser}
+    commands["ndpool report merge"] = _report_parsers(sub)
+    commands["ndpool fuzz"] = _fuzz_parser(sub)
+    return commands
+
+
+def _report_parsers(sub) -> argparse.ArgumentParser:
+    report_parser = sub.add_parser(
+        "report",
+        help="work with reports: merge the JSON reports of a run's shards",
+        description="Work with the reports of ndpool check.",
+    )
+    report_sub = report_parser.add_subparsers(dest="report_command", required=True)
+    merge_parser = report_sub.add_parser(
+        "merge",
+        help="merge the JSON reports of the shards of one run into one report and verdict",
+        description=textwrap.fill(
+            "Merge the JSON reports of the shards of one run (ndpool check --shard I/N "
+            "--report shard-I.json) into one matrix, one verdict and one exit status. The "
+            "reports must be of one run: the same target, profile, seed and selection, "
+            "every shard once.",
+            78,
+        ),
+        epilog=_exit_codes_text(merging.EXIT_CODES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = merge_parser.add_argument
+    add("reports", nargs="+", metavar="REPORT.json", help="the shards' JSON reports")
+    add(
+        "--report",
+        default=None,
+        metavar="FILE",
+        help="write the merged report to this file; its format from the extension "
+        f"({', '.join(sorted(REPORT_FORMATS))}) unless --format says",
+    )
+    add(
+        "--format",
+        dest="report_format",
+        choices=sorted(set(REPORT_FORMATS.values())),
+        default=None,
+        help="the report's format (md, json, html, or xml: JUnit)",
+    )
+    add("--junit-xml", default=None, metavar="FILE", help="also write JUnit XML to this file")
+    return merge_parser
+
+
+def _fuzz_parser(sub) -> argparse.ArgumentParser:
+    fuzz_parser = sub.add_parser(
+        "fuzz",
+        help="fuzz the target's properties under HypoFuzz, storing failures in the database",
+        description=textwrap.fill(
+            "Run the suite's properties against a target under HypoFuzz (coverage-guided, "
+            "until stopped, with a dashboard), storing every failure it finds in the example "
+            "database, where the next `ndpool check --db` of that database replays it "
+            "first. Several machines fuzzing with one --db redis://host:port form one "
+            "campaign.",
+            78,
+        ),
+        epilog=_exit_codes_text(fuzzing.EXIT_CODES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = fuzz_parser.add_argument
+    add(
+        "--target",
+        default="ndpool.impl",
+        metavar="TARGET",
+        help="a built-in target (see --list-targets; default ndpool.impl) or module:attribute",
+    )
+    add("--op", nargs="+", action="extend", default=[], metavar="OP", help="only these ops")
+    add(
+        "--property",
+        nargs="+",
+        action="extend",
+        default=[],
+        dest="properties",
+        metavar="PROPERTY",
+        help="only these properties",
+    )
+    add(
+        "--db",
+        default=fuzzing.DEFAULT_DB,
+        metavar="DB",
+        help="the example database: a directory or redis://host:port "
+        f"(default {fuzzing.DEFAULT_DB})",
+    )
+    add(
+        "--seconds",
+        type=_positive_seconds,
+        default=None,
+        metavar="S",
+        help="stop after S seconds (default: run until Ctrl-C, or until every cell has a new "
+        "failure)",
+    )
+    add("-n", dest="jobs", type=int, default=1, metavar="JOBS", help="fuzzing processes (1)")
+    add(
+        "--dashboard",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve HypoFuzz's dashboard (default: on)",
+    )
+    add("--host", default="localhost", help="the dashboard's host (default localhost)")
+    add("--port", type=int, default=9999, help="the dashboard's port (default 9999)")
+    add(
+        "--deviations",
+        default=None,
+        metavar="FILE",
+        help="a known-deviations TOML file instead of the target's own",
+    )
+    add("--device", default="cpu", metavar="DEVICE", help="the device of torch-based targets")
+    add("-v", "--verbose", action="store_true", help="show HypoFuzz's output, and warnings")
+    return fuzz_parser
 
 
 def help_texts() -> dict[str, str]:
     """The ``--help`` text of each command, keyed by its command line."""
-    parser, check_parser = parsers()
-    return {
-        "ndpool --help": parser.format_help(),
-        "ndpool check --help": check_parser.format_help(),
-    }
+    return {f"{command} --help": p.format_help() for command, p in parsers().items()}
 
 
 def _list_targets() -> str:
@@ -188,6 +334,30 @@ def main(argv: list[str] | None = None) -> int:
     if ns.list_properties:
         print(_list_properties())
         return 0
+    if ns.command == "report":
+        return merging.merge(
+            ns.reports,
+            report=ns.report,
+            fmt=ns.report_format,
+            junit=ns.junit_xml,
+            out=lambda line: print(line, flush=True),
+        )
+    if ns.command == "fuzz":
+        fuzz_cfg = fuzzing.FuzzConfig(
+            target=ns.target,
+            device=ns.device,
+            ops=ns.op,
+            properties=ns.properties,
+            deviations=ns.deviations,
+            db=ns.db,
+            seconds=ns.seconds,
+            jobs=ns.jobs,
+            dashboard=ns.dashboard,
+            host=ns.host,
+            port=ns.port,
+            verbose=ns.verbose,
+        )
+        return fuzzing.fuzz(fuzz_cfg, out=lambda line: print(line, flush=True))
     if ns.command != "check":
         parser.print_help()
         return EXIT_USAGE
@@ -206,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         report_format=ns.report_format,
         junit_xml=ns.junit_xml,
         verbose=ns.verbose,
+        shard=ns.shard,
     )
     return check(cfg, out=lambda line: print(line, flush=True))
 

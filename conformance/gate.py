@@ -25,9 +25,11 @@ from ndpool import spec
 
 from .cases import reproducer
 from .deviations import Registry, RegistryError
+from .example_db import DatabaseError, check_database
 from .properties import PROPERTIES, _call_code, availability
 from .reporting import Matrix, write_report
 from .runner import PROFILES, CheckContext, Outcome
+from .shards import CostTable, Shard, cost_function, shard_cells
 from .targets import BUILTIN_TARGETS, load_target
 
 EXIT_CONFORMANT = 0
@@ -51,6 +53,9 @@ EXIT_CODES = {
 
 REPORT_FORMATS = {".md": "md", ".json": "json", ".html": "html", ".htm": "html", ".xml": "xml"}
 
+#: a run prints a progress line at least this often (seconds), and after each tenth
+PROGRESS_EVERY = 30.0
+
 
 class SetupError(Exception):
     """The run cannot start (:data:`EXIT_SETUP`); the message says why, in one line."""
@@ -72,8 +77,11 @@ class GateConfig:
     report_format: str | None = None
     junit_xml: str | None = None
     verbose: bool = False
+    #: run only this shard of the cells (:mod:`.shards`)
+    shard: Shard | None = None
 
     def cells(self) -> list[tuple[str, str]]:
+        """The selected cells, the whole matrix of the selection (every shard's)."""
         ops = self.ops or list(spec.OPS)
         props = self.properties or list(PROPERTIES)
         return [(op, p) for op in ops for p in props]
@@ -86,7 +94,25 @@ class GateConfig:
             parts.append(f"--device {self.device}")
         if self.deviations:
             parts.append(f"--deviations {self.deviations}")
+        if self.db:
+            parts.append(f"--db {self.db}")
         return " ".join(parts)
+
+    def meta(self) -> dict:
+        """What a report records of the run: enough for ``ndpool report merge`` to tell
+        whether shard reports belong to one run, and to replay a failure."""
+        return {
+            "profile": self.profile,
+            "seed": self.seed,
+            "target": self.target,
+            "device": self.device,
+            "deviations": self.deviations,
+            "db": self.db,
+            "ops": list(self.ops),
+            "properties": list(self.properties),
+            "shard": str(self.shard) if self.shard else None,
+            "jobs": self.jobs,
+        }
 
 
 # -- set-up -------------------------------------------------------------------------------------
@@ -116,6 +142,15 @@ def validate(cfg: GateConfig):
         raise SetupError(f"--timeout must be positive, not {cfg.timeout}")
     if cfg.jobs < 1:
         raise SetupError(f"-n must be at least 1, not {cfg.jobs}")
+    if cfg.shard is not None and cfg.seed is None:
+        raise SetupError(
+            f"--shard {cfg.shard} needs --seed: the shards of one run must draw with one seed"
+        )
+    if cfg.db:
+        try:
+            check_database(cfg.db)
+        except DatabaseError as exc:
+            raise SetupError(str(exc)) from None
     if cfg.report:
         cfg.report_format = report_format(cfg.report, cfg.report_format)
     if cfg.device != "cpu":
@@ -217,12 +252,15 @@ class _Worker:
 class Gate:
     """Runs the selected cells on ``jobs`` workers and collects the outcomes."""
 
-    def __init__(self, cfg: GateConfig, target, progress=print):
+    def __init__(self, cfg: GateConfig, target, progress=print, weights: dict | None = None):
         self.cfg = cfg
         self.target = target
         self.progress = progress
+        #: the estimated cost of each cell (:mod:`.shards`), for the time left
+        self.weights = weights or {}
         self.context = mp.get_context("spawn")
         self.outcomes: dict[tuple[str, str], Outcome] = {}
+        self.started = self.last_line = time.monotonic()
 
     def _spawn(self) -> _Worker:
         parent, child = self.context.Pipe()
@@ -235,6 +273,7 @@ class Gate:
         queue = list(cells)
         workers = [self._spawn() for _ in range(min(self.cfg.jobs, len(queue)))]
         done = 0
+        self.started = self.last_line = time.monotonic()
         while queue or any(w.cell for w in workers):
             for w in workers:
                 if w.cell is None and queue:
@@ -244,6 +283,9 @@ class Gate:
             busy = [w for w in workers if w.cell]
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
             now = time.monotonic()
+            if now - self.last_line >= PROGRESS_EVERY:
+                running = ", ".join(f"{w.cell[0]}/{w.cell[1]}" for w in busy)
+                self._line(f"[{done}/{len(cells)}] {self._status(cells)}; running {running}")
             for w in busy:
                 outcome = None
                 if w.conn in ready:
@@ -268,7 +310,7 @@ class Gate:
                     continue
                 self.outcomes[w.cell] = outcome
                 done += 1
-                self._report_progress(outcome, done, len(cells))
+                self._report_progress(outcome, done, cells)
                 w.cell = None
                 if not w.process.is_alive():
                     workers[workers.index(w)] = self._spawn()
@@ -316,14 +358,30 @@ class Gate:
             f"{self._where(w)}",
         )
 
-    def _report_progress(self, outcome: Outcome, done: int, total: int) -> None:
+    def _line(self, text: str) -> None:
+        self.last_line = time.monotonic()
+        self.progress(text)
+
+    def _status(self, cells: list) -> str:
+        """Examples and seconds so far, and the time left (from the cells' weights)."""
+        examples = sum(o.examples for o in self.outcomes.values())
+        elapsed = time.monotonic() - self.started
+        text = f"{examples} examples in {elapsed:.0f} s"
+        done_w = sum(self.weights.get(c, 1.0) for c in self.outcomes)
+        left_w = sum(self.weights.get(c, 1.0) for c in cells if c not in self.outcomes)
+        if done_w > 0 and left_w > 0:
+            text += f", about {elapsed * left_w / done_w:.0f} s left"
+        return text
+
+    def _report_progress(self, outcome: Outcome, done: int, cells: list) -> None:
+        total = len(cells)
         if self.cfg.verbose or outcome.status in ("fail", "error"):
-            self.progress(
+            self._line(
                 f"[{done}/{total}] {outcome.op} / {outcome.prop}: {outcome.status} "
                 f"({outcome.examples} examples, {outcome.seconds:.1f} s)"
             )
         elif done % max(1, total // 10) == 0 or done == total:
-            self.progress(f"[{done}/{total}] checked")
+            self._line(f"[{done}/{total}] checked: {self._status(cells)}")
 
 
 def _indent(text: str) -> str:
@@ -345,20 +403,36 @@ def check(cfg: GateConfig, out=print) -> int:
         cfg.seed = random.randrange(2**32)
     cells = cfg.cells()
     to_run, blocked = runnable(target, cells)
+    cost = cost_function(CostTable.load(), cfg.profile, blocked)
+    where = ""
+    if cfg.shard is not None:
+        mine = set(shard_cells(cells, cfg.shard, cost))
+        share = sum(cost(c) for c in mine) / max(sum(cost(c) for c in cells), 1e-9)
+        where = f"shard {cfg.shard} ({len(mine)} of {len(cells)} cells, {share:.0%} of the cost), "
+        cells = [c for c in cells if c in mine]
+        to_run = [c for c in to_run if c in mine]
+        blocked = {c: why for c, why in blocked.items() if c in mine}
     if not to_run:
         reasons = sorted({reason for _, reason in blocked.values()})
         out(
             f"ndpool check: nothing was checked: target {target.name!r} provides none of the "
-            f"{len(cells)} selected op x property cells ({'; '.join(reasons[:3])})"
+            f"{len(cells)} selected op x property cells "
+            + (f"of shard {cfg.shard} " if cfg.shard else "")
+            + f"({'; '.join(reasons[:3]) or 'the shard holds no cell'})"
         )
+        if cfg.shard and cfg.report and cfg.report_format == "json":  # the merge needs it
+            matrix = Matrix()
+            for (op, prop), (status, reason) in blocked.items():
+                matrix.set(target.name, op, prop, status, reason)
+            _write(matrix, cfg, cfg.report, "json", cells)
         return EXIT_NOTHING_CHECKED
     out(
         f"ndpool check: target {target.name}, profile {cfg.profile} "
         f"({PROFILES[cfg.profile]} examples per cell after the edge corpus), seed {cfg.seed}, "
-        f"{len(to_run)} cells on {cfg.jobs} worker(s)"
+        f"{where}{len(to_run)} cells on {cfg.jobs} worker(s)"
     )
     start = time.perf_counter()
-    outcomes = Gate(cfg, target, out).run(to_run)
+    outcomes = Gate(cfg, target, out, {c: cost(c) for c in to_run}).run(to_run)
     matrix = Matrix()
     for (op, prop), (status, reason) in blocked.items():
         matrix.set(target.name, op, prop, status, reason)
@@ -369,6 +443,10 @@ def check(cfg: GateConfig, out=print) -> int:
         matrix.set(target.name, op, prop, o.status, o.message)
         matrix.examples[(target.name, op, prop)] = o.examples
         matrix.durations[(target.name, op, prop)] = o.seconds
+        if o.found_at is not None:
+            matrix.found_at[(target.name, op, prop)] = o.found_at
+        if o.replayed:
+            matrix.replayed[(target.name, op, prop)] = o.replayed
         examples[(op, prop)] = o.examples
         for k, v in o.hits.items():
             matrix.hit_counts[target.name][k] += v
@@ -378,7 +456,12 @@ def check(cfg: GateConfig, out=print) -> int:
         out("")
         out(f"{'FAIL' if o.status == 'fail' else 'SUITE ERROR'}: {o.op} / {o.prop}")
         out(o.message.rstrip())
+        found = describe_found(o.found_at, o.replayed)
+        if found:
+            out(found)
         out(f"replay: {cfg.replay(o.op, o.prop)}")
+    out("")
+    out(matrix.render_costs(target.name))
     out("")
     out(matrix.render_text(target.name))
     hits = matrix.hits(target.name)
@@ -386,16 +469,18 @@ def check(cfg: GateConfig, out=print) -> int:
         out("known deviations hit: " + ", ".join(f"{k} ({v}x)" for k, v in sorted(hits.items())))
     stale = _stale(registry, matrix, target.name, examples)
     matrix.stale[target.name] = [e.id for e in stale]
+    matrix.deviation_examples[target.name] = _deviation_examples(registry, examples)
     for e in stale:
         out(f"stale deviation {e.id!r} ({registry.source}): nothing matched it in its cells")
     secs = time.perf_counter() - start
     total = sum(examples.values())
-    out(f"{len(outcomes)} cells, {total} examples in {secs:.0f} s (seed {cfg.seed})")
+    shard = f", shard {cfg.shard}" if cfg.shard else ""
+    out(f"{len(outcomes)} cells, {total} examples in {secs:.0f} s (seed {cfg.seed}{shard})")
     if cfg.report:
-        _write(matrix, cfg, cfg.report, cfg.report_format)
+        _write(matrix, cfg, cfg.report, cfg.report_format, cells)
         out(f"report written to {cfg.report}")
     if cfg.junit_xml:
-        _write(matrix, cfg, cfg.junit_xml, "xml")
+        _write(matrix, cfg, cfg.junit_xml, "xml", cells)
     if failures:
         return EXIT_NOT_CONFORMANT
     if errors:
@@ -412,18 +497,48 @@ def _stale(registry: Registry, matrix: Matrix, target: str, examples: dict) -> l
     """Entries nothing matched, where their cells ran enough examples to mean something."""
     out = []
     hits = matrix.hits(target)
+    ran = _deviation_examples(registry, examples)
     for e in registry.entries:
-        ran = sum(n for (op, prop), n in examples.items() if e.covers(prop, op))
-        if ran >= STALE_MIN_EXAMPLES and not hits.get(e.id):
+        if ran[e.id] >= STALE_MIN_EXAMPLES and not hits.get(e.id):
             out.append(e)
     return out
 
 
-def _write(matrix: Matrix, cfg: GateConfig, path: str, fmt: str) -> None:
-    meta = {"profile": cfg.profile, "seed": cfg.seed}
+def _deviation_examples(registry: Registry, examples: dict) -> dict[str, int]:
+    """For each registry entry, the examples run in the cells it covers (a report keeps
+    them, so that the merge of shard reports finds the stale entries as one run would)."""
+    return {
+        e.id: sum(n for (op, prop), n in examples.items() if e.covers(prop, op))
+        for e in registry.entries
+    }
+
+
+def describe_found(found_at: int | None, replayed: int) -> str:
+    """Where in the drawn examples a failure was found, and whether the database held
+    examples of the cell (Hypothesis replays them first)."""
+    if found_at is None:
+        return ""
+    text = f"found at drawn example {found_at}"
+    if replayed:
+        text += (
+            f" (the example database held {replayed} example(s) of this cell, replayed "
+            "before any new one" + (": the first of them failed)" if found_at == 1 else ")")
+        )
+    return text
+
+
+def _write(matrix: Matrix, cfg: GateConfig, path: str, fmt: str, cells=()) -> None:
+    """Write the report; a JSON one records the run (:meth:`GateConfig.meta`) and its
+    cells, which ``ndpool report merge`` reads."""
     if fmt == "xml":
         Path(path).write_text(junit_xml(matrix, cfg))
+    elif fmt == "json":
+        cells = [f"{op}/{prop}" for op, prop in cells]
+        write_report(matrix, path, fmt=fmt, **cfg.meta(), cells=cells)
     else:
+        meta = {"profile": cfg.profile, "seed": cfg.seed}
+        if cfg.shard:
+            meta["shard"] = str(cfg.shard)
         write_report(matrix, path, fmt=fmt, **meta)
 
 

@@ -35,6 +35,11 @@ class Matrix:
     stale: dict[str, list[str]] = field(default_factory=dict)
     #: per target, the known-deviations registry its tests used (its source file)
     registry_sources: dict[str, str] = field(default_factory=dict)
+    #: a failed cell: the drawn example it was found at; the examples the database held
+    found_at: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    replayed: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    #: per target and registry entry, the examples run in the cells the entry covers
+    deviation_examples: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def set(self, target: str, op: str, prop: str, status: str, message: str = "") -> None:
         key = (target, op, prop)
@@ -133,6 +138,42 @@ class Matrix:
         )
         return "\n".join(lines)
 
+    def cost_rows(self, target: str) -> tuple[list[str], list[list[str]]]:
+        """``examples/seconds`` of every cell that ran (``.`` for one that did not)."""
+        props = self.props(target)
+        rows = []
+        for op in self.ops(target):
+            row = [op]
+            for p in props:
+                key = (target, op, p)
+                ran = key in self.examples and self.cells.get(key) in (
+                    "pass",
+                    "fail",
+                    "error",
+                    "known deviation",
+                )
+                secs = self.durations.get(key, 0.0)
+                row.append(f"{self.examples[key]}/{secs:.1f}" if ran else ".")
+            rows.append(row)
+        return props, rows
+
+    def render_costs(self, target: str) -> str:
+        """Examples and seconds per op x property, and the totals: what a shard or a
+        budget is sized by."""
+        props, rows = self.cost_rows(target)
+        head = ["op"] + [_abbrev(p) for p in props]
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        lines = ["examples / seconds per op x property:"]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+        for r in rows:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        ran = [k for k in self.examples if k[0] == target]
+        total = sum(self.examples[k] for k in ran)
+        secs = sum(self.durations.get(k, 0.0) for k in ran)
+        per = f", {1000 * secs / total:.1f} ms per example" if total else ""
+        lines.append(f"{len(ran)} cells: {total} examples, {secs:.0f} s in the workers{per}")
+        return "\n".join(lines)
+
 
 def _abbrev(prop: str) -> str:
     return {
@@ -162,7 +203,24 @@ def to_json(matrix: Matrix, **extra) -> dict:
                 for (tt, op, p), s in matrix.cells.items()
                 if tt == t and s in ("fail", "error") and (t, op, p) in matrix.messages
             },
+            # what each cell cost, and where a failure was found: shard sizing, merging
+            "examples": _per_cell(matrix.examples, t),
+            "seconds": {
+                op: {p: round(v, 3) for p, v in row.items()}
+                for op, row in _per_cell(matrix.durations, t).items()
+            },
+            "found_at": _per_cell(matrix.found_at, t),
+            "replayed": _per_cell(matrix.replayed, t),
+            "deviation_examples": matrix.deviation_examples.get(t, {}),
         }
+    return out
+
+
+def _per_cell(values: dict, target: str) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for (t, op, p), v in sorted(values.items()):
+        if t == target:
+            out.setdefault(op, {})[p] = v
     return out
 
 
@@ -187,6 +245,13 @@ def to_markdown(matrix: Matrix, **extra) -> str:
             ]
         if matrix.stale.get(t):
             lines += ["Stale deviations: " + ", ".join(f"`{s}`" for s in matrix.stale[t]), ""]
+        cost_props, cost_rows = matrix.cost_rows(t)
+        if any(c != "." for r in cost_rows for c in r[1:]):
+            lines += ["Examples / seconds per cell:", ""]
+            lines.append("| op | " + " | ".join(cost_props) + " |")
+            lines.append("|---|" + "---|" * len(cost_props))
+            lines += ["| " + " | ".join(r) + " |" for r in cost_rows]
+            lines.append("")
         fails = to_json(matrix)["targets"][t]["failures"]
         for name, msg in fails.items():
             lines += [f"### {name}", "", "```", msg.strip()[:6000], "```", ""]

@@ -18,13 +18,15 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase
-from hypothesis.errors import Unsatisfiable
+from hypothesis.database import ExampleDatabase
+from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
+from hypothesis.internal.reflection import function_digest
 
 from ndpool import spec
 
 from . import corpus
 from .deviations import Registry
+from .example_db import open_database, stored
 from .properties import (
     PROPERTIES,
     Run,
@@ -57,6 +59,11 @@ class Outcome:
     seconds: float = 0.0
     examples: int = 0
     hits: dict[str, int] = field(default_factory=dict)
+    #: a failure of the drawn examples: the example it was found at (1: the first, which
+    #: is a stored one when ``replayed`` > 0: Hypothesis replays the database first)
+    found_at: int | None = None
+    #: the examples the example database held for this cell when the run started
+    replayed: int = 0
 
 
 @dataclass
@@ -65,8 +72,9 @@ class CheckContext:
 
     ``profile`` sets the examples per op x property (:data:`PROFILES`; ``max_examples``
     overrides it); ``seed`` makes the run replayable (``None``: a random seed is drawn
-    and kept here, so a failure can name it); ``database``: a Hypothesis example database
-    directory (failures found there replay first); ``deviations``: a registry file the
+    and kept here, so a failure can name it); ``database``: a Hypothesis example database,
+    a directory or ``redis://host:port`` (:mod:`.example_db`; the examples stored there
+    replay first); ``deviations``: a registry file the
     user named (checked to exist), else the target's own (``target.deviations_file``);
     ``corpus``: check the pins (:meth:`pins`: the edge corpus of :mod:`.corpus`, every
     ``invalid_config`` breaker) before the drawn examples.
@@ -83,6 +91,7 @@ class CheckContext:
     #: told ``(case, what, args)`` before every call of the target (see ``Run.observer``)
     observer: Callable | None = None
     registry: Registry = field(init=False)
+    _db: ExampleDatabase | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self):
         if self.profile not in PROFILES:
@@ -101,13 +110,19 @@ class CheckContext:
     def examples(self) -> int:
         return self.max_examples if self.max_examples is not None else PROFILES[self.profile]
 
+    def example_database(self) -> ExampleDatabase | None:
+        """The example database of ``database`` (opened once), or ``None``."""
+        if self._db is None and self.database:
+            self._db = open_database(self.database)
+        return self._db
+
     def settings(self) -> settings:
         phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
         phases += [Phase.shrink] if self.shrink else []
         return settings(
             max_examples=self.examples,
             deadline=None,
-            database=DirectoryBasedExampleDatabase(self.database) if self.database else None,
+            database=self.example_database(),
             suppress_health_check=SUPPRESS,
             phases=phases,
             print_blob=False,
@@ -128,13 +143,44 @@ class CheckContext:
             if failure:
                 message = f"{label}:\n{failure}"
                 return Outcome(op, prop, status, message, time.perf_counter() - start, count[0])
-        status, failure = self._example(op, prop, count)
+        db = self.example_database()
+        replayed = stored(db, self.database_key(op, prop)) if db is not None else 0
+        pinned, first = count[0], [None]
+        status, failure = self._example(op, prop, count, first=first)
         if failure:
-            return Outcome(op, prop, status, failure, time.perf_counter() - start, count[0])
+            found = None if first[0] is None else first[0] - pinned
+            seconds = time.perf_counter() - start
+            return Outcome(op, prop, status, failure, seconds, count[0], {}, found, replayed)
         hits = {k: v - before.get(k, 0) for k, v in self.registry.hits.items()}
         hits = {k: v for k, v in hits.items() if v > 0}
         status = "known deviation" if hits else "pass"
-        return Outcome(op, prop, status, "", time.perf_counter() - start, count[0], hits)
+        seconds = time.perf_counter() - start
+        return Outcome(op, prop, status, "", seconds, count[0], hits, replayed=replayed)
+
+    def database_key(self, op: str, prop: str) -> bytes:
+        """The example database's key of this target's ``op`` x ``prop`` cell: the key
+        under which Hypothesis stores its failures and replays them (``ndpool fuzz``
+        stores what HypoFuzz finds under the same key)."""
+        return function_digest(self._drawn(None, op, prop, [0], [None]))
+
+    def _drawn(self, run: Run | None, op: str, prop: str, count: list, first: list):
+        """The function Hypothesis runs for each example of a cell (it counts the calls,
+        and notes in ``first`` the call that failed first)."""
+
+        def inner(data):
+            count[0] += 1
+            try:
+                run_example(run, op, data)
+            except (corpus.NotApplicable, UnsatisfiedAssumption):
+                raise
+            except Exception:
+                if first[0] is None:
+                    first[0] = count[0]
+                raise
+
+        # one database key per target, op and property (the function is the same for all)
+        inner._hypothesis_internal_add_digest = f"{self.target.name}/{op}/{prop}".encode()
+        return inner
 
     def pins(self, op: str, prop: str) -> list[tuple[str, dict]]:
         """What every run checks before its drawn examples (``corpus``): the edge corpus
@@ -147,25 +193,35 @@ class CheckContext:
                 (f"breaker: {b.what}", {"breaker": b}) for b in invalid_breakers(op, self.target)
             ]
         if prop in corpus.CORPUS_PROPERTIES:
-            edges = corpus.edges_for(spec.OPS[op].windows.name)
-            return [(f"edge corpus, {e.name} ({e.what})", {"edge": e}) for e in edges]
+            dtypes = self.target.capabilities(op).dtypes
+            edges = [
+                pinned
+                for e in corpus.edges_for(spec.OPS[op].windows.name)
+                for pinned in corpus.per_dtype(e, dtypes)
+            ]
+            return [
+                (
+                    f"edge corpus, {e.name}{f' in {e.dtype}' if e.dtype else ''} ({e.what})",
+                    {"edge": e},
+                )
+                for e in edges
+            ]
         return []
 
-    def _example(self, op: str, prop: str, count: list, pin: dict | None = None):
+    def _example(
+        self, op: str, prop: str, count: list, pin: dict | None = None, first: list | None = None
+    ):
         """Run the drawn examples (or one example of a ``pin``: a corpus edge, a breaker):
         ``("fail", message)``, ``("error", message)`` where the suite itself failed
         (:class:`~.properties.SuiteError`), or ``("pass", "")`` (a pin that does not apply
         counts as passed)."""
         run = Run(self.target, prop, self.registry, observer=self.observer, **(pin or {}))
-
-        def inner(data):
-            count[0] += 1
-            run_example(run, op, data)
-
-        # one database key per target, op and property (the function is the same for all)
-        inner._hypothesis_internal_add_digest = f"{self.target.name}/{op}/{prop}".encode()
+        inner = self._drawn(run, op, prop, count, first if first is not None else [None])
         chosen = self.settings() if pin is None else self.pin_settings()
-        test = seed(self.seed)(chosen(given(st.data())(inner)))
+        # the settings go on after the seed: @seed also sets database=None (Hypothesis
+        # keeps a seeded run out of the database), and the example database must replay
+        # and store whatever the seed
+        test = chosen(seed(self.seed)(given(st.data())(inner)))
         try:
             test()
         except (corpus.NotApplicable, Unsatisfiable):  # the pin does not fit: skipped

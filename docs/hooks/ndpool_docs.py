@@ -46,7 +46,9 @@ PACKAGES = ("spec", "impl", "conformance")
 CONVENTIONS_MARKER = re.compile(r"^<!--\s*ndpool:conventions\s+([\w ]+?)\s*-->\s*$", re.M)
 HIGHLIGHTS_MARKER = re.compile(r"^<!--\s*ndpool:frameworks-highlights\s*-->\s*$", re.M)
 CLI_HELP_MARKER = re.compile(r"^<!--\s*ndpool:cli-help\s*-->\s*$", re.M)
-EXIT_CODES_MARKER = re.compile(r"^<!--\s*ndpool:exit-codes\s*-->\s*$", re.M)
+#: ``<!-- ndpool:exit-codes -->`` (ndpool check's), ``... exit-codes merge -->`` (ndpool report
+#: merge's), ``... exit-codes fuzz -->`` (ndpool fuzz's)
+EXIT_CODES_MARKER = re.compile(r"^<!--\s*ndpool:exit-codes(?:\s+(merge|fuzz))?\s*-->\s*$", re.M)
 #: the width the command-line help is wrapped to on the site
 HELP_COLUMNS = "88"
 
@@ -174,7 +176,7 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
     markdown = CONVENTIONS_MARKER.sub(tables, markdown)
     markdown = CLI_HELP_MARKER.sub(lambda _: _cli_help(), markdown)
-    markdown = EXIT_CODES_MARKER.sub(lambda _: _exit_codes(), markdown)
+    markdown = EXIT_CODES_MARKER.sub(lambda m: _exit_codes(m.group(1)), markdown)
     return HIGHLIGHTS_MARKER.sub(highlights, markdown)
 
 
@@ -194,8 +196,9 @@ def _cli_help() -> str:
     return "\n\n".join(blocks)
 
 
-def _exit_codes() -> str:
-    from ndpool.conformance.gate import EXIT_CODES
+def _exit_codes(command: str | None = None) -> str:
+    from ndpool.conformance import fuzz, gate, merge
 
-    rows = [f"| {code} | {text} |" for code, text in EXIT_CODES.items()]
+    codes = {None: gate, "merge": merge, "fuzz": fuzz}[command].EXIT_CODES
+    rows = [f"| {code} | {text} |" for code, text in codes.items()]
     return "\n".join(["| status | meaning |", "| ---: | --- |", *rows])

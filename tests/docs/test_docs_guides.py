@@ -1,6 +1,7 @@
-"""The guides' commands and files match the code: every ``ndpool check`` command line in
-docs/guides/ parses with the CLI's own parser, and every deviation registry (TOML block)
-loads with the suite's own loader."""
+"""The guides' commands and files match the code: every ``ndpool check``, ``ndpool fuzz``
+and ``ndpool report merge`` command line in docs/guides/ parses with the CLI's own parser
+(a workflow's ``${{ ... }}`` expressions and a shell's ``$(...)`` read as values), and
+every deviation registry (TOML block) loads with the suite's own loader."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import pytest
 
 GUIDES = sorted((Path(__file__).resolve().parents[2] / "docs" / "guides").glob("*.md"))
 FENCE = re.compile(r"```(\w+)\n(.*?)```", re.S)
+COMMAND = re.compile(r"ndpool (check|fuzz|report merge)\b")
+#: what a workflow or a shell fills in at run time, and a value that parses in its place
+FILLED_IN = re.compile(r"\$\{\{[^}]*\}\}|\$\(\w+\)")
 
 
 def _blocks(lang: str) -> list[tuple[str, str]]:
@@ -27,9 +31,9 @@ def _check_commands() -> list[tuple[str, list[str]]]:
     commands = []
     for lang in ("bash", "yaml"):
         for name, body in _blocks(lang):
-            text = body.replace("\\\n", " ")
+            text = FILLED_IN.sub("1", body.replace("\\\n", " "))
             for line in text.splitlines():
-                words = shlex.split(line, comments=True) if "ndpool check" in line else []
+                words = shlex.split(line, comments=True) if COMMAND.search(line) else []
                 if "ndpool" not in words:
                     continue
                 at = words.index("ndpool")
