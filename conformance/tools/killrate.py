@@ -105,8 +105,9 @@ SETS = {
         "Each mutant is the `triton` target (ndpool.impl's Triton kernels, run on the CPU by "
         "Triton's interpreter) with one line of its source changed "
         "(conformance/tools/triton_mutants.py: the kernels, their launchers, geometry or entry "
-        "points), each run in a fresh interpreter that imports the patched copy. The first "
-        "row is the control: the kernels as they are, checked on every core op, must pass.",
+        "points), each run in a fresh interpreter that imports the patched copy. The control "
+        "(the kernels as they are, checked on every core op) must pass the same run. At the "
+        "first profile every property runs; at the others a mutant stops at its first failure.",
     ),
 }
 
