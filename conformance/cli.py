@@ -38,6 +38,25 @@ PROFILE_HELP = {
 }
 
 
+def _report_options(add, what: str) -> None:
+    """``--report``, ``--format`` and ``--junit-xml``, for ``check`` and ``report merge``."""
+    add(
+        "--report",
+        default=None,
+        metavar="FILE",
+        help=f"write {what} to this file; its format from the extension "
+        f"({', '.join(sorted(REPORT_FORMATS))}) unless --format says",
+    )
+    add(
+        "--format",
+        dest="report_format",
+        choices=sorted(set(REPORT_FORMATS.values())),
+        default=None,
+        help="the report's format (md, json, html, or xml: JUnit)",
+    )
+    add("--junit-xml", default=None, metavar="FILE", help="also write JUnit XML to this file")
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -145,21 +164,7 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
         help="seconds one example may run before the target counts as hung (default 60)",
     )
     add("-n", dest="jobs", type=int, default=1, metavar="JOBS", help="worker processes (default 1)")
-    add(
-        "--report",
-        default=None,
-        metavar="FILE",
-        help="write the report to this file; its format from the extension "
-        f"({', '.join(sorted(REPORT_FORMATS))}) unless --format says",
-    )
-    add(
-        "--format",
-        dest="report_format",
-        choices=sorted(set(REPORT_FORMATS.values())),
-        default=None,
-        help="the report's format (md, json, html, or xml: JUnit)",
-    )
-    add("--junit-xml", default=None, metavar="FILE", help="also write JUnit XML to this file")
+    _report_options(add, "the report")
     add(
         "--db",
         default=None,
@@ -218,21 +223,7 @@ def _report_parsers(sub) -> argparse.ArgumentParser:
     )
     add = merge_parser.add_argument
     add("reports", nargs="+", metavar="REPORT.json", help="the shards' JSON reports")
-    add(
-        "--report",
-        default=None,
-        metavar="FILE",
-        help="write the merged report to this file; its format from the extension "
-        f"({', '.join(sorted(REPORT_FORMATS))}) unless --format says",
-    )
-    add(
-        "--format",
-        dest="report_format",
-        choices=sorted(set(REPORT_FORMATS.values())),
-        default=None,
-        help="the report's format (md, json, html, or xml: JUnit)",
-    )
-    add("--junit-xml", default=None, metavar="FILE", help="also write JUnit XML to this file")
+    _report_options(add, "the merged report")
     return merge_parser
 
 

@@ -5,32 +5,20 @@ database replays it as its first example; HypoFuzz's keys are mapped onto the ch
 from __future__ import annotations
 
 import doctest
-import os
-import subprocess
-import sys
-from pathlib import Path
 
+import cli_run
 import pytest
 
 from ndpool.conformance import fuzz_plugin
 from ndpool.conformance.fuzz import FuzzConfig
 from ndpool.conformance.gate import EXIT_NOT_CONFORMANT, EXIT_SETUP
 
-FIXTURES = Path(__file__).parent / "fixtures"
 CELL = ["--op", "avg_pool", "--property", "permutation_equivariance"]
 TARGET = ["--target", "campaign_targets:layout_confused"]
 
 
 def ndpool(cwd, *args, timeout=180):
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])
-    )
-    cmd = [sys.executable, "-m", "ndpool.conformance.cli", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def _tail(out) -> str:
-    return (out.stdout + out.stderr)[-4000:]
+    return cli_run.ndpool(cwd, *args, timeout=timeout)
 
 
 def test_key_mapped_database_doctests():
@@ -51,7 +39,7 @@ def test_fuzz_command_line_runs_hypothesis_fuzz_on_the_suite():
 
 def test_fuzz_setup_errors_exit_3(tmp_path):
     out = ndpool(tmp_path, "fuzz", "--op", "maxpool", "--no-dashboard", "--seconds", "5")
-    assert out.returncode == EXIT_SETUP, _tail(out)
+    assert out.returncode == EXIT_SETUP, cli_run.tail(out)
     assert out.stdout.startswith("ndpool fuzz: set-up error: unknown op(s) ['maxpool']")
 
 
@@ -59,12 +47,14 @@ def test_fuzz_finds_a_planted_bug_and_the_next_check_replays_it(tmp_path):
     pytest.importorskip("hypofuzz", reason="HypoFuzz is not installed (the campaign extra)")
     db = str(tmp_path / "db")
     out = ndpool(tmp_path, "fuzz", *TARGET, *CELL, "--db", db, "--seconds", "60", "--no-dashboard")
-    assert out.returncode == EXIT_NOT_CONFORMANT, _tail(out)
-    assert "ndpool fuzz: every cell has a new failure after" in out.stdout, _tail(out)
+    assert out.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(out)
+    assert "ndpool fuzz: every cell has a new failure after" in out.stdout, cli_run.tail(out)
     assert "FAIL: avg_pool / permutation_equivariance" in out.stdout
     assert "permutation equivariance (batch order" in out.stdout  # the replayed message
     assert "1 new" in out.stdout
     # the next check, with another seed, replays the failure HypoFuzz stored, first
     check = ndpool(tmp_path, "check", *TARGET, *CELL, "--db", db, "--seed", "2")
-    assert check.returncode == EXIT_NOT_CONFORMANT, _tail(check)
-    assert "found at drawn example 1 (the example database held " in check.stdout, _tail(check)
+    assert check.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(check)
+    assert "found at drawn example 1 (the example database held " in check.stdout, cli_run.tail(
+        check
+    )

@@ -5,13 +5,10 @@ and a failure prints a command line that replays it."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import subprocess
-import sys
-from pathlib import Path
 
+import cli_run
 import pytest
 
 from ndpool.conformance.gate import (
@@ -21,8 +18,6 @@ from ndpool.conformance.gate import (
     EXIT_SETUP,
     EXIT_USAGE,
 )
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 TYPO_OP = """
 [[deviation]]
@@ -40,14 +35,7 @@ reason = "a field name with a typo"
 """
 
 
-def ndpool(tmp_path, *args, timeout=300):
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])
-    )
-    cmd = [sys.executable, "-m", "ndpool.conformance.cli", *args]
-    return subprocess.run(
-        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
-    )
+ndpool = cli_run.ndpool
 
 
 def _lines(out) -> str:

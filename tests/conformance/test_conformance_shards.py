@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import doctest
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
+import cli_run
 import pytest
 
 from ndpool import spec
@@ -25,7 +22,6 @@ from ndpool.conformance.gate import (
 from ndpool.conformance.properties import PROPERTIES
 from ndpool.conformance.shards import CostTable, Shard, assign, cost_function
 
-FIXTURES = Path(__file__).parent / "fixtures"
 ALL_CELLS = [(op, p) for op in spec.OPS for p in PROPERTIES]
 
 #: known deviations for campaign_targets:last_tie: forgives two of its failing cells
@@ -45,17 +41,7 @@ op = "avg_pool"
 reason = "avg_pool conforms: nothing ever matches this entry"
 """
 
-
-def ndpool(cwd, *args, timeout=300):
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])
-    )
-    cmd = [sys.executable, "-m", "ndpool.conformance.cli", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def _tail(out) -> str:
-    return (out.stdout + out.stderr)[-4000:]
+ndpool = cli_run.ndpool
 
 
 def test_shards_doctests():
@@ -149,8 +135,8 @@ def test_cost_table_covers_the_matrix_and_says_how_it_was_made():
 )
 def test_bad_shard_options(tmp_path, args, code, says):
     out = ndpool(tmp_path, "check", "--op", "max_pool", *args)
-    assert out.returncode == code, _tail(out)
-    assert says in out.stdout + out.stderr, _tail(out)
+    assert out.returncode == code, cli_run.tail(out)
+    assert says in out.stdout + out.stderr, cli_run.tail(out)
 
 
 def _run(tmp_path, name, *extra):
@@ -163,18 +149,18 @@ def _run(tmp_path, name, *extra):
 def test_merged_shards_equal_the_unsharded_run(tmp_path):
     (tmp_path / "devs.toml").write_text(DEVIATIONS)
     whole, whole_report = _run(tmp_path, "whole")
-    assert whole.returncode == EXIT_NOT_CONFORMANT, _tail(whole)
+    assert whole.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(whole)
     parts = []
     for i in (1, 2, 3):
         out, report = _run(tmp_path, f"shard{i}", "--shard", f"{i}/3")
-        assert f"shard {i}/3 (" in out.stdout, _tail(out)
+        assert f"shard {i}/3 (" in out.stdout, cli_run.tail(out)
         parts.append(report)
     # the shards partition the unsharded run's cells
     cells = [c for r in parts for c in r["meta"]["cells"]]
     assert sorted(cells) == sorted(whole_report["meta"]["cells"]) and len(set(cells)) == 22
     merged = ndpool(tmp_path, "report", "merge", "shard3.json", "shard1.json", "shard2.json",
                     "--report", "merged.json", "--junit-xml", "merged.xml")  # fmt: skip
-    assert merged.returncode == whole.returncode, _tail(merged)
+    assert merged.returncode == whole.returncode, cli_run.tail(merged)
     name = "mutant:max-last-tie"
     a = whole_report["targets"][name]
     b = json.loads((tmp_path / "merged.json").read_text())["targets"][name]
@@ -227,12 +213,12 @@ def test_merge_refuses_reports_of_different_runs(tmp_path):
     ]
     for paths, says in cases:
         out = ndpool(tmp_path, "report", "merge", *paths)
-        assert out.returncode == EXIT_SETUP, (paths, _tail(out))
+        assert out.returncode == EXIT_SETUP, (paths, cli_run.tail(out))
         lines = out.stdout.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("ndpool report merge: set-up error:")
         assert says in lines[0], (paths, lines[0])
     ok = ndpool(tmp_path, "report", "merge", "s2.json", "s1.json")
-    assert ok.returncode == 0, _tail(ok)  # max_pool forward forgiven, avg_pool conforms
+    assert ok.returncode == 0, cli_run.tail(ok)  # max_pool forward forgiven, avg_pool conforms
 
 
 def test_an_empty_shard_checks_nothing_but_still_merges(tmp_path):
@@ -240,9 +226,9 @@ def test_an_empty_shard_checks_nothing_but_still_merges(tmp_path):
     args += ["--seed", "0"]
     one = ndpool(tmp_path, *args, "--shard", "1/2", "--report", "a.json")
     two = ndpool(tmp_path, *args, "--shard", "2/2", "--report", "b.json")
-    assert one.returncode == 0, _tail(one)
-    assert two.returncode == EXIT_NOTHING_CHECKED, _tail(two)
+    assert one.returncode == 0, cli_run.tail(one)
+    assert two.returncode == EXIT_NOTHING_CHECKED, cli_run.tail(two)
     assert "of shard 2/2" in two.stdout
     out = ndpool(tmp_path, "report", "merge", "a.json", "b.json", "--report", "m.md")
-    assert out.returncode == 0, _tail(out)
+    assert out.returncode == 0, cli_run.tail(out)
     assert "| max_pool | pass |" in (tmp_path / "m.md").read_text()
