@@ -265,7 +265,10 @@ def jvp_bound(
                 bound = bound + _times(tk, d + a * ((m + 1) * u)).sum(-1)
                 magnitude = magnitude + _times(tk, a).sum(-1)
             else:  # () as it is, [C] per channel, [C, *O] (position) per output
-                tc = {0: t, 1: t.reshape((1, -1) + (1,) * win.geom.d)}.get(t.ndim, t[None])
+                if t.ndim == 1:
+                    tc = t.reshape((1, -1) + (1,) * win.geom.d)
+                else:
+                    tc = t[None] if t.ndim else t
                 bound = bound + _times(tc, d + a * ((m + 1) * u))
                 magnitude = magnitude + _times(tc, a)
             bound = bound + 2 * u * dy

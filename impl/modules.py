@@ -164,7 +164,10 @@ class _Constrained(_Sliding):
 
     def _shown(self, name: str) -> str:
         v = self.constrained(name).detach()
-        return f"{name}={v.item():.6g}" if v.ndim == 0 else f"{name}=[{v.shape[0]} channels]"
+        if v.ndim == 0:
+            return f"{name}={v.item():.6g}"
+        positions = f" x {tuple(v.shape[1:])} positions" if v.ndim > 1 else ""
+        return f"{name}=[{v.shape[0]} channels{positions}]"
 
     def extra_repr(self) -> str:
         shown = ", ".join(self._shown(n) for n in self._constraints)
@@ -506,7 +509,8 @@ class GumbelPool(_Constrained):
         self.positions = None if positions is None else tuple(int(n) for n in positions)
         shape = () if num_channels is None else (num_channels, *(self.positions or ()))
         self._add("temperature", temperature, learnable, num_channels)
-        stored = next(iter(self._parameters.values()), None) if learnable else self.temperature
+        prefix = CONSTRAINTS[self._constraints["temperature"]][0]
+        stored = getattr(self, prefix + "temperature" if learnable else "temperature")
         with torch.no_grad():
             full = stored.reshape(stored.shape + (1,) * (len(shape) - stored.ndim))
             full = full.expand(shape).clone()
@@ -528,12 +532,6 @@ class GumbelPool(_Constrained):
             return gumbel_pool(x, t, mode="eval", **self._geometry())
         g = self.draw(x) if g is None else g
         return gumbel_pool(x, t, g, mode="train", **self._geometry())
-
-    def _shown(self, name: str) -> str:
-        v = self.constrained(name).detach()
-        if v.ndim <= 1:
-            return super()._shown(name)
-        return f"{name}=[{v.shape[0]} channels x {tuple(v.shape[1:])} positions]"
 
     def extra_repr(self) -> str:
         return (

@@ -63,8 +63,8 @@ def kill_triton(
     with tempfile.TemporaryDirectory(prefix="ndpool-mutant-") as tmp:
         site = patched_site(None if name is None else TRITON_MUTANTS[name], Path(tmp))
         env = dict(os.environ, PYTHONPATH=str(site), TRITON_INTERPRET="1")
-        command = [sys.executable, "-m", "ndpool.conformance.tools.killrate", "--one-triton",
-                   name or "", "--profiles", profile, "--seed", str(seed_value)]  # fmt: skip
+        command = [sys.executable, "-m", "ndpool.conformance.tools.killrate", "--check-patched",
+                   "--profiles", profile, "--seed", str(seed_value)]  # fmt: skip
         command += ["--check-ops", *ops]
         if not stop_at_first:
             command.append("--all-failures")
@@ -75,7 +75,7 @@ def kill_triton(
     return result["killed"], {tuple(k.split(" ", 1)): v for k, v in result["failures"].items()}
 
 
-def _one_triton(name: str, ops, profile: str, seed_value: int, stop_at_first: bool) -> int:
+def _check_patched(ops, profile: str, seed_value: int, stop_at_first: bool) -> int:
     """The child of :func:`kill_triton`: check the (patched) triton target and print the
     result as one JSON line."""
     from ..targets.triton_kernels import make_target
@@ -153,15 +153,13 @@ def main(argv=None) -> int:
     parser.add_argument("--profiles", nargs="+", default=["quick", "ci"], choices=sorted(PROFILES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="the page to write (default: the set's page under docs/)")
-    parser.add_argument("--one-triton", metavar="NAME", help=argparse.SUPPRESS)
+    parser.add_argument("--check-patched", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--all-failures", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--check-ops", nargs="+", default=CORE_OPS, help=argparse.SUPPRESS)
     ns = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    if ns.one_triton is not None:
-        return _one_triton(
-            ns.one_triton, ns.check_ops, ns.profiles[0], ns.seed, not ns.all_failures
-        )
+    if ns.check_patched:
+        return _check_patched(ns.check_ops, ns.profiles[0], ns.seed, not ns.all_failures)
     mutants, default_out, about = SETS[ns.mutants]
     out = Path(ns.out or default_out)
     results, summary = _run_set(ns.mutants, ns.profiles, ns.seed)
