@@ -208,9 +208,9 @@ def fuzz(cfg: FuzzConfig, out=print) -> int:
     try:
         if cfg.seconds is not None and cfg.seconds <= 0:
             raise SetupError(f"--seconds must be positive, not {cfg.seconds:g}")
+        target = validate(gate_cfg)
         if importlib.util.find_spec("hypofuzz") is None:
             raise SetupError(f"ndpool fuzz needs HypoFuzz: {HYPOFUZZ_INSTALL}")
-        target = validate(gate_cfg)
     except SetupError as exc:
         out(f"ndpool fuzz: set-up error: {exc}")
         return EXIT_SETUP
