@@ -2,7 +2,9 @@
 
     ndpool check [--target T] [--op OP ...] [--property P ...] [--profile P] [--seed N]
                  [--timeout S] [-n JOBS] [--report F] [--format FMT] [--junit-xml F]
-                 [--db DB] [--deviations F] [--device D] [--shard I/N] [-v]
+                 [--db DB] [--deviations F] [--device D] [--shard I/N]
+                 [--discover | --no-discover] [--conventions {declared,spec}]
+                 [--unregistered] [-v]
     ndpool report merge REPORT.json ... [--report F] [--format FMT] [--junit-xml F]
     ndpool fuzz [--target T] [--op OP ...] [--property P ...] [--db DB] [--seconds S]
                 [-n JOBS] [--no-dashboard] [--host H] [--port P] [--deviations F]
@@ -26,7 +28,7 @@ import textwrap
 from . import fuzz as fuzzing
 from . import merge as merging
 from .gate import EXIT_CODES, EXIT_USAGE, REPORT_FORMATS, GateConfig, check
-from .runner import PROFILES
+from .runner import CONVENTIONS, PROFILES
 from .shards import Shard
 
 #: what each profile does, and about how long it takes on ndpool.impl (2 CPU cores, every op)
@@ -193,6 +195,30 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
         help="run shard I of N: a fixed 1/N of the op x property cells, balanced by their "
         "measured cost (needs --seed; `ndpool report merge` combines the shards' JSON "
         "reports)",
+    )
+    add(
+        "--discover",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="after a failure, set its region aside and search on with the rest of the "
+        "budget, so that each cell lists its distinct failures (default: on at the "
+        "thorough profile, off otherwise)",
+    )
+    add(
+        "--conventions",
+        choices=CONVENTIONS,
+        default="declared",
+        help="declared: the convention options take the values the target declares it "
+        "follows (its registry's [[convention]] entries); spec: the spec's defaults, so "
+        "that every declared convention shows up as a difference",
+    )
+    add(
+        "--unregistered",
+        action="store_true",
+        help="set the target's registry aside (every deviation fails; its skip entries, "
+        "which keep crashes away, stay) and name, on each failure, the registry entry "
+        "that covers it or NEW; with --discover, the list of a target's distinct failures "
+        "against its registry",
     )
     add("-v", "--verbose", action="store_true", help="one line per cell, and warnings")
     commands = {"ndpool": parser, "ndpool check": check_parser}
@@ -368,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
         junit_xml=ns.junit_xml,
         verbose=ns.verbose,
         shard=ns.shard,
+        discover=ns.discover,
+        conventions=ns.conventions,
+        unregistered=ns.unregistered,
     )
     return check(cfg, out=lambda line: print(line, flush=True))
 

@@ -13,14 +13,20 @@ built-in targets, or any file given with ``--deviations``)::
 An entry with ``skip = true`` keeps the suite from calling the target at all inside
 its scope (for a target that crashes or corrupts memory there); such examples count
 as hits. ``[[convention]]`` entries document the conventions a target declares (``op``,
-``option``, ``value``, ``reason``: the spec option and the value the framework follows).
+``option``, ``value``, ``reason``: the spec option and the value the framework follows;
+``source``: where the framework's own documentation or code says it does so -- a
+convention nobody documents, or one the framework's own gradient contradicts, is a bug
+and belongs in a ``[[deviation]]``).
 
 A failing example is a *known deviation* when an entry's property and op match and
 every ``scope`` key matches the example's facts (:data:`~ndpool.conformance.facts.FACTS`:
 ``dtype``, ``d``, ``layout``, ``batched``, ``ceil_mode``, ``regime`` and computed ones
 such as ``nan_count_in_a_window``); a scope value may be a list of accepted values. Only
-failures inside the scope are forgiven; everything else still fails. Entries never hit
-during a run that exercised their (op, property) are reported as stale. A file is
+failures inside the scope are forgiven; everything else still fails. The drawn examples
+are kept out of every registered region (see :class:`~.properties.Run`); the pinned ones
+(the edge corpus, the breakers) check them, and an entry whose region a pin checked
+without a failure is reported as stale; one no pin reached, as not sampled (its
+reproducer in ``docs/frameworks/repro`` verifies it on every CI run). A file is
 checked when it is loaded: an unknown op, property, field or scope fact is an error, so
 a typo never silently disables an entry.
 """
@@ -45,7 +51,7 @@ from .facts import FACTS
 #: the fields of a ``[[deviation]]`` entry (``id``, ``property``, ``op``, ``reason`` are
 #: required) and of a ``[[convention]]`` entry (all required)
 DEVIATION_FIELDS = ("id", "property", "op", "scope", "reason", "skip")
-CONVENTION_FIELDS = ("id", "op", "option", "value", "reason")
+CONVENTION_FIELDS = ("id", "op", "option", "value", "reason", "source")
 
 
 class RegistryError(ValueError):
@@ -68,13 +74,18 @@ class Deviation:
             "*" in self.ops or op in self.ops
         )
 
-    def matches(self, prop: str, op: str, case: Case) -> bool:
+    def matches(self, prop: str, op: str, case: Case, facts: dict | None = None) -> bool:
+        """The entry covers ``prop`` on ``op`` and ``case`` lies in its scope (``facts``: the
+        case's facts read so far, shared between the entries of one registry)."""
         if not self.covers(prop, op):
             return False
+        facts = {} if facts is None else facts
         for key, want in self.scope.items():
             try:
-                have = FACTS[key](case)
-            except (ValueError, TypeError):
+                if key not in facts:
+                    facts[key] = FACTS[key](case)
+                have = facts[key]
+            except (ValueError, TypeError, ArithmeticError):
                 if case.meta.get("broken_constraint") is None:
                     raise  # a valid case: a fact that cannot be read is the suite's bug
                 return False  # a deliberately broken case: a geometry fact has no answer
@@ -90,6 +101,10 @@ class Registry:
     entries: list[Deviation] = field(default_factory=list)
     hits: Counter = field(default_factory=Counter)
     source: str = ""
+    #: drawn examples set aside because they fell in an entry's region (never checked)
+    excluded: Counter = field(default_factory=Counter)
+    #: pinned examples that checked the target inside an entry's region and conformed
+    clean: Counter = field(default_factory=Counter)
 
     @classmethod
     def load(
@@ -130,24 +145,27 @@ class Registry:
         return cls(target, entries, source=str(path))
 
     def match(self, prop: str, op: str, case: Case, skip_only: bool = False) -> Deviation | None:
+        facts: dict = {}
         for entry in self.entries:
             if skip_only and not entry.skip:
                 continue
-            if entry.matches(prop, op, case):
+            if entry.matches(prop, op, case, facts):
                 return entry
         return None
 
     def hit(self, entry: Deviation) -> None:
         self.hits[entry.id] += 1
 
-    def stale(self, exercised: set[tuple[str, str]]) -> list[Deviation]:
-        """Entries never hit although one of their (op, property) pairs ran."""
-        out = []
-        for e in self.entries:
-            ran = any(e.covers(prop, op) for op, prop in exercised)
-            if ran and not self.hits[e.id]:
-                out.append(e)
-        return out
+    def stale(self) -> list[Deviation]:
+        """Entries whose region a run checked (:attr:`clean`) without a single failure
+        there: the target conforms where the entry says it does not. An entry with
+        neither hits nor clean checks was *not sampled* (:meth:`not_sampled`)."""
+        return [e for e in self.entries if self.clean[e.id] and not self.hits[e.id]]
+
+    def not_sampled(self) -> list[Deviation]:
+        """Entries whose region no checked example of the run reached (drawn examples
+        never do: they are kept out of registered regions); their reproducers check them."""
+        return [e for e in self.entries if not self.clean[e.id] and not self.hits[e.id]]
 
 
 def _tuple(v) -> tuple[str, ...]:

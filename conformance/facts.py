@@ -384,14 +384,15 @@ def same_padding_negative(case: Case) -> bool:
 
 
 def same_lower_strided_uneven(case: Case) -> bool:
-    """Padding "same_lower" with a stride > 1 on some axis, and some axis whose extent is
-    not a multiple of its stride or whose (clamped) total SAME padding is odd: where the
-    ONNX reference's strided MaxPool, which sizes the output floor(L/stride) and puts the
-    smaller half of the padding first (SAME_UPPER's split), differs from SAME_LOWER."""
-    if case.cfg.get("padding") != "same_lower":
+    """Padding "same_lower" on a max_pool node that runs the ONNX reference evaluator's
+    per-axis loops (some stride or dilation > 1, i.e. not :func:`np_max_node`), and some
+    axis whose extent is not a multiple of its stride or whose (clamped) total SAME padding
+    is odd: where those loops, which size the output floor(L/stride) and put the smaller
+    half of the padding first (SAME_UPPER's split), differ from SAME_LOWER."""
+    if case.cfg.get("padding") != "same_lower" or case.op != "max_pool":
         return False
     axes = _same_totals(case)
-    if not any(s > 1 for _, s, _ in axes):
+    if not axes or np_max_node(case):
         return False
     return any(length % s or max(total, 0) % 2 for length, s, total in axes)
 

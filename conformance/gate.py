@@ -25,6 +25,7 @@ from ndpool import spec
 
 from .cases import reproducer
 from .deviations import Registry, RegistryError
+from .discovery import where
 from .example_db import DatabaseError, check_database
 from .properties import PROPERTIES, _call_code, availability
 from .reporting import Matrix, write_report
@@ -79,6 +80,12 @@ class GateConfig:
     verbose: bool = False
     #: run only this shard of the cells (:mod:`.shards`)
     shard: Shard | None = None
+    #: distinct-failure discovery (``None``: the profile's default, see ``CheckContext``)
+    discover: bool | None = None
+    #: ``declared`` or ``spec`` (see ``CheckContext``)
+    conventions: str = "declared"
+    #: the registry set aside, its entries naming the distinct failures (``CheckContext``)
+    unregistered: bool = False
 
     def cells(self) -> list[tuple[str, str]]:
         """The selected cells, the whole matrix of the selection (every shard's)."""
@@ -96,6 +103,12 @@ class GateConfig:
             parts.append(f"--deviations {self.deviations}")
         if self.db:
             parts.append(f"--db {self.db}")
+        if self.discover is not None:
+            parts.append("--discover" if self.discover else "--no-discover")
+        if self.conventions != "declared":
+            parts.append(f"--conventions {self.conventions}")
+        if self.unregistered:
+            parts.append("--unregistered")
         return " ".join(parts)
 
     def meta(self) -> dict:
@@ -112,6 +125,9 @@ class GateConfig:
             "properties": list(self.properties),
             "shard": str(self.shard) if self.shard else None,
             "jobs": self.jobs,
+            "discover": self.discover,
+            "conventions": self.conventions,
+            "unregistered": self.unregistered,
         }
 
 
@@ -223,6 +239,9 @@ def _worker(conn, cfg: GateConfig) -> None:
             seed=cfg.seed,
             database=cfg.db,
             deviations=cfg.deviations,
+            discover=cfg.discover,
+            conventions=cfg.conventions,
+            unregistered=cfg.unregistered,
         )
     except Exception as exc:  # validated in the parent already: should not happen
         conn.send(("broken", f"{type(exc).__name__}: {exc}"))
@@ -438,44 +457,38 @@ def check(cfg: GateConfig, out=print) -> int:
         matrix.set(target.name, op, prop, status, reason)
     registry = Registry.load(target.name, cfg.deviations or target.deviations_file)
     matrix.registry_sources[target.name] = registry.source
+    matrix.entries[target.name] = [e.id for e in registry.entries]
+    matrix.guards[target.name] = [e.id for e in registry.entries if e.skip]
     examples = {}
     for (op, prop), o in outcomes.items():
+        key = (target.name, op, prop)
         matrix.set(target.name, op, prop, o.status, o.message)
-        matrix.examples[(target.name, op, prop)] = o.examples
-        matrix.durations[(target.name, op, prop)] = o.seconds
+        matrix.examples[key] = o.examples
+        matrix.durations[key] = o.seconds
         if o.found_at is not None:
-            matrix.found_at[(target.name, op, prop)] = o.found_at
+            matrix.found_at[key] = o.found_at
         if o.replayed:
-            matrix.replayed[(target.name, op, prop)] = o.replayed
+            matrix.replayed[key] = o.replayed
+        if o.findings:
+            matrix.findings[key] = o.findings
         examples[(op, prop)] = o.examples
-        for k, v in o.hits.items():
-            matrix.hit_counts[target.name][k] += v
+        for counts, per_entry in (
+            (matrix.hit_counts, o.hits),
+            (matrix.clean_counts, o.clean),
+            (matrix.excluded_counts, o.excluded_by),
+        ):
+            counts[target.name].update(per_entry)
     failures = [o for o in outcomes.values() if o.status == "fail"]
     errors = [o for o in outcomes.values() if o.status == "error"]
-    for o in failures + errors:
-        out("")
-        out(f"{'FAIL' if o.status == 'fail' else 'SUITE ERROR'}: {o.op} / {o.prop}")
-        out(o.message.rstrip())
-        found = describe_found(o.found_at, o.replayed)
-        if found:
-            out(found)
-        out(f"replay: {cfg.replay(o.op, o.prop)}")
-    out("")
-    out(matrix.render_costs(target.name))
-    out("")
-    out(matrix.render_text(target.name))
-    hits = matrix.hits(target.name)
-    if hits:
-        out("known deviations hit: " + ", ".join(f"{k} ({v}x)" for k, v in sorted(hits.items())))
-    stale = _stale(registry, matrix, target.name, examples)
-    matrix.stale[target.name] = [e.id for e in stale]
-    matrix.deviation_examples[target.name] = _deviation_examples(registry, examples)
-    for e in stale:
-        out(f"stale deviation {e.id!r} ({registry.source}): nothing matched it in its cells")
+    summarize(matrix, target.name, cfg, out, registry.source)
     secs = time.perf_counter() - start
     total = sum(examples.values())
     shard = f", shard {cfg.shard}" if cfg.shard else ""
-    out(f"{len(outcomes)} cells, {total} examples in {secs:.0f} s (seed {cfg.seed}{shard})")
+    checked = total - matrix.excluded(target.name)
+    out(
+        f"{len(outcomes)} cells, {total} examples ({checked} checked outside registered "
+        f"regions) in {secs:.0f} s (seed {cfg.seed}{shard})"
+    )
     if cfg.report:
         _write(matrix, cfg, cfg.report, cfg.report_format, cells)
         out(f"report written to {cfg.report}")
@@ -489,28 +502,76 @@ def check(cfg: GateConfig, out=print) -> int:
     return EXIT_CONFORMANT
 
 
-#: a stale-deviation warning needs this many examples over the entry's cells
-STALE_MIN_EXAMPLES = 100
+def summarize(matrix: Matrix, name: str, cfg: GateConfig, out, source: str = "") -> None:
+    """Print a run's (or a merged run's) failures, costs, matrix and registry use: each
+    failure in one line per distinct failure with its replay command (``cfg.verbose``: in
+    full, with its counterexample and reproducer, which the reports always hold)."""
+    cells = sorted(
+        (k for k, s in matrix.cells.items() if k[0] == name and s in ("fail", "error")),
+        key=lambda k: matrix.cells[k] != "fail",
+    )
+    for key in cells:
+        _, op, prop = key
+        label = "FAIL" if matrix.cells[key] == "fail" else "SUITE ERROR"
+        message = matrix.messages.get(key, "").rstrip()
+        found = describe_found(matrix.found_at.get(key), matrix.replayed.get(key, 0))
+        if cfg.verbose:
+            out("")
+            out(f"{label}: {op} / {prop}")
+            out(message)
+            if found:
+                out(found)
+            out(f"replay: {cfg.replay(op, prop)}")
+            continue
+        findings = matrix.findings.get(key, [])
+        lines = [_one_line(f) for f in findings] or [message.splitlines()[0] if message else ""]
+        for line in lines:
+            out(f"{label}: {op} / {prop}: {line}")
+        out(f"  replay: {cfg.replay(op, prop)} -v")
+    if cells and not cfg.verbose:
+        out(
+            "(-v prints each failure in full: its counterexample and reproducer; --report FILE "
+            "writes them)"
+        )
+    out("")
+    out(matrix.render_costs(name))
+    out("")
+    out(matrix.render_text(name))
+    hits = matrix.hits(name)
+    if hits:
+        out("known deviations hit: " + ", ".join(f"{k} ({v}x)" for k, v in sorted(hits.items())))
+    excluded = matrix.excluded(name)
+    if excluded:
+        out(
+            f"{excluded} drawn example(s) fell in registered regions and were set aside (not "
+            "counted); every counted example was checked outside them"
+        )
+    where = f" ({source})" if source else ""
+    for entry in matrix.stale(name):
+        out(f"stale deviation {entry!r}{where}: examples in its region were checked and conformed")
+    coverage = matrix.coverage(name)
+    if coverage is not None:
+        out(
+            f"registry set aside: {len(coverage['found'])} of its entries found again "
+            f"({', '.join(coverage['found']) or 'none'}), {len(coverage['new'])} new "
+            f"failure(s), not found this run: {', '.join(coverage['not_found']) or 'none'}; "
+            f"kept (skip: never run): {', '.join(coverage['guarded']) or 'none'}"
+        )
+        return
+    quiet = matrix.not_sampled(name)
+    if quiet and cfg.verbose:
+        out(
+            f"not sampled ({len(quiet)}): no checked example reached the region of "
+            + ", ".join(quiet)
+            + " (their reproducers check them)"
+        )
 
 
-def _stale(registry: Registry, matrix: Matrix, target: str, examples: dict) -> list:
-    """Entries nothing matched, where their cells ran enough examples to mean something."""
-    out = []
-    hits = matrix.hits(target)
-    ran = _deviation_examples(registry, examples)
-    for e in registry.entries:
-        if ran[e.id] >= STALE_MIN_EXAMPLES and not hits.get(e.id):
-            out.append(e)
-    return out
-
-
-def _deviation_examples(registry: Registry, examples: dict) -> dict[str, int]:
-    """For each registry entry, the examples run in the cells it covers (a report keeps
-    them, so that the merge of shard reports finds the stale entries as one run would)."""
-    return {
-        e.id: sum(n for (op, prop), n in examples.items() if e.covers(prop, op))
-        for e in registry.entries
-    }
+def _one_line(finding: dict) -> str:
+    line = f"{finding['kind']} [{where(finding)}]"
+    if "entry" in finding:
+        line += f" -- registered as {finding['entry']}" if finding["entry"] else " -- NEW"
+    return line
 
 
 def describe_found(found_at: int | None, replayed: int) -> str:

@@ -6,7 +6,8 @@ property matrix; the merge checks that the reports belong together (one run, eve
 once, no cell twice, together the whole selection) and combines them into one matrix,
 one verdict and one exit status, as the unsharded run would have given: the same
 statuses, examples and failures per cell, the known deviations hit summed over the
-shards, and the stale entries found from the examples all shards ran in their cells.
+shards, and the registry entries' hits and checks summed over the shards (stale and not
+sampled entries as one run would find them).
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ from .gate import (
     EXIT_NOTHING_CHECKED,
     EXIT_SETUP,
     EXIT_SUITE_ERROR,
-    STALE_MIN_EXAMPLES,
     GateConfig,
     SetupError,
-    describe_found,
     junit_xml,
     report_format,
+    summarize,
 )
 from .properties import PROPERTIES
 from .reporting import Matrix, write_report
@@ -46,7 +46,18 @@ EXIT_CODES = {
 }
 
 #: the fields of a report's meta that every shard of one run shares
-SAME = ("target", "device", "profile", "seed", "deviations", "ops", "properties")
+SAME = (
+    "target",
+    "device",
+    "profile",
+    "seed",
+    "deviations",
+    "ops",
+    "properties",
+    "discover",
+    "conventions",
+    "unregistered",
+)
 
 
 class MergeError(Exception):
@@ -153,7 +164,6 @@ def merged_matrix(reports: list[ShardReport]) -> tuple[Matrix, str]:
     :func:`check_fit`), and the target's name."""
     matrix = Matrix()
     name = next((r.name for r in reports if r.name), reports[0].meta["target"])
-    ran: dict[str, int] = {}
     for r in reports:
         body = r.body
         for op, prop in r.cells:
@@ -169,13 +179,17 @@ def merged_matrix(reports: list[ShardReport]) -> tuple[Matrix, str]:
                 value = body.get(field, {}).get(op, {}).get(prop)
                 if value is not None:
                     into[key] = value
-        for entry, n in body.get("deviation_hits", {}).items():
-            matrix.hit_counts[name][entry] += n
-        for entry, n in body.get("deviation_examples", {}).items():
-            ran[entry] = ran.get(entry, 0) + n
-    hits = matrix.hits(name)
-    matrix.deviation_examples[name] = ran
-    matrix.stale[name] = [e for e, n in ran.items() if n >= STALE_MIN_EXAMPLES and not hits.get(e)]
+        for field, into in (
+            ("deviation_hits", matrix.hit_counts),
+            ("deviation_clean", matrix.clean_counts),
+            ("deviation_excluded", matrix.excluded_counts),
+        ):
+            into[name].update(body.get(field, {}))
+        for op, row in body.get("findings", {}).items():
+            for prop, found in row.items():
+                matrix.findings[(name, op, prop)] = found
+        matrix.entries[name] = body.get("deviations", [])
+        matrix.guards[name] = body.get("skip_deviations", [])
     return matrix, name
 
 
@@ -190,6 +204,9 @@ def _config(meta: dict) -> GateConfig:
         seed=meta["seed"],
         deviations=meta["deviations"],
         db=meta.get("db"),
+        discover=meta.get("discover"),
+        conventions=meta.get("conventions", "declared"),
+        unregistered=meta.get("unregistered", False),
     )
 
 
@@ -214,27 +231,7 @@ def merge(
     matrix, name = merged_matrix(reports)
     cfg = _config(reports[0].meta)
     counts = matrix.counts(name)
-    for status in ("fail", "error"):
-        for (t, op, prop), s in sorted(matrix.cells.items()):
-            if t != name or s != status:
-                continue
-            key = (t, op, prop)
-            out("")
-            out(f"{'FAIL' if status == 'fail' else 'SUITE ERROR'}: {op} / {prop}")
-            out(matrix.messages.get(key, "").rstrip())
-            found = describe_found(matrix.found_at.get(key), matrix.replayed.get(key, 0))
-            if found:
-                out(found)
-            out(f"replay: {cfg.replay(op, prop)}")
-    out("")
-    out(matrix.render_costs(name))
-    out("")
-    out(matrix.render_text(name))
-    hits = matrix.hits(name)
-    if hits:
-        out("known deviations hit: " + ", ".join(f"{k} ({v}x)" for k, v in sorted(hits.items())))
-    for entry in matrix.stale[name]:
-        out(f"stale deviation {entry!r}: nothing matched it in its cells")
+    summarize(matrix, name, cfg, out)
     count = reports[0].shard.count
     out(
         f"merged {len(reports)} report(s) (shards 1..{count} of {count}) of target {name}, "

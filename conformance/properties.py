@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,9 +24,10 @@ from ndpool import spec
 
 from .cases import Case, array_code, reproducer, to_dtype
 from .deviations import Deviation, Registry
+from .discovery import Finding, failure_kind
 from .ops import OP_INFO
 from .record import Invalid
-from .strategies import cases, rng_of, tangent_like
+from .strategies import DRAWN_FACTS, cases, rng_of, tangent_like
 from .targets.base import NotProvided, OutputMismatch, Target
 from .tolerances import Allowed, Windows, mismatches, ulp_histogram
 
@@ -40,6 +41,21 @@ class PropertyFailure(AssertionError):
         super().__init__(message)
         self.case = case
 
+    @property
+    def kind(self) -> str:
+        """What failed, without the numbers (:func:`~.discovery.failure_kind`)."""
+        return failure_kind(str(self))
+
+
+class SetAside(Exception):
+    """A drawn example that does not count: it lies in a registered region (``entry``,
+    excluded from the drawn examples) or failed as a defect found already (``finding``)."""
+
+    def __init__(self, entry: Deviation | None = None, finding: Finding | None = None):
+        super().__init__(entry.id if entry is not None else finding.kind)
+        self.entry = entry
+        self.finding = finding
+
 
 class DeviationSkip(Exception):
     """The case lies in a ``skip = true`` known deviation: the target is not called."""
@@ -52,8 +68,16 @@ class DeviationSkip(Exception):
 @dataclass
 class Run:
     """One property being checked on one target: what an example's check needs beyond
-    the drawn data -- the target, the property's name and the known-deviations registry
-    whose ``skip`` entries keep the target from being called."""
+    the drawn data -- the target, the property's name and the known-deviations registry.
+
+    A drawn example never enters a registered region: the strategies do not draw inside
+    the regions they can see (:meth:`excluded_scopes`), and an example found inside one
+    after it is drawn is set aside before the target is called (:class:`SetAside`: it
+    does not count towards the profile's examples). A pinned example (a corpus edge, a
+    breaker) is checked wherever it lies: inside a ``skip`` region it is not run, inside
+    another registered region its failure is a hit of the entry. ``findings``: the
+    distinct failures found so far in this cell (discovery), whose repeats are set aside.
+    """
 
     target: Target
     prop: str
@@ -65,6 +89,26 @@ class Run:
     #: told ``(case, what, args)`` before every call of the target (``ndpool check``'s
     #: workers report the example running, for a crash or a hang)
     observer: Callable[[Case, str, tuple], None] | None = None
+    findings: list[Finding] = field(default_factory=list)
+    #: the cases a pinned example called the target on (to tell which registered regions
+    #: it checked, :func:`run_example`)
+    called: list[Case] = field(default_factory=list)
+
+    @property
+    def pinned(self) -> bool:
+        return self.edge is not None or self.breaker is not None
+
+    def excluded_scopes(self, op: str) -> list[dict]:
+        """The scopes of the registered regions a drawn case of ``op`` must stay out of
+        whose facts are all drawn before the values (:data:`~.strategies.DRAWN_FACTS`):
+        the strategies prune those choices instead of drawing and discarding."""
+        if self.pinned:
+            return []
+        return [
+            e.scope
+            for e in self.registry.entries
+            if e.covers(self.prop, op) and set(e.scope) <= set(DRAWN_FACTS)
+        ]
 
     def observe(self, case: Case, what: str, args: tuple) -> None:
         if self.observer is not None:
@@ -74,13 +118,21 @@ class Run:
         """A case of ``op`` within the target's capabilities (``ctx`` steers it; a corpus
         ``edge`` pins it)."""
         ctx = {**(ctx or {}), "property": self.prop, "edge": self.edge}
+        ctx["excluded"] = self.excluded_scopes(op)
         return data.draw(cases(OP_INFO[op], self.target.capabilities(op), ctx), label="case")
 
     def guard(self, case: Case) -> None:
-        """Raise :class:`DeviationSkip` where a ``skip`` entry covers the case."""
-        entry = self.registry.match(self.prop, case.op, case, skip_only=True)
-        if entry is not None:
+        """Before the target is called: set a drawn case inside a registered region aside
+        (:class:`SetAside`); raise :class:`DeviationSkip` where a ``skip`` entry covers a
+        pinned case."""
+        entry = self.registry.match(self.prop, case.op, case, skip_only=self.pinned)
+        if entry is None:
+            if self.pinned:
+                self.called.append(case)
+            return
+        if self.pinned:
             raise DeviationSkip(entry)
+        raise SetAside(entry=entry)
 
     def invoke(self, case: Case, what: str, fn, *args):
         """Call the target; an exception on a configuration the spec accepts fails."""
@@ -981,14 +1033,28 @@ def availability(target: Target, op: str, prop: str) -> tuple[str, str] | None:
 
 
 def run_example(run: Run, op: str, data) -> None:
-    """Draw and check one example of ``run.prop`` on ``op``; a failure inside a known
-    deviation (and a skipped example) is recorded as a hit of its entry."""
+    """Draw and check one example of ``run.prop`` on ``op``. A pinned example's failure
+    inside a known deviation (and a skipped pin) is recorded as a hit of its entry; a
+    drawn example inside a registered region, or failing as a defect found already in
+    this cell, raises :class:`SetAside` (counted by the caller, not by the budget)."""
+    run.called.clear()
     try:
         PROPERTIES[run.prop].check(run, op, data)
+        if run.pinned:  # a pin that checked a registered region and conformed there
+            entries = (run.registry.match(run.prop, op, case) for case in run.called)
+            for entry_id in {e.id for e in entries if e is not None}:
+                run.registry.clean[entry_id] += 1
     except DeviationSkip as skipped:
         run.registry.hit(skipped.entry)
     except PropertyFailure as failure:
         entry = failure.case is not None and run.registry.match(run.prop, op, failure.case)
-        if not entry:
-            raise
-        run.registry.hit(entry)
+        if entry:
+            if not run.pinned:  # a derived case (a permuted or shifted one) in a region
+                raise SetAside(entry=entry) from None
+            run.registry.hit(entry)
+            return
+        kind = failure.kind
+        for found in run.findings:
+            if found.covers(kind, failure.case):
+                raise SetAside(finding=found) from None
+        raise

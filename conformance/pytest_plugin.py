@@ -28,7 +28,6 @@ import pytest
 
 from ndpool import spec
 
-from .deviations import Registry
 from .properties import PROPERTIES
 from .reporting import Matrix, write_report
 from .runner import PROFILES, CheckContext
@@ -83,21 +82,12 @@ class SuiteReport:
                     "known deviations hit: "
                     + ", ".join(f"{k} ({v}x)" for k, v in sorted(hits.items()))
                 )
-            source = matrix.registry_sources.get(target)
-            entries = Registry.load(target, source).entries if source else []
-            exercised = matrix.exercised(target)
-            stale = [
-                e
-                for e in entries
-                if any(e.covers(p, o) for o, p in exercised) and not hits.get(e.id)
-            ]
-            for e in stale:
+            for entry in matrix.stale(target):
                 tr.write_line(
-                    f"STALE deviation {e.id!r} in {deviations or source}: nothing matched it "
-                    f"({', '.join(e.properties)} x {', '.join(e.ops)})",
+                    f"STALE deviation {entry!r} in {deviations or matrix.registry_sources[target]}"
+                    ": examples in its region were checked and conformed",
                     yellow=True,
                 )
-            matrix.stale[target] = [e.id for e in stale]
         report = _opt(config, "--ndpool-report")
         if report:
             write_report(matrix, report, profile=_opt(config, "--ndpool-profile", "quick"))
@@ -177,12 +167,24 @@ def run_suite_test(ctx: CheckContext, op: str, prop: str, node) -> None:
     )
     outcome = ctx.run(op, prop)
     node.user_properties.append(("ndpool_examples", str(outcome.examples)))
-    if outcome.hits:
-        node.user_properties.append(("ndpool_hits", json.dumps(outcome.hits)))
+    for name, counts in (
+        ("ndpool_hits", outcome.hits),
+        ("ndpool_clean", outcome.clean),
+        ("ndpool_excluded", outcome.excluded_by),
+    ):
+        if counts:
+            node.user_properties.append((name, json.dumps(counts)))
     if outcome.status in ("not provided", "n/a", "no strategy"):
         pytest.skip(f"{outcome.status}: {outcome.message.removeprefix(outcome.status + ': ')}")
     if outcome.status in ("fail", "error"):
         kind = "" if outcome.status == "fail" else " -- the suite itself failed"
-        pytest.fail(f"{op} / {prop} (seed {ctx.seed}){kind}:\n{outcome.message}", pytrace=False)
+        message = outcome.message
+        if node.config.getoption("tbstyle", "auto") in ("line", "no"):
+            # --tb=line: what failed, one line per distinct failure, no counterexample
+            kinds = [f["kind"] for f in outcome.findings]
+            message = "; ".join(kinds) or next(
+                (ln for ln in message.splitlines() if ln and not ln.endswith(":")), message
+            )
+        pytest.fail(f"{op} / {prop} (seed {ctx.seed}){kind}:\n{message}", pytrace=False)
     if outcome.status == "known deviation":
         pytest.xfail("known deviation: " + ", ".join(sorted(outcome.hits)))

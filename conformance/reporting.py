@@ -32,14 +32,22 @@ class Matrix:
     hit_counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     durations: dict[tuple[str, str, str], float] = field(default_factory=dict)
     examples: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    stale: dict[str, list[str]] = field(default_factory=dict)
     #: per target, the known-deviations registry its tests used (its source file)
     registry_sources: dict[str, str] = field(default_factory=dict)
     #: a failed cell: the drawn example it was found at; the examples the database held
     found_at: dict[tuple[str, str, str], int] = field(default_factory=dict)
     replayed: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    #: per target and registry entry, the examples run in the cells the entry covers
-    deviation_examples: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: per target and registry entry: pinned examples that checked its region and
+    #: conformed; drawn examples set aside in its region
+    clean_counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    excluded_counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    #: per target, the ids of its registry's entries
+    entries: dict[str, list[str]] = field(default_factory=dict)
+    #: per target, its registry's ``skip`` entries (a run with the registry set aside
+    #: keeps them: they guard crashes)
+    guards: dict[str, list[str]] = field(default_factory=dict)
+    #: per cell, the distinct failures a discovery run found (``Finding.to_json``)
+    findings: dict[tuple[str, str, str], list] = field(default_factory=dict)
 
     def set(self, target: str, op: str, prop: str, status: str, message: str = "") -> None:
         key = (target, op, prop)
@@ -60,7 +68,13 @@ class Matrix:
         hits.update(json.loads(props.get("ndpool_hits", "{}")))
         target, op, prop = meta["target"], meta["op"], meta["property"]
         if "ndpool_registry" in props:
-            self.registry_sources[target] = json.loads(props["ndpool_registry"])["source"]
+            registry = json.loads(props["ndpool_registry"])
+            self.registry_sources[target] = registry["source"]
+            self.entries[target] = registry["entries"]
+        for k, v in json.loads(props.get("ndpool_clean", "{}")).items():
+            self.clean_counts[target][k] += v
+        for k, v in json.loads(props.get("ndpool_excluded", "{}")).items():
+            self.excluded_counts[target][k] += v
         if "ndpool_examples" in props:
             self.examples[(target, op, prop)] = int(props["ndpool_examples"])
         for k, v in hits.items():
@@ -104,6 +118,37 @@ class Matrix:
 
     def hits(self, target: str) -> dict[str, int]:
         return dict(self.hit_counts.get(target, {}))
+
+    def stale(self, target: str) -> list[str]:
+        """Registry entries whose region a checked example reached without a failure."""
+        hits, clean = self.hit_counts[target], self.clean_counts[target]
+        return [e for e in self.entries.get(target, []) if clean[e] and not hits[e]]
+
+    def not_sampled(self, target: str) -> list[str]:
+        """Registry entries whose region no checked example reached (the drawn examples
+        are kept out of registered regions; the entries' reproducers check them)."""
+        hits, clean = self.hit_counts[target], self.clean_counts[target]
+        return [e for e in self.entries.get(target, []) if not clean[e] and not hits[e]]
+
+    def coverage(self, target: str) -> dict | None:
+        """For a run with the registry set aside (``--unregistered``): which registry
+        entries its distinct failures fall in (``found``), which none does
+        (``not_found``), and the failures no entry covers (``new``: their kinds)."""
+        findings = [f for (t, _, _), fs in self.findings.items() if t == target for f in fs]
+        if not any("entry" in f for f in findings):
+            return None
+        found = sorted({f["entry"] for f in findings if f.get("entry")})
+        guards = self.guards.get(target, [])
+        entries = self.entries.get(target, [])
+        return {
+            "found": found,
+            "not_found": [e for e in entries if e not in found and e not in guards],
+            "guarded": guards,
+            "new": [f["kind"] for f in findings if "entry" in f and not f["entry"]],
+        }
+
+    def excluded(self, target: str) -> int:
+        return sum(self.excluded_counts[target].values())
 
     def counts(self, target: str) -> Counter:
         return Counter(s for (t, _, _), s in self.cells.items() if t == target)
@@ -194,7 +239,11 @@ def to_json(matrix: Matrix, **extra) -> dict:
             "conformant": matrix.conformant(t),
             "counts": dict(matrix.counts(t)),
             "deviation_hits": matrix.hits(t),
-            "stale_deviations": matrix.stale.get(t, []),
+            "deviation_clean": dict(matrix.clean_counts[t]),
+            "deviation_excluded": dict(matrix.excluded_counts[t]),
+            "deviations": matrix.entries.get(t, []),
+            "stale_deviations": matrix.stale(t),
+            "not_sampled_deviations": matrix.not_sampled(t),
             "cells": {
                 op: {p: matrix.cells.get((t, op, p), "n/a") for p in props} for op in matrix.ops(t)
             },
@@ -211,7 +260,9 @@ def to_json(matrix: Matrix, **extra) -> dict:
             },
             "found_at": _per_cell(matrix.found_at, t),
             "replayed": _per_cell(matrix.replayed, t),
-            "deviation_examples": matrix.deviation_examples.get(t, {}),
+            "findings": _per_cell(matrix.findings, t),
+            "registry_coverage": matrix.coverage(t),
+            "skip_deviations": matrix.guards.get(t, []),
         }
     return out
 
@@ -243,8 +294,12 @@ def to_markdown(matrix: Matrix, **extra) -> str:
                 + ", ".join(f"`{k}` ({v}x)" for k, v in sorted(hits.items())),
                 "",
             ]
-        if matrix.stale.get(t):
-            lines += ["Stale deviations: " + ", ".join(f"`{s}`" for s in matrix.stale[t]), ""]
+        for label, ids in (
+            ("Stale deviations (checked in their region, no failure)", matrix.stale(t)),
+            ("Deviations not sampled (no checked example in their region)", matrix.not_sampled(t)),
+        ):
+            if ids:
+                lines += [f"{label}: " + ", ".join(f"`{s}`" for s in ids), ""]
         cost_props, cost_rows = matrix.cost_rows(t)
         if any(c != "." for r in cost_rows for c in r[1:]):
             lines += ["Examples / seconds per cell:", ""]
@@ -254,7 +309,7 @@ def to_markdown(matrix: Matrix, **extra) -> str:
             lines.append("")
         fails = to_json(matrix)["targets"][t]["failures"]
         for name, msg in fails.items():
-            lines += [f"### {name}", "", "```", msg.strip()[:6000], "```", ""]
+            lines += [f"### {name}", "", "````", msg.strip(), "````", ""]
     return "\n".join(lines)
 
 
@@ -285,7 +340,7 @@ def to_html(matrix: Matrix, **extra) -> str:
             parts.append(f"<tr><th>{html.escape(r[0])}</th>{cells}</tr>")
         parts.append(f"</table><p>{html.escape(LEGEND)}</p>")
         for name, msg in to_json(matrix)["targets"][t]["failures"].items():
-            parts.append(f"<h3>{html.escape(name)}</h3><pre>{html.escape(msg[:6000])}</pre>")
+            parts.append(f"<h3>{html.escape(name)}</h3><pre>{html.escape(msg)}</pre>")
     return "\n".join(parts)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, reject, seed, settings
 from hypothesis import strategies as st
 from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
@@ -26,10 +26,13 @@ from ndpool import spec
 
 from . import corpus
 from .deviations import Registry
+from .discovery import Finding, summary
 from .example_db import open_database, stored
 from .properties import (
     PROPERTIES,
+    PropertyFailure,
     Run,
+    SetAside,
     SuiteError,
     availability,
     invalid_breakers,
@@ -48,6 +51,26 @@ SUPPRESS = [
 
 #: Hypothesis settings per profile (max_examples per op x property)
 PROFILES = {"quick": 12, "ci": 100, "thorough": 1000}
+#: the profiles where distinct-failure discovery is on unless ``discover`` says otherwise
+DISCOVER_BY_DEFAULT = ("thorough",)
+#: the most distinct failures one cell's discovery lists before it stops searching
+MAX_FINDINGS = 24
+#: how a target's convention options are set: ``declared`` (the values the adapter
+#: declares the framework follows) or ``spec`` (the spec's defaults: each declared
+#: convention then shows up as a difference)
+CONVENTIONS = ("declared", "spec")
+
+
+@dataclass
+class Tally:
+    """The calls of one cell's drawn examples: all of them (shrinking included), those set
+    aside inside registered regions, those set aside as repeats of a found failure, and
+    those that checked the target and passed."""
+
+    calls: int = 0
+    excluded: int = 0
+    repeats: int = 0
+    passed: int = 0
 
 
 @dataclass
@@ -64,6 +87,20 @@ class Outcome:
     found_at: int | None = None
     #: the examples the example database held for this cell when the run started
     replayed: int = 0
+    #: drawn examples set aside because they fell in a registered region (not counted as
+    #: checked; the strategies keep most of them from being drawn at all)
+    excluded: int = 0
+    #: the distinct failures found (discovery), each a :meth:`~.discovery.Finding.to_json`
+    findings: list = field(default_factory=list)
+    #: per registry entry: pinned examples that checked its region and conformed, drawn
+    #: examples set aside in its region
+    clean: dict[str, int] = field(default_factory=dict)
+    excluded_by: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def checked(self) -> int:
+        """Examples that checked the target outside every registered region."""
+        return self.examples - self.excluded
 
 
 @dataclass
@@ -77,7 +114,11 @@ class CheckContext:
     replay first); ``deviations``: a registry file the
     user named (checked to exist), else the target's own (``target.deviations_file``);
     ``corpus``: check the pins (:meth:`pins`: the edge corpus of :mod:`.corpus`, every
-    ``invalid_config`` breaker) before the drawn examples.
+    ``invalid_config`` breaker) before the drawn examples. ``discover``: after a failure,
+    record it (:class:`~.discovery.Finding`), set its repeats aside and search on with
+    the rest of the budget, so that one cell lists its distinct failures (``None``: on
+    at the :data:`DISCOVER_BY_DEFAULT` profiles). ``conventions``: ``"spec"`` runs the
+    target with the spec's default for every convention option (:data:`CONVENTIONS`).
     """
 
     target: Target
@@ -90,7 +131,14 @@ class CheckContext:
     corpus: bool = True
     #: told ``(case, what, args)`` before every call of the target (see ``Run.observer``)
     observer: Callable | None = None
+    discover: bool | None = None
+    conventions: str = "declared"
+    #: run without the registry's deviations (its ``skip`` entries only, which keep a
+    #: crash from the process), and name on each distinct failure the entry of the
+    #: target's own registry that covers its minimal example (``None``: a new one)
+    unregistered: bool = False
     registry: Registry = field(init=False)
+    labels: Registry | None = field(init=False, default=None)
     _db: ExampleDatabase | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self):
@@ -98,6 +146,11 @@ class CheckContext:
             raise ValueError(f"unknown profile {self.profile!r}; known: {sorted(PROFILES)}")
         if self.seed is None:
             self.seed = random.randrange(2**32)
+        if self.discover is None:
+            self.discover = self.profile in DISCOVER_BY_DEFAULT
+        if self.conventions not in CONVENTIONS:
+            raise ValueError(f"conventions must be one of {CONVENTIONS}, not {self.conventions!r}")
+        self.target.conventions = self.conventions
         named = self.deviations is not None
         self.registry = Registry.load(
             self.target.name,
@@ -105,6 +158,9 @@ class CheckContext:
             required=named,
             properties=tuple(PROPERTIES),
         )
+        if self.unregistered:  # its skip entries stay: they keep a crash from the process
+            guards = [e for e in self.registry.entries if e.skip]
+            self.labels, self.registry = self.registry, Registry(self.target.name, guards)
 
     @property
     def examples(self) -> int:
@@ -131,52 +187,123 @@ class CheckContext:
 
     def run(self, op: str, prop: str) -> Outcome:
         """Check ``prop`` on ``op`` with this context's budget, seed and registry: its pins
-        first (:meth:`pins`: the edge corpus, every breaker), then the drawn examples."""
+        first (:meth:`pins`: the edge corpus, every breaker), then the drawn examples
+        (with discovery, until the budget is spent or :data:`MAX_FINDINGS` are found)."""
         blocked = availability(self.target, op, prop)
         if blocked:
             return Outcome(op, prop, blocked[0], blocked[1])
-        before = dict(self.registry.hits)
-        count = [0]
+        counters = (self.registry.hits, self.registry.clean, self.registry.excluded)
+        before = [dict(c) for c in counters]
+        tally = Tally()
         start = time.perf_counter()
+        findings: list[Finding] = []
         for label, pin in self.pins(op, prop):
-            status, failure = self._example(op, prop, count, pin)
-            if failure:
+            status, failure, exc = self._example(op, prop, tally, pin, findings=findings)
+            if not failure:
+                continue
+            new = self._findings(op, prop, exc) if self.discover and status == "fail" else []
+            if not new:
                 message = f"{label}:\n{failure}"
-                return Outcome(op, prop, status, message, time.perf_counter() - start, count[0])
+                return Outcome(op, prop, status, message, time.perf_counter() - start, tally.calls)
+            for finding in new:
+                finding.message = f"{label}:\n{finding.message}"
+            findings += new
         db = self.example_database()
         replayed = stored(db, self.database_key(op, prop)) if db is not None else 0
-        pinned, first = count[0], [None]
-        status, failure = self._example(op, prop, count, first=first)
-        if failure:
-            found = None if first[0] is None else first[0] - pinned
-            seconds = time.perf_counter() - start
-            return Outcome(op, prop, status, failure, seconds, count[0], {}, found, replayed)
-        hits = {k: v - before.get(k, 0) for k, v in self.registry.hits.items()}
-        hits = {k: v for k, v in hits.items() if v > 0}
-        status = "known deviation" if hits else "pass"
-        seconds = time.perf_counter() - start
-        return Outcome(op, prop, status, "", seconds, count[0], hits, replayed=replayed)
+        pinned, first = tally.calls, [None]
+        status, failure = "pass", ""
+        # a cell an entry covers whole (no scope) has no example to draw outside it
+        whole = any(e.covers(prop, op) and not e.scope for e in self.registry.entries)
+        for attempt in range(0 if whole else MAX_FINDINGS):
+            budget = self.examples - (tally.passed - pinned if attempt else 0)
+            if attempt and budget <= 0:
+                break
+            status, failure, exc = self._example(
+                op, prop, tally, first=first, findings=findings, budget=budget, attempt=attempt
+            )
+            if not failure:
+                break
+            new = self._findings(op, prop, exc) if self.discover and status == "fail" else []
+            if not new:
+                break
+            findings += new
+            status, failure = "pass", ""
+        hits, clean, excluded_by = (
+            {k: v - was.get(k, 0) for k, v in c.items() if v > was.get(k, 0)}
+            for c, was in zip(counters, before)
+        )
+        outcome = Outcome(
+            op,
+            prop,
+            "pass",
+            seconds=time.perf_counter() - start,
+            examples=tally.calls,
+            replayed=replayed,
+            excluded=sum(excluded_by.values()),
+            clean=clean,
+            excluded_by=excluded_by,
+            found_at=None if first[0] is None else first[0] - pinned,
+        )
+        if findings:
+            message = findings[0].message if len(findings) == 1 else summary(findings)
+            if failure:  # the search ended at a failure it could not tell apart
+                message += "\n\nand then:\n" + failure
+            outcome.status, outcome.message = "fail", message
+            outcome.findings = [f.to_json() for f in findings]
+        elif failure:
+            outcome.status, outcome.message = status, failure
+        else:
+            outcome.status, outcome.hits = ("known deviation" if hits else "pass"), hits
+            outcome.found_at = None
+        return outcome
+
+    def _findings(self, op: str, prop: str, exc: BaseException) -> list[Finding]:
+        """The distinct failures in ``exc`` (a property failure, or Hypothesis' group of
+        several), each with its case's region (and, ``unregistered``, the registry entry
+        that covers it); none where something else failed (a crash of the suite, a flaky
+        example): discovery cannot tell those apart and stops."""
+        group = getattr(exc, "exceptions", None)
+        failures = list(group) if isinstance(group, (list, tuple)) else [exc]
+        if not all(isinstance(f, PropertyFailure) for f in failures):
+            return []
+        found = [Finding.of(str(f), f.case) for f in failures]
+        if self.labels is not None:
+            for finding, f in zip(found, failures):
+                entry = f.case is not None and self.labels.match(prop, op, f.case)
+                finding.entry = entry.id if entry else None
+        return found
 
     def database_key(self, op: str, prop: str) -> bytes:
         """The example database's key of this target's ``op`` x ``prop`` cell: the key
         under which Hypothesis stores its failures and replays them (``ndpool fuzz``
         stores what HypoFuzz finds under the same key)."""
-        return function_digest(self._drawn(None, op, prop, [0], [None]))
+        return function_digest(self._drawn(None, op, prop, Tally(), [None]))
 
-    def _drawn(self, run: Run | None, op: str, prop: str, count: list, first: list):
-        """The function Hypothesis runs for each example of a cell (it counts the calls,
-        and notes in ``first`` the call that failed first)."""
+    def _drawn(self, run: Run | None, op: str, prop: str, tally: Tally, first: list):
+        """The function Hypothesis runs for each example of a cell: it tallies the calls
+        (:class:`Tally`), notes in ``first`` the call that failed first, and discards an
+        example set aside (a registered region, a found failure's repeat) so that it does
+        not count towards the budget."""
 
         def inner(data):
-            count[0] += 1
+            tally.calls += 1
             try:
                 run_example(run, op, data)
+            except SetAside as aside:
+                if aside.entry is not None:
+                    run.registry.excluded[aside.entry.id] += 1
+                    tally.excluded += 1
+                else:
+                    aside.finding.absorbed += 1
+                    tally.repeats += 1
+                reject()
             except (corpus.NotApplicable, UnsatisfiedAssumption):
                 raise
             except Exception:
                 if first[0] is None:
-                    first[0] = count[0]
+                    first[0] = tally.calls
                 raise
+            tally.passed += 1
 
         # one database key per target, op and property (the function is the same for all)
         inner._hypothesis_internal_add_digest = f"{self.target.name}/{op}/{prop}".encode()
@@ -209,28 +336,48 @@ class CheckContext:
         return []
 
     def _example(
-        self, op: str, prop: str, count: list, pin: dict | None = None, first: list | None = None
+        self,
+        op: str,
+        prop: str,
+        tally: Tally,
+        pin: dict | None = None,
+        first: list | None = None,
+        findings: list | None = None,
+        budget: int | None = None,
+        attempt: int = 0,
     ):
-        """Run the drawn examples (or one example of a ``pin``: a corpus edge, a breaker):
-        ``("fail", message)``, ``("error", message)`` where the suite itself failed
-        (:class:`~.properties.SuiteError`), or ``("pass", "")`` (a pin that does not apply
-        counts as passed)."""
-        run = Run(self.target, prop, self.registry, observer=self.observer, **(pin or {}))
-        inner = self._drawn(run, op, prop, count, first if first is not None else [None])
+        """Run the drawn examples (``budget`` of them; with ``findings``, the failures found
+        so far set aside) or one example of a ``pin`` (a corpus edge, a breaker):
+        ``(status, message, exception)`` with status ``"fail"``, ``"error"`` where the
+        suite itself failed (:class:`~.properties.SuiteError`), or ``"pass"`` (a pin that
+        does not apply counts as passed). ``attempt``: the how-many-th search of the cell
+        (each later one draws from a seed of its own)."""
+        run = Run(
+            self.target,
+            prop,
+            self.registry,
+            observer=self.observer,
+            findings=findings if findings is not None else [],
+            **(pin or {}),
+        )
+        inner = self._drawn(run, op, prop, tally, first if first is not None else [None])
         chosen = self.settings() if pin is None else self.pin_settings()
+        if budget is not None:
+            chosen = settings(chosen, max_examples=max(budget, 1))
         # the settings go on after the seed: @seed also sets database=None (Hypothesis
         # keeps a seeded run out of the database), and the example database must replay
         # and store whatever the seed
-        test = chosen(seed(self.seed)(given(st.data())(inner)))
+        test = chosen(seed(self.seed + attempt)(given(st.data())(inner)))
         try:
             test()
         except (corpus.NotApplicable, Unsatisfiable):  # the pin does not fit: skipped
-            count[0] -= 1
+            if pin is not None:
+                tally.calls -= 1
         except SuiteError as exc:
-            return "error", describe(exc)
+            return "error", describe(exc), exc
         except Exception as exc:  # a failure, or a crash in the target or the suite
-            return "fail", describe(exc)
-        return "pass", ""
+            return "fail", describe(exc), exc
+        return "pass", "", None
 
     def pin_settings(self) -> settings:
         """One example per pin: generated (its free parts drawn), never shrunk or stored

@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 import numpy as np
+from hypothesis import reject
 from hypothesis import strategies as st
 
 from ndpool import spec
@@ -231,6 +232,33 @@ def rng_of(draw) -> np.random.Generator:
 
 
 # -- whole cases -------------------------------------------------------------------------
+#: the facts of a case that :func:`cases` draws before its values, in this order; a
+#: registered region whose scope names only these is never drawn into (``ctx["excluded"]``)
+DRAWN_FACTS = ("d", "batched", "dtype", "layout")
+
+
+def _choose(draw, name: str, values, chosen: dict, excluded: list[dict]):
+    """Draw ``name`` from ``values``, leaving out every value that, with the facts
+    ``chosen`` so far, completes one of the ``excluded`` scopes (each a dict of
+    :data:`DRAWN_FACTS` to a value or a list of values); where none is left the draw
+    so far lies wholly in an excluded region and is discarded (``reject``)."""
+    known = set(chosen) | {name}
+
+    def inside(value) -> bool:
+        facts = {**chosen, name: value}
+        return any(
+            set(scope) <= known
+            and all(facts[k] in (w if isinstance(w, list) else [w]) for k, w in scope.items())
+            for scope in excluded
+        )
+
+    left = [v for v in values if not inside(v)]
+    if not left:
+        reject()
+    chosen[name] = draw(st.sampled_from(left))
+    return chosen[name]
+
+
 @st.composite
 def cases(draw, info, caps: Capabilities, ctx: dict | None = None) -> Case:
     """A valid case of the op whose conformance record is ``info``, within ``caps``.
@@ -243,8 +271,9 @@ def cases(draw, info, caps: Capabilities, ctx: dict | None = None) -> Case:
     record = spec.OPS[op]
     if ctx.get("edge") is not None:
         return _edge_case(draw, info, caps, ctx)
-    d = draw(st.sampled_from(caps.ranks))
-    batched = draw(st.sampled_from(ctx.get("batched", caps.batched)))
+    excluded, chosen = ctx.get("excluded") or [], {}
+    d = _choose(draw, "d", caps.ranks, chosen, excluded)
+    batched = _choose(draw, "batched", ctx.get("batched", caps.batched), chosen, excluded)
     n_lo, n_hi = ctx.get("batch", (0 if caps.empty_batch else 1, 2))
     # N = 0 is drawn, but rarely outside the shape property (it checks nothing else)
     nonzero = tuple(range(max(n_lo, 1), n_hi + 1))
@@ -254,8 +283,8 @@ def cases(draw, info, caps: Capabilities, ctx: dict | None = None) -> Case:
     spatial, cfg = draw_geometry(draw, caps, op, d, batched, ctx)
     options = info.draw_options(draw, caps, ctx)
     cfg.update(options)
-    dtype = draw(st.sampled_from(ctx.get("dtypes", caps.dtypes)))
-    layout = draw(st.sampled_from(caps.layouts))
+    dtype = _choose(draw, "dtype", ctx.get("dtypes", caps.dtypes), chosen, excluded)
+    layout = _choose(draw, "layout", caps.layouts, chosen, excluded)
     shape = ((n,) if batched else ()) + (c, *spatial)
     regime = draw(st.sampled_from(ctx.get("regimes", info.forward_regimes)))
     rng = rng_of(draw)

@@ -39,7 +39,15 @@ from ..cases import Case, from_dtype
 DEVIATIONS_DIR = Path(__file__).with_name("deviations")
 
 ALL_DTYPES = ("float16", "bfloat16", "float32", "float64")
-ALL_LAYOUTS = ("contiguous", "channels_last", "noncontiguous")
+#: the memory layouts ``x`` is drawn in (:func:`memory_order`, :func:`numpy_layout`; a
+#: torch target's ``to_tensor``): ``contiguous``; ``channels_last``, the channel axis
+#: innermost (torch's ``channels_last`` for a batched 4-D ``x``, ``channels_last_3d`` for
+#: a batched 5-D one); ``transposed``, the spatial axes in reversed memory order
+#: (strides not descending); ``strided``, a view with a step of 2 and an offset on every
+#: spatial axis (not dense: its storage has gaps)
+ALL_LAYOUTS = ("contiguous", "channels_last", "transposed", "strided")
+#: earlier names of layouts, still understood: ``noncontiguous`` is ``strided``
+LAYOUT_ALIASES = {"noncontiguous": "strided"}
 ALL_PADDING_FORMS = ("int", "ints", "pairs", "valid", "same", "same_lower")
 
 
@@ -56,6 +64,9 @@ class Capabilities:
     when ``option_values`` declares it: the value is the convention the framework follows
     by itself, which reaches the spec reference but not the framework call
     (:func:`follow_conventions`); a target that declares nothing gets the spec's default.
+    ``layouts``: the memory layouts of ``x`` (:data:`ALL_LAYOUTS`; each is defined for every
+    rank, see :func:`memory_order`) in which the target receives it, and a torch target
+    its JVP tangents and VJP cotangents too.
     ``param_forms``: ``"scalar"``, ``"per_channel"`` and/or ``"per_position"`` (``[C, *O]``,
     for the inputs the spec declares per position: the Gumbel temperature) for extra
     inputs such as ``norm_type``. ``differentiable``: inputs with derivatives (``None``: all
@@ -146,6 +157,10 @@ class Target:
     name: str = "target"
     #: Reproducer lines that build this target (``target = ...``).
     construct: str = "target = ..."
+    #: ``"declared"``: the convention options take the values the capabilities declare
+    #: (the conventions the framework follows by itself); ``"spec"``: the spec's defaults,
+    #: so that each declared convention shows up as a difference (``--conventions spec``)
+    conventions: str = "declared"
 
     def __init__(
         self,
@@ -165,7 +180,12 @@ class Target:
         raise NotImplementedError
 
     def capabilities(self, op: str) -> Capabilities:
-        return self.per_op.get(op, self.default_capabilities)
+        caps = self.per_op.get(op, self.default_capabilities)
+        if self.conventions == "spec" and op in spec.OPS:
+            names = {o.name for o in spec.OPS[op].conventions}
+            values = {k: v for k, v in caps.option_values.items() if k not in names}
+            caps = caps.replace(option_values=values)
+        return caps
 
     def provides_gradient(self, op: str, kind: str) -> bool:
         return self.provides(op) and kind in self.capabilities(op).gradients
@@ -268,17 +288,58 @@ class Target:
         return f"<ndpool conformance target {self.name!r}>"
 
 
-def numpy_layout(a: np.ndarray, layout: str) -> np.ndarray:
-    """The same values in another memory layout (a NumPy view)."""
-    if layout == "contiguous" or a.ndim < 2:
-        return np.ascontiguousarray(a)
+def memory_order(layout: str, ndim: int, batched: bool = True) -> tuple[int, ...]:
+    """The axes of an ``ndim``-axis ``x`` (``[N, C, *S]``, or ``[C, *S]`` unbatched) from
+    the outermost in memory to the innermost, in ``layout`` (:data:`ALL_LAYOUTS`):
+
+    - ``contiguous`` and ``strided``: ``x``'s own order (``strided`` then takes every other
+      element of each spatial axis, :func:`strided_index`);
+    - ``channels_last``: the channel axis innermost, ``[N, *S, C]`` (``[*S, C]``
+      unbatched): torch's ``channels_last`` for batched 2-D pooling (4-D ``x``),
+      ``channels_last_3d`` for batched 3-D pooling (5-D), the same rule for the ranks where
+      torch has no such format;
+    - ``transposed``: the spatial axes reversed, ``[N, C, *reversed(S)]`` (for d = 2 the
+      transpose of the last two axes); for d = 1, where one axis has no order to reverse,
+      every axis reversed (``[L, C, N]``, unbatched ``[L, C]``).
+    """
+    layout = LAYOUT_ALIASES.get(layout, layout)
+    if layout not in ALL_LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; known: {ALL_LAYOUTS}")
+    axes = tuple(range(ndim))
+    lead = 2 if batched else 1  # the first spatial axis
+    if layout in ("contiguous", "strided") or ndim < 2:
+        return axes
     if layout == "channels_last":
-        return np.moveaxis(np.ascontiguousarray(np.moveaxis(a, -a.ndim + 1, -1)), -1, -a.ndim + 1)
-    if layout == "noncontiguous":
-        big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
-        big[..., ::2] = a
-        return big[..., ::2]
-    raise ValueError(f"unknown layout {layout!r}")
+        return axes[: lead - 1] + axes[lead:] + (lead - 1,)
+    spatial = axes[lead:]
+    return axes[:lead] + spatial[::-1] if len(spatial) >= 2 else axes[::-1]
+
+
+def strided_index(ndim: int, batched: bool = True) -> tuple[slice, ...]:
+    """The ``strided`` layout's view of its buffer (whose spatial axes are twice as long):
+    every other element of each spatial axis, from the second (a storage offset)."""
+    lead = min(2 if batched else 1, ndim)
+    return (slice(None),) * lead + (slice(1, None, 2),) * (ndim - lead)
+
+
+def strided_buffer_shape(shape: tuple[int, ...], batched: bool = True) -> tuple[int, ...]:
+    """The shape of the buffer the ``strided`` layout views (:func:`strided_index`)."""
+    lead = min(2 if batched else 1, len(shape))
+    return tuple(shape[:lead]) + tuple(2 * s for s in shape[lead:])
+
+
+def numpy_layout(a: np.ndarray, layout: str, batched: bool = True) -> np.ndarray:
+    """The same values in another memory layout (a NumPy view), as :func:`memory_order`
+    defines it (``batched``: ``a`` is ``[N, C, *S]``, else ``[C, *S]``)."""
+    layout = LAYOUT_ALIASES.get(layout, layout)
+    order = memory_order(layout, a.ndim, batched)
+    if layout == "strided" and a.ndim >= 2:
+        big = np.zeros(strided_buffer_shape(a.shape, batched), dtype=a.dtype)
+        index = strided_index(a.ndim, batched)
+        big[index] = a
+        return big[index]
+    inverse = tuple(int(i) for i in np.argsort(order))
+    return np.ascontiguousarray(np.transpose(a, order)).transpose(inverse)
 
 
 def input_array(a, kind: str, dtype) -> np.ndarray | None:
@@ -315,7 +376,7 @@ class NumpyTarget(Target):
 
     def _arrays(self, case: Case, arrays) -> list[np.ndarray]:
         dt = np.dtype(case.dtype)
-        x = numpy_layout(np.asarray(arrays[0]).astype(dt), case.layout)
+        x = numpy_layout(np.asarray(arrays[0]).astype(dt), case.layout, case.batched)
         kinds = [s.kind for s in case.record.input_specs[1:]]
         return [x] + [input_array(a, kind, dt) for a, kind in zip(arrays[1:], kinds)]
 

@@ -301,11 +301,10 @@ def per_op_capabilities(backend: str, opset: int) -> dict[str, Capabilities]:
     lp_keys = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "sign")
     lp_values: dict[str, tuple] = {"sign": ("abs",)}
     max_values: dict[str, tuple] = {}
-    if backend == "onnxruntime":  # the running max starts at the lowest finite value
+    # the running max starts at the lowest finite value (onnx-reference's LpPool rescales
+    # a ceil_mode partial window, which the ONNX operator text contradicts: a deviation)
+    if backend == "onnxruntime":
         max_values["empty_window"] = ("lowest",)
-    else:  # LpPool = (kernel size * AveragePool(|x|^p))^(1/p), as PyTorch
-        lp_keys = (*lp_keys, "partial_window")
-        lp_values["partial_window"] = ("rescaled",)
     return {
         "max_pool": base.replace(option_values=max_values),
         "avg_pool": base.replace(config_keys=avg_keys, dtypes=dtypes["avg_pool"]),

@@ -2,9 +2,11 @@
 
 Each op is a callable ``fn(x, *params, **cfg)`` on ``torch.Tensor`` (the spec's
 signature; ``params`` are 0-d or ``[C]`` tensors). The helper converts the case's
-arrays to the requested dtype, device and memory layout, and gets JVP and VJP from
-``torch.func`` (``jvp`` / ``vjp``) with respect to the inputs the capabilities mark
-differentiable, so a target only has to provide forward functions. With
+arrays to the requested dtype and device, ``x`` -- and in every derivative mode the
+tangent of ``x`` and the output's cotangent -- in the case's memory layout
+(:func:`to_tensor`), and gets JVP and VJP from ``torch.func`` (``jvp`` / ``vjp``) with
+respect to the inputs the capabilities mark differentiable, so a target only has to
+provide forward functions. With
 ``derivative_modes=True`` the suite also draws forward-mode dual numbers, eager
 ``torch.autograd.grad`` and ``torch.func``'s Jacobians (``jacfwd``, ``jacrev``: a
 vmapped JVP or VJP) as the way to differentiate, each held to the same bound::
@@ -29,7 +31,15 @@ from typing import Any
 import numpy as np
 
 from ..cases import Case
-from .base import Capabilities, NotProvided, Target
+from .base import (
+    LAYOUT_ALIASES,
+    Capabilities,
+    NotProvided,
+    Target,
+    memory_order,
+    strided_buffer_shape,
+    strided_index,
+)
 
 TORCH_DTYPES = ("float16", "bfloat16", "float32", "float64")
 #: the call modes a torch target may declare (:meth:`TorchTarget.forward_in`)
@@ -51,20 +61,25 @@ def _torch():
 
 
 def to_tensor(a: np.ndarray, dtype: str, device: str, layout: str = "contiguous", batched=True):
-    """A tensor with ``a``'s values in ``dtype`` on ``device`` in ``layout``."""
+    """A tensor with ``a``'s values in ``dtype`` on ``device`` in ``layout``
+    (:func:`~.base.memory_order`; ``batched``: ``a`` is ``[N, C, *S]``, else ``[C, *S]``).
+    ``channels_last`` is torch's own memory format where torch has one: ``channels_last``
+    for a batched 4-D tensor, ``channels_last_3d`` for a batched 5-D one."""
     torch = _torch()
     t = torch.from_numpy(np.array(a, dtype=np.float64, copy=True))  # keeps 0-d arrays 0-d
     t = t.to(device=device, dtype=getattr(torch, dtype))
-    if layout == "contiguous" or t.ndim < 2:
-        return t.contiguous()
-    if layout == "channels_last":
-        cdim = 1 if batched else 0
-        return t.movedim(cdim, -1).contiguous().movedim(-1, cdim)
-    if layout == "noncontiguous":
-        big = torch.zeros(t.shape[:-1] + (2 * t.shape[-1],), dtype=t.dtype, device=t.device)
-        big[..., ::2] = t
-        return big[..., ::2]
-    raise ValueError(f"unknown layout {layout!r}")
+    layout = LAYOUT_ALIASES.get(layout, layout)
+    order = memory_order(layout, t.ndim, batched)
+    if layout == "strided" and t.ndim >= 2:
+        big = torch.zeros(strided_buffer_shape(t.shape, batched), dtype=t.dtype, device=t.device)
+        index = strided_index(t.ndim, batched)
+        big[index] = t
+        return big[index]
+    if layout == "channels_last" and batched and t.ndim in (4, 5):
+        fmt = torch.channels_last if t.ndim == 4 else torch.channels_last_3d
+        return t.contiguous(memory_format=fmt)
+    inverse = tuple(int(i) for i in np.argsort(order))
+    return t.permute(order).contiguous().permute(inverse)
 
 
 class TorchTarget(Target):
@@ -239,7 +254,9 @@ class TorchTarget(Target):
         torch = _torch()
         diff, primals, f = self._split(case)
         args = tuple(primals[i] for i in diff)
-        ct = to_tensor(cotangent, case.dtype, self.device)
+        # the cotangent in the case's layout too (y has x's rank and batch axis), so that a
+        # backward pass sees a non-contiguous grad_output
+        ct = to_tensor(cotangent, case.dtype, self.device, case.layout, case.batched)
         if mode == "default":
             _, pullback = torch.func.vjp(f, *args)
             bars = pullback(ct)

@@ -80,7 +80,7 @@ class CompileTarget(TorchTarget):
             primals[i] = primals[i].detach().requires_grad_(True)
         fn = self.compiled_ops.compiled(case.op, dict(case.cfg))
         y = fn(*primals)
-        ct = to_tensor(cotangent, case.dtype, self.device)
+        ct = to_tensor(cotangent, case.dtype, self.device, case.layout, case.batched)
         bars = torch.autograd.grad(y, [primals[i] for i in diff], ct, allow_unused=True)
         out: list = [None] * len(primals)
         for i, b in zip(diff, bars):

@@ -4,11 +4,12 @@ The adapters only route the spec's keywords to the right ``F.*_pool{d}d`` and sa
 in the capabilities, what torch has: ranks 1..3, int or per-axis symmetric padding,
 no ``dilation`` for avg and Lp pooling, no ``padding`` for Lp pooling, scalar
 ``norm_type`` (not differentiable) with PyTorch's signed convention
-(``sign="signed"``) and PyTorch's rescaled partial windows (``partial_window="rescaled"``:
-``lp_pool`` is ``(avg_pool(x**p) * prod(kernel_size))**(1/p)``), no smooth max. Those two
-are conventions torch follows by itself: the suite passes them to the spec reference and
-the adapter checks them, never passes them on. ``avg_pool1d`` has no ``divisor_override``; the
-adapter then runs ``avg_pool2d`` on a unit axis, which is the same computation.
+(``sign="signed"``, which the adapter checks and never passes on), no smooth max. Torch's
+``lp_pool`` is ``(avg_pool(x**p) * prod(kernel_size))**(1/p)``, which rescales a ceil_mode
+partial window; its documentation gives the plain per-window sum, so that is registered as
+a deviation (``lp-ceil-partial-window-rescaled``), not declared as a convention.
+``avg_pool1d`` has no ``divisor_override``; the adapter then runs ``avg_pool2d`` on a unit
+axis, which is the same computation.
 Known differences from the spec are registered in ``deviations/torch.toml``.
 """
 
@@ -96,15 +97,9 @@ def lp_pool(
     stride=None,
     ceil_mode=False,
     sign="signed",
-    partial_window="rescaled",
 ):
     if sign != "signed":
         raise ValueError(f"torch lp_pool only has sign='signed', got {sign!r}")
-    if partial_window != "rescaled":
-        raise ValueError(
-            f"torch lp_pool rescales partial windows (partial_window='rescaled'), "
-            f"got {partial_window!r}"
-        )
     d = _d(x, kernel_size)
     fn = getattr(_F(), f"lp_pool{d}d")
     if d == 1:
@@ -152,8 +147,8 @@ PER_OP = {
         )
     ),
     "lp_pool": CAPABILITIES.replace(
-        config_keys=("kernel_size", "stride", "ceil_mode", "sign", "partial_window"),
-        option_values={"sign": ("signed",), "partial_window": ("rescaled",)},
+        config_keys=("kernel_size", "stride", "ceil_mode", "sign"),
+        option_values={"sign": ("signed",)},
         param_forms=("scalar",),
         differentiable=("x",),
     ),

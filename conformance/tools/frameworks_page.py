@@ -1,6 +1,12 @@
 """Generate docs/frameworks.md, "Pooling semantics across frameworks", by running probes.
 
     python -m ndpool.conformance.tools.frameworks_page docs/frameworks.md
+    python -m ndpool.conformance.tools.frameworks_page --discovery REPORT.json ...
+
+The second form keeps the distinct failures of a discovery run (``ndpool check --discover
+--unregistered --report REPORT.json``) in ``docs/frameworks/discovery/<target>.json``
+(kinds, regions, registry entries; not the counterexamples), which the page's "Distinct
+failures" section lists.
 
 Every row is a convention, every column a target; a cell is what the target returned on
 the row's probe (a tiny input, through the same :class:`~ndpool.conformance.targets.Target`
@@ -17,6 +23,7 @@ when the checked-in one is stale.
 from __future__ import annotations
 
 import ast
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +35,14 @@ from ndpool import spec
 
 from ..cases import Case
 from ..deviations import tomllib
+from ..discovery import where
 from ..targets import NotProvided, load_target
 from ..targets.base import DEVIATIONS_DIR
 
+DOCS = Path(__file__).resolve().parents[2] / "docs"  # conformance/tools/ -> the repository
 COLUMNS = ("ndpool.impl", "torch", "torch-compile", "onnxruntime", "onnx-reference", "jax")
 REPRO_DIR = "frameworks/repro"  # relative to docs/
+DISCOVERY_DIR = "frameworks/discovery"  # relative to docs/
 COMMAND = "python -m ndpool.conformance.tools.frameworks_page docs/frameworks.md"
 NEG_INF = -np.inf
 
@@ -328,6 +338,7 @@ def render() -> str:
                 mark += f" ([shown]({REPRO_DIR}/{link}))"
             row.append(_cell(text) + mark)
         lines.append("| " + " | ".join(row) + " |")
+    lines += discovery_section()
     lines += ["", "## Reproducers", ""]
     lines.append(
         "Each script prints the framework's result next to the spec's and exits 1 while the "
@@ -337,8 +348,7 @@ def render() -> str:
         "change shows up):"
     )
     lines.append("")
-    docs = Path(__file__).resolve().parents[2] / "docs"  # conformance/tools/ -> the repository
-    repro_dir = docs / REPRO_DIR
+    repro_dir = DOCS / REPRO_DIR
     conventions = _registered_conventions()
     for path in sorted(repro_dir.glob("*.py")) if repro_dir.exists() else []:
         doc = ast.get_docstring(ast.parse(path.read_text())) or ""
@@ -347,6 +357,74 @@ def render() -> str:
         lines.append(f"- [`{path.name}`]({REPRO_DIR}/{path.name}): {kind}{first}")
     lines.append("")
     return "\n".join(lines)
+
+
+def discovery_summary(report: dict) -> dict:
+    """What the page keeps of a discovery run's JSON report: the run, and per cell its
+    distinct failures' kinds, regions and registry entries (no counterexamples)."""
+    meta = report["meta"]
+    ((name, body),) = report["targets"].items()
+    cells = {
+        f"{op}/{prop}": [
+            {k: f[k] for k in ("kind", "region", "seen", "entry") if k in f} for f in found
+        ]
+        for op, row in body.get("findings", {}).items()
+        for prop, found in row.items()
+    }
+    seconds = sum(v for row in body.get("seconds", {}).values() for v in row.values())
+    examples = sum(v for row in body.get("examples", {}).values() for v in row.values())
+    return {
+        "target": name,
+        "command": f"ndpool check --target {name} --profile {meta['profile']} --seed "
+        f"{meta['seed']} -n {meta['jobs']} --discover --unregistered",
+        "examples": examples,
+        "worker_seconds": round(seconds),
+        "counts": body.get("counts", {}),
+        "coverage": body.get("registry_coverage"),
+        "findings": cells,
+    }
+
+
+def discovery_section() -> list[str]:
+    """The "Distinct failures" section from ``docs/frameworks/discovery/*.json``."""
+    runs = [json.loads(p.read_text()) for p in sorted((DOCS / DISCOVERY_DIR).glob("*.json"))]
+    if not runs:
+        return []
+    lines = [
+        "",
+        "## Distinct failures (discovery runs)",
+        "",
+        "Each target run with its registry set aside and distinct-failure discovery on "
+        "(`--discover --unregistered`, see [Running the suite](conformance/running.md)): "
+        "every failure the search told apart, by kind (its first line, numbers as N) and "
+        "region (the facts of its minimal example; a raise is told apart by its message), with "
+        "the registry entry that covers it "
+        "(linked to its reproducer) or **new**. An entry *not found* was not reached by "
+        "that run's examples; its reproducer still shows it.",
+        "",
+    ]
+    for run in runs:
+        cov = run.get("coverage") or {"found": [], "not_found": [], "new": [], "guarded": []}
+        lines += [
+            f"### {run['target']}",
+            "",
+            f"`{run['command']}`: {run['examples']} examples, {run['worker_seconds']} s in "
+            f"the workers; {len(cov['found'])} registry entries found, {len(cov['new'])} new "
+            f"failure(s); not found: {', '.join(f'`{e}`' for e in cov['not_found']) or 'none'}; "
+            f"not run (`skip`, a crash): {', '.join(f'`{e}`' for e in cov['guarded']) or 'none'}.",
+            "",
+            "| cell | failure | region | registry |",
+            "|---|---|---|---|",
+        ]
+        for cell, found in sorted(run["findings"].items()):
+            for f in found:
+                region = where(f)
+                entry = f.get("entry")
+                repro = f"{REPRO_DIR}/{run['target']}-{entry}.py"
+                label = f"[`{entry}`]({repro})" if entry else "**new**"
+                lines.append(f"| {cell} | {_cell(f['kind'])} | {_cell(region)} | {label} |")
+        lines.append("")
+    return lines
 
 
 def _registered_conventions() -> set[str]:
@@ -360,6 +438,14 @@ def _registered_conventions() -> set[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--discovery"]:
+        for path in argv[1:]:
+            summary = discovery_summary(json.loads(Path(path).read_text()))
+            out = DOCS / DISCOVERY_DIR / f"{summary['target']}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+            print(f"{out}: {sum(map(len, summary['findings'].values()))} distinct failures")
+        return 0
     text = render()
     if argv:
         Path(argv[0]).write_text(text)

@@ -18,7 +18,9 @@
   becomes the list of conventions where several frameworks differ from the spec, read
   off docs/frameworks.md (``frameworks_highlights.py``); a line ``<!-- ndpool:cli-help -->``
   becomes the ``--help`` text of each command, and ``<!-- ndpool:exit-codes -->`` the
-  table of ``ndpool check``'s exit statuses, both from ``ndpool.conformance.cli``.
+  table of ``ndpool check``'s exit statuses, both from ``ndpool.conformance.cli``; a line
+  ``<!-- ndpool:registry torch -->`` the table of that target's registry
+  (``registry_tables.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 import constraints_page
 import conventions_page
 import frameworks_highlights
+import registry_tables
 import structure_figure
 import window_figures
 from mkdocs.config.defaults import MkDocsConfig
@@ -44,6 +47,7 @@ from mkdocs.structure.pages import Page
 
 PACKAGES = ("spec", "impl", "conformance")
 CONVENTIONS_MARKER = re.compile(r"^<!--\s*ndpool:conventions\s+([\w ]+?)\s*-->\s*$", re.M)
+REGISTRY_MARKER = re.compile(r"^<!--\s*ndpool:registry\s+([\w.@-]+)\s*-->\s*$", re.M)
 HIGHLIGHTS_MARKER = re.compile(r"^<!--\s*ndpool:frameworks-highlights\s*-->\s*$", re.M)
 CLI_HELP_MARKER = re.compile(r"^<!--\s*ndpool:cli-help\s*-->\s*$", re.M)
 #: ``<!-- ndpool:exit-codes -->`` (ndpool check's), ``... exit-codes merge -->`` (ndpool report
@@ -174,7 +178,12 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         link = os.path.relpath("frameworks.md", here).replace(os.sep, "/")
         return frameworks_highlights.markdown(link)
 
+    def registry(match: re.Match) -> str:
+        repro = os.path.relpath("frameworks/repro", here).replace(os.sep, "/")
+        return registry_tables.markdown(match.group(1), repro)
+
     markdown = CONVENTIONS_MARKER.sub(tables, markdown)
+    markdown = REGISTRY_MARKER.sub(registry, markdown)
     markdown = CLI_HELP_MARKER.sub(lambda _: _cli_help(), markdown)
     markdown = EXIT_CODES_MARKER.sub(lambda m: _exit_codes(m.group(1)), markdown)
     return HIGHLIGHTS_MARKER.sub(highlights, markdown)

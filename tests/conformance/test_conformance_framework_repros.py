@@ -52,6 +52,18 @@ def test_reproducer_still_reproduces(script, capsys):
     )
 
 
+@pytest.mark.parametrize("target", sorted(t for t in NEEDS if (REGISTRIES / f"{t}.toml").exists()))
+def test_every_registry_entry_has_a_reproducer(target):
+    """A registry entry is a claim about the installed framework; its reproducer is what
+    verifies it (the drawn examples never enter a registered region)."""
+    data = tomllib.loads((REGISTRIES / f"{target}.toml").read_text())
+    ids = [e["id"] for kind in ("deviation", "convention") for e in data.get(kind, [])]
+    missing = [i for i in ids if not (REPRO / f"{target}-{i}.py").is_file()]
+    assert not missing, (
+        f"{target}.toml entries without docs/frameworks/repro/{target}-<id>.py: {missing}"
+    )
+
+
 def _conventions(target: str) -> list[dict]:
     return tomllib.loads((REGISTRIES / f"{target}.toml").read_text()).get("convention", [])
 

@@ -109,7 +109,7 @@ def test_nothing_checked_is_not_a_pass(tmp_path, args, why):
 def test_wrong_output_dtype_is_not_conformant(tmp_path):
     out = ndpool(
         tmp_path, "check", "--target", "broken_targets:wrong_dtype", "--op", "avg_pool",
-        "--property", "forward", "--seed", "1",
+        "--property", "forward", "--seed", "1", "-v",
     )  # fmt: skip
     assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
     assert re.search(r"the output has dtype float64, not float(16|32)", out.stdout), _lines(out)
@@ -119,7 +119,7 @@ def test_wrong_output_dtype_is_not_conformant(tmp_path):
 def test_a_hang_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
     out = ndpool(
         tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
-        "--property", "forward", "--timeout", "3", "--seed", "1",
+        "--property", "forward", "--timeout", "3", "--seed", "1", "-v",
     )  # fmt: skip
     assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
     assert "FAIL: max_pool / forward" in out.stdout
@@ -131,7 +131,7 @@ def test_a_hang_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
 def test_a_crash_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
     out = ndpool(
         tmp_path, "check", "--target", "broken_targets:aborts", "--op", "max_pool", "avg_pool",
-        "--property", "forward", "--seed", "1",
+        "--property", "forward", "--seed", "1", "-v",
     )  # fmt: skip
     assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
     assert "the target crashed the process (signal SIGABRT) in forward of max_pool(" in out.stdout
@@ -141,11 +141,11 @@ def test_a_crash_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
 
 def test_a_failure_prints_a_replay_line_that_replays_it(tmp_path):
     args = ["--target", "broken_targets:last_tie", "--op", "max_pool", "--property", "indices"]
-    out = ndpool(tmp_path, "check", *args)  # a random seed, printed
+    out = ndpool(tmp_path, "check", *args, "-v")  # a random seed, printed
     assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
     replays = re.findall(r"^replay: ndpool (check .*)$", out.stdout, re.M)
     assert len(replays) == 1 and "--seed " in replays[0], _lines(out)
-    again = ndpool(tmp_path, *shlex.split(replays[0]))
+    again = ndpool(tmp_path, *shlex.split(replays[0]), "-v")
     assert again.returncode == EXIT_NOT_CONFORMANT, _lines(again)
     first = out.stdout[out.stdout.index("FAIL:") : out.stdout.index("replay:")]
     assert first in again.stdout  # the same failure, the same minimal example

@@ -19,6 +19,7 @@ from ndpool.conformance.reporting import Matrix, to_html, to_json, to_markdown
 from ndpool.conformance.runner import run_property
 from ndpool.conformance.strategies import cases
 from ndpool.conformance.targets import Capabilities, NumpyTarget, load_target
+from ndpool.conformance.targets.base import DEVIATIONS_DIR
 from ndpool.conformance.tolerances import Allowed, mismatches, ulp_histogram
 
 CAPS = Capabilities(dtypes=("float16", "float32", "float64"))
@@ -130,8 +131,10 @@ def test_deviation_scope_and_staleness(tmp_path):
     assert reg.match("forward", "max_pool", Case("max_pool", x2, cfg={"kernel_size": 2})) is None
     assert reg.match("vjp", "avg_pool", case).id == "b"
     reg.hit(reg.entries[0])
-    stale = reg.stale({("avg_pool", "vjp"), ("max_pool", "forward")})
-    assert [e.id for e in stale] == ["b"]
+    reg.clean["a"] += 1  # a hit wins: it still deviates
+    assert reg.stale() == [] and [e.id for e in reg.not_sampled()] == ["b"]
+    reg.clean["b"] += 1  # checked in its region, conformed
+    assert [e.id for e in reg.stale()] == ["b"] and reg.not_sampled() == []
     bad = tmp_path / "bad.toml"
     bad.write_text(
         '[[deviation]]\nid = "c"\nproperty = "forward"\nop = "max_pool"\n'
@@ -187,12 +190,24 @@ def test_cli_arguments():
     assert main(["check", "--op", "no_such_op"]) == 3  # a set-up error, before any run
 
 
-def test_torch_deviations_are_documented():
+def test_every_registry_is_documented():
+    """The deviations page shows every built-in registry as a generated table
+    (docs/hooks/registry_tables.py), each entry linked to its reproducer."""
+    import sys
     from pathlib import Path
 
-    page = (Path(__file__).parents[2] / "docs" / "conformance" / "deviations.md").read_text()
-    for entry in devs.Registry.load("torch", load_target("torch").deviations_file).entries:
-        assert f"`{entry.id}`" in page, f"deviation {entry.id!r} missing from deviations.md"
+    docs = Path(__file__).parents[2] / "docs"
+    sys.path.insert(0, str(docs / "hooks"))
+    try:
+        import registry_tables
+    finally:
+        sys.path.pop(0)
+    page = (docs / "conformance" / "deviations.md").read_text()
+    for path in sorted(DEVIATIONS_DIR.glob("*.toml")):
+        assert f"<!-- ndpool:registry {path.stem} -->" in page, f"{path.stem} not on the page"
+        table = registry_tables.markdown(path.stem, "../frameworks/repro")
+        for entry in devs.Registry.load(path.stem, path).entries:
+            assert f"`{entry.id}`](../frameworks/repro/{path.stem}-{entry.id}.py)" in table
 
 
 def test_lp_partial_bounds_where_the_value_overflows():

@@ -1,8 +1,9 @@
-"""onnx-reference / auto-pad-with-ceil-mode:
-VALID + ceil_mode: MaxPool drops the partial window, AveragePool raises.
+"""onnx-reference / auto-pad-with-ceil-mode: AveragePool and LpPool with ceil_mode and any
+auto_pad (VALID, SAME_UPPER, SAME_LOWER) raise ("ceil_mode is not supported with auto_pad").
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
-exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while both raise
+for every auto_pad (0: the spec's values; 2: another outcome). MaxPool with VALID and
+ceil_mode: max-valid-ceil-mode-floor."""
 
 import sys
 
@@ -27,11 +28,32 @@ def onnx_run(op, x, n_out=1, dtype=TensorProto.FLOAT, **attrs):
     return ReferenceEvaluator(model).run(None, {"X": x})
 
 
-x = np.array([[[2.0, 1.0, 0.0]]], dtype=np.float32)
-got = onnx_run("MaxPool", x, kernel_shape=[2], auto_pad="VALID", ceil_mode=1)[0]
-want = spec.max_pool(x.astype(np.float64), kernel_size=2, padding="valid", ceil_mode=True)
-same = got.shape == want.shape and np.array_equal(got, want)
+def attempt(op, x, **attrs):
+    """The node's outputs, or the exception's type and first line."""
+    try:
+        return onnx_run(op, x, **attrs)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:70]}"
 
-print("target:", got)
-print("spec:  ", want)
-sys.exit(0 if same else 1)
+
+x = np.array([[[2.0, 1.0, 0.0]]], dtype=np.float32)
+outcome = []
+for auto_pad, padding in (("VALID", "valid"), ("SAME_UPPER", "same"), ("SAME_LOWER", "same_lower")):
+    cfg = dict(kernel_size=2, stride=2, padding=padding, ceil_mode=True)
+    for op, extra, want in (
+        ("AveragePool", {}, spec.avg_pool(x.astype(np.float64), **cfg)),
+        ("LpPool", {"p": 1}, spec.lp_pool(x.astype(np.float64), 1.0, **cfg)),
+    ):
+        got = attempt(op, x, kernel_shape=[2], strides=[2], auto_pad=auto_pad, ceil_mode=1, **extra)
+        if isinstance(got, str):
+            outcome.append("raised" if "ceil_mode is not supported" in got else got)
+        else:
+            outcome.append("spec" if np.allclose(got[0], want) else got[0].ravel().tolist())
+        print(
+            f"{op} {auto_pad}: target {got if isinstance(got, str) else got[0].ravel()}; "
+            f"spec {want.ravel()}"
+        )
+
+sys.exit(
+    0 if all(v == "spec" for v in outcome) else 1 if all(v == "raised" for v in outcome) else 2
+)

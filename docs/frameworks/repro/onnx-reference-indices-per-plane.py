@@ -1,8 +1,9 @@
-"""onnx-reference / indices-per-plane:
-MaxPool Indices are per plane, not flat over [N, C, *S] as the ONNX operator says.
+"""onnx-reference / indices-per-plane: MaxPool with every stride and dilation 1 returns
+Indices per (N, C) plane, not flat over [N, C, *S] as the ONNX operator says (the strided
+and dilated loops return them flat).
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
-exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while exactly that
+holds (0: flat Indices; 2: another outcome)."""
 
 import sys
 
@@ -27,12 +28,21 @@ def onnx_run(op, x, n_out=1, dtype=TensorProto.FLOAT, **attrs):
     return ReferenceEvaluator(model).run(None, {"X": x})
 
 
-x = np.array([[[1.0, 2.0], [4.0, 3.0]]], dtype=np.float32)  # N=1, C=2, L=2
-got = onnx_run("MaxPool", x, n_out=2, kernel_shape=[2])[1]
-plane = spec.max_pool(x.astype(np.float64), kernel_size=2, return_indices=True)[1]
-want = plane + np.array([0, 2]).reshape(1, 2, 1)  # ONNX's flat layout: + (n*C + c) * L
-same = np.array_equal(got, want)
+x = np.array([[[1.0, 2.0, 0.0, 0.0], [4.0, 3.0, 0.0, 0.0]]], dtype=np.float32)  # N=1, C=2, L=4
+verdict = {}
+for stride in (1, 2):
+    got = onnx_run("MaxPool", x, n_out=2, kernel_shape=[2], strides=[stride])[1]
+    plane = spec.max_pool(x.astype(np.float64), kernel_size=2, stride=stride, return_indices=True)[
+        1
+    ]
+    flat = plane + np.array([0, 4]).reshape(1, 2, 1)  # ONNX's flat layout: + (n*C + c) * L
+    verdict[stride] = (
+        "flat"
+        if np.array_equal(got, flat)
+        else ("per plane" if np.array_equal(got, plane) else "other")
+    )
+    print(f"stride {stride}: target {got.tolist()}; flat (ONNX) {flat.tolist()}")
 
-print("target:", got)
-print("spec:  ", want)
-sys.exit(0 if same else 1)
+if verdict == {1: "flat", 2: "flat"}:
+    sys.exit(0)
+sys.exit(1 if verdict == {1: "per plane", 2: "flat"} else 2)

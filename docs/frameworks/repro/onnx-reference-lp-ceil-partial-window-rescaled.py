@@ -1,8 +1,9 @@
 """onnx-reference / lp-ceil-partial-window-rescaled:
 the ceil_mode edge window of LpPool is rescaled.
 
-A convention, not a deviation: the spec names it partial_window="rescaled" (a [[convention]]
-in conformance/targets/deviations/onnx-reference.toml). Exits 1 while the reference differs from the
+A deviation (registered in conformance/targets/deviations/onnx-reference.toml): the spec can
+express it as partial_window="rescaled", but the ONNX operator text gives the Lp norm of the
+window's cells and the evaluator's own comment calls it a difference to fix. Exits 1 while the reference differs from the
 spec's default and equals the spec under that option (0: the default; 2: neither)."""
 
 import sys

@@ -1,7 +1,9 @@
-"""onnx-reference / max-nan: MaxPool drops NaN ([1, NaN] -> 1) and raises on a window of NaN only.
+"""onnx-reference / max-nan: MaxPool with every stride and dilation 1 drops NaN ([1, NaN] -> 1)
+and raises on a window of NaN only; the strided / dilated loops keep a NaN only when it is
+the window's first cell.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
-exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while exactly that
+holds (0: NaN propagates as in the spec; 2: another outcome)."""
 
 import sys
 
@@ -26,11 +28,30 @@ def onnx_run(op, x, n_out=1, dtype=TensorProto.FLOAT, **attrs):
     return ReferenceEvaluator(model).run(None, {"X": x})
 
 
-x = np.array([[[1.0, np.nan]]], dtype=np.float32)
-got = onnx_run("MaxPool", x, kernel_shape=[2])[0]
-want = spec.max_pool(x.astype(np.float64), kernel_size=2)
-same = np.array_equal(got, want, equal_nan=True)
+def attempt(op, x, **attrs):
+    """The node's outputs, or the exception's type and first line."""
+    try:
+        return onnx_run(op, x, **attrs)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:70]}"
 
-print("target:", got)
-print("spec:  ", want)
-sys.exit(0 if same else 1)
+
+nan = np.nan
+expected = {  # (window, stride): what the registered behaviour gives
+    ((1.0, nan), 1): "1.0",
+    ((nan, 1.0), 1): "1.0",
+    ((nan, nan), 1): "ValueError",
+    ((1.0, nan), 2): "1.0",
+    ((nan, 1.0), 2): "nan",
+    ((nan, nan), 2): "nan",
+}
+seen, spec_like = {}, []
+for window, stride in expected:
+    x = np.array([[window]], dtype=np.float32)
+    got = attempt("MaxPool", x, kernel_shape=[2], strides=[stride])
+    want = spec.max_pool(x.astype(np.float64), kernel_size=2, stride=stride)
+    seen[window, stride] = got.split(":")[0] if isinstance(got, str) else str(got[0].ravel()[0])
+    spec_like.append(not isinstance(got, str) and np.array_equal(got[0], want, equal_nan=True))
+    print(f"{list(window)}, stride {stride}: target {seen[window, stride]}; spec {want.ravel()}")
+
+sys.exit(0 if all(spec_like) else 1 if seen == expected else 2)

@@ -1,7 +1,8 @@
-"""onnx-reference / valid-ignores-dilation: auto_pad VALID sizes the output without the dilation.
+"""onnx-reference / valid-ignores-dilation: AveragePool / LpPool with auto_pad VALID size the
+output without the dilation.
 
-Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while the difference
-exists."""
+Registered in conformance/targets/deviations/onnx-reference.toml. Exits 1 while LpPool differs
+and MaxPool (which uses the dilated kernel) does not (0: LpPool right; 2: MaxPool wrong too)."""
 
 import sys
 
@@ -30,7 +31,11 @@ x = np.array([[[2.0, 1.0, 0.0, -2.0]]], dtype=np.float32)
 got = onnx_run("LpPool", x, kernel_shape=[2], dilations=[2], strides=[2], auto_pad="VALID", p=1)[0]
 want = spec.lp_pool(x.astype(np.float64), np.array(1.0), kernel_size=2, dilation=2, padding="valid")
 same = got.shape == want.shape and np.allclose(got, want)
+got_max = onnx_run("MaxPool", x, kernel_shape=[2], dilations=[2], strides=[2], auto_pad="VALID")[0]
+want_max = spec.max_pool(x.astype(np.float64), kernel_size=2, dilation=2, padding="valid")
+max_right = got_max.shape == want_max.shape and np.array_equal(got_max, want_max)
 
-print("target:", got)
-print("spec:  ", want)
-sys.exit(0 if same else 1)
+print("LpPool target:", got)
+print("LpPool spec:  ", want)
+print("MaxPool target:", got_max, "(the spec's)" if max_right else f"(spec {want_max})")
+sys.exit(0 if same else 1 if max_right else 2)

@@ -1,8 +1,9 @@
 """torch / lp-ceil-partial-window-rescaled: the ceil_mode edge window of lp_pool is rescaled.
 
-A convention, not a deviation: torch's lp_pool is (avg_pool(x**p) * prod(kernel))**(1/p), which
-the spec names partial_window="rescaled" (a [[convention]] in
-conformance/targets/deviations/torch.toml),
+A deviation (registered in conformance/targets/deviations/torch.toml): torch's lp_pool is
+(avg_pool(x**p) * prod(kernel))**(1/p), which the spec can express as
+partial_window="rescaled", but torch's documentation gives the plain per-window sum, so it is
+a bug, not a documented convention,
 values and gradients alike. Exits 1 while torch differs from the spec's default and equals the
 spec under that option (0: torch follows the default; 2: neither)."""
 

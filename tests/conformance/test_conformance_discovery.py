@@ -1,0 +1,135 @@
+"""Distinct-failure discovery, examples kept out of registered regions, checkable
+conventions (conformance/discovery.py, runner.CheckContext, strategies._choose)."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import sys
+
+import cli_run
+import numpy as np
+import pytest
+
+from ndpool.conformance import discovery
+from ndpool.conformance.cases import Case
+from ndpool.conformance.gate import EXIT_CONFORMANT, EXIT_NOT_CONFORMANT
+from ndpool.conformance.reporting import Matrix, to_html, to_json, to_markdown
+from ndpool.conformance.runner import CheckContext
+
+sys.path.insert(0, str(cli_run.FIXTURES))
+# a fixture module, importable once FIXTURES is on the path
+import broken_targets
+
+TWO = ["--target", "broken_targets:two_defects", "--op", "max_pool", "--property", "forward"]
+
+
+def test_discovery_doctests():
+    assert doctest.testmod(discovery, verbose=False).failed == 0
+
+
+def test_without_discovery_one_defect_hides_the_other():
+    ctx = CheckContext(broken_targets.two_defects(), seed=3, discover=False)
+    outcome = ctx.run("max_pool", "forward")
+    assert outcome.status == "fail" and not outcome.findings
+    assert ("float16" in outcome.message) != (
+        "differ from the spec" in outcome.message.split("\n")[1]
+    )
+
+
+def test_discovery_lists_both_defects_each_with_its_own_example():
+    ctx = CheckContext(broken_targets.two_defects(), seed=3, discover=True)
+    outcome = ctx.run("max_pool", "forward")
+    assert outcome.status == "fail"
+    kinds = [f["kind"] for f in outcome.findings]
+    raised = [k for k in kinds if "NotImplementedError" in k]
+    wrong = [k for k in kinds if "elements differ from the spec" in k]
+    assert raised and wrong, kinds
+    # the wrong value's region names the NaN and the dtype; a raise is told by its message
+    regions = {f["kind"]: f["region"] for f in outcome.findings}
+    assert any(regions[k].get("nonfinite_input") for k in wrong), outcome.findings
+    assert all("dtype" in regions[k] for k in wrong), outcome.findings
+    assert all("dtype" not in regions[k] for k in raised), outcome.findings
+    assert "distinct failure(s) (discovery)" in outcome.message
+    assert outcome.message.count("reproducer:") >= len(kinds)
+
+
+def test_discovery_on_the_command_line_one_line_per_failure(tmp_path):
+    out = cli_run.ndpool(tmp_path, "check", *TWO, "--seed", "3", "--discover", "--report", "r.json")
+    assert out.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(out)
+    lines = [
+        line for line in out.stdout.splitlines() if line.startswith("FAIL: max_pool / forward")
+    ]
+    assert len(lines) >= 2 and "reproducer:" not in out.stdout, cli_run.tail(out)
+    report = json.loads((tmp_path / "r.json").read_text())["targets"]["two_defects"]
+    assert len(report["findings"]["max_pool"]["forward"]) == len(lines)
+    assert "--discover" in out.stdout  # the replay command keeps discovery on
+
+
+def test_registered_regions_are_not_drawn_into(tmp_path):
+    """A float16 region is pruned from the draws (the target never sees float16 outside
+    the pins); a NaN region is found after the draw and set aside, not counted."""
+    registry = tmp_path / "two.toml"
+    registry.write_text(
+        '[[deviation]]\nid = "no-half"\nproperty = "*"\nop = "max_pool"\n'
+        'scope = { dtype = "float16" }\nreason = "not implemented"\n'
+        '[[deviation]]\nid = "nan-zero"\nproperty = "forward"\nop = "max_pool"\n'
+        'scope = { nonfinite_input = true }\nreason = "a NaN window gives 0"\n'
+    )
+    target = broken_targets.two_defects()
+    seen = []
+    ctx = CheckContext(target, seed=5, deviations=registry, max_examples=60, corpus=False)
+    ctx.observer = lambda case, what, args: seen.append(case)
+    outcome = ctx.run("max_pool", "forward")
+    assert outcome.status == "pass", outcome.message
+    assert seen and all(c.dtype != "float16" for c in seen)
+    assert not any(np.isnan(c.x).any() or np.isinf(c.x).any() for c in seen)
+    assert outcome.excluded_by.get("no-half", 0) == 0  # pruned, never drawn
+    assert outcome.excluded_by.get("nan-zero", 0) > 0  # drawn, set aside uncounted
+    assert outcome.checked == outcome.examples - outcome.excluded
+    assert len(seen) >= 60  # the budget is spent outside the regions
+
+
+def test_conventions_spec_shows_a_declared_convention_as_a_difference(tmp_path):
+    cell = ["--target", "broken_targets:ordered_zeros", "--op", "max_pool", "--seed", "0"]
+    cell += ["--property", "forward"]
+    declared = cli_run.ndpool(tmp_path, "check", *cell)
+    assert declared.returncode == EXIT_CONFORMANT, cli_run.tail(declared)
+    as_spec = cli_run.ndpool(tmp_path, "check", *cell, "--conventions", "spec", "-v")
+    assert as_spec.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(as_spec)
+    assert "signed_zeros" not in as_spec.stdout.split("reproducer:")[1].split("print")[0]
+    assert "--conventions spec" in as_spec.stdout
+
+
+def test_reports_hold_every_counterexample_in_full():
+    matrix = Matrix()
+    message = "forward: 1 of 1 elements differ from the spec\n" + "x" * 20000 + "\nEND"
+    matrix.set("t", "max_pool", "forward", "fail", message)
+    for text in (to_markdown(matrix), to_html(matrix), json.dumps(to_json(matrix))):
+        assert "x" * 20000 in text and "END" in text
+
+
+def test_a_region_covers_a_failure_of_its_kind_only():
+    x = np.array([[[1.0, np.nan, 2.0]]])
+    case = Case("max_pool", x, cfg={"kernel_size": 2}, dtype="float32")
+    found = discovery.Finding.of("forward: 1 of 2 elements differ from the spec\n...", case)
+    assert found.region["dtype"] == "float32" and found.region["nonfinite_input"]
+    assert found.covers("forward: N of N elements differ from the spec", case)
+    assert not found.covers("forward: the target raised ValueError: bad", case)
+    plain = Case("max_pool", np.array([[[1.0, 3.0, 2.0]]]), cfg={"kernel_size": 2}, dtype="float32")
+    assert not found.covers(found.kind, plain)
+
+
+def test_unregistered_names_the_entry_behind_each_distinct_failure(tmp_path):
+    pytest.importorskip("torch")
+    cell = ["--target", "torch", "--op", "max_pool", "--property", "indices", "--seed", "1"]
+    out = cli_run.ndpool(
+        tmp_path, "check", *cell, "--discover", "--unregistered", "--report", "r.json"
+    )
+    assert out.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(out)
+    assert "-- registered as nan-last-wins" in out.stdout, cli_run.tail(out)
+    coverage = json.loads((tmp_path / "r.json").read_text())["targets"]["torch"][
+        "registry_coverage"
+    ]
+    assert "nan-last-wins" in coverage["found"] and "nan-last-wins" not in coverage["not_found"]
+    assert "registry set aside:" in out.stdout
