@@ -2,8 +2,9 @@
 count_include_pad=False on a window of padding only: JVP NaN (spec default 0).
 
 A deviation (registered in conformance/targets/deviations/jax.toml): the spec can express it
-as empty_window_derivative="nan", but no JAX or flax document states it. Exits 1 while JAX differs from the
-spec's default and equals the spec under that option (0: JAX follows the default; 2: neither)."""
+as empty_window_derivative="nan", but no JAX or flax document states it. Exits 1 while JAX
+differs from the spec's default and equals the spec under that option (0: JAX follows the
+default; 2: neither)."""
 
 import sys
 

@@ -3,8 +3,9 @@ the ceil_mode edge window of LpPool is rescaled.
 
 A deviation (registered in conformance/targets/deviations/onnx-reference.toml): the spec can
 express it as partial_window="rescaled", but the ONNX operator text gives the Lp norm of the
-window's cells and the evaluator's own comment calls it a difference to fix. Exits 1 while the reference differs from the
-spec's default and equals the spec under that option (0: the default; 2: neither)."""
+window's cells and the evaluator's own comment calls it a difference to fix. Exits 1 while
+the reference differs from the spec's default and equals the spec under that option (0: the
+default; 2: neither)."""
 
 import sys
 
