@@ -153,6 +153,12 @@ class Registry:
                 return entry
         return None
 
+    def matches(self, prop: str, op: str, case: Case) -> list[str]:
+        """The ids of every entry whose scope holds ``case`` (a case can lie in several
+        regions: a float16 3-D input shorter than its kernel)."""
+        facts: dict = {}
+        return [e.id for e in self.entries if e.matches(prop, op, case, facts)]
+
     def hit(self, entry: Deviation) -> None:
         self.hits[entry.id] += 1
 

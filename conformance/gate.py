@@ -471,6 +471,8 @@ def check(cfg: GateConfig, out=print) -> int:
             matrix.replayed[key] = o.replayed
         if o.findings:
             matrix.findings[key] = o.findings
+        if o.excluded:
+            matrix.excluded_cells[key] = o.excluded
         examples[(op, prop)] = o.examples
         for counts, per_entry in (
             (matrix.hit_counts, o.hits),
@@ -527,6 +529,8 @@ def summarize(matrix: Matrix, name: str, cfg: GateConfig, out, source: str = "")
         lines = [_one_line(f) for f in findings] or [message.splitlines()[0] if message else ""]
         for line in lines:
             out(f"{label}: {op} / {prop}: {line}")
+        if found:
+            out(f"  {found}")
         out(f"  replay: {cfg.replay(op, prop)} -v")
     if cells and not cfg.verbose:
         out(

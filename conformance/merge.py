@@ -175,6 +175,7 @@ def merged_matrix(reports: list[ShardReport]) -> tuple[Matrix, str]:
                 ("seconds", matrix.durations),
                 ("found_at", matrix.found_at),
                 ("replayed", matrix.replayed),
+                ("excluded", matrix.excluded_cells),
             ):
                 value = body.get(field, {}).get(op, {}).get(prop)
                 if value is not None:

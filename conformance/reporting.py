@@ -43,6 +43,8 @@ class Matrix:
     excluded_counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     #: per target, the ids of its registry's entries
     entries: dict[str, list[str]] = field(default_factory=dict)
+    #: per cell, the drawn examples set aside in registered regions (not counted)
+    excluded_cells: dict[tuple[str, str, str], int] = field(default_factory=dict)
     #: per target, its registry's ``skip`` entries (a run with the registry set aside
     #: keeps them: they guard crashes)
     guards: dict[str, list[str]] = field(default_factory=dict)
@@ -132,12 +134,14 @@ class Matrix:
 
     def coverage(self, target: str) -> dict | None:
         """For a run with the registry set aside (``--unregistered``): which registry
-        entries its distinct failures fall in (``found``), which none does
-        (``not_found``), and the failures no entry covers (``new``: their kinds)."""
+        entries its distinct failures fall in (``found``; a failure in several regions
+        counts for each), which none does (``not_found``), the ``skip`` entries that kept
+        their regions from running (``guarded``), and the failures no entry covers
+        (``new``: their kinds)."""
         findings = [f for (t, _, _), fs in self.findings.items() if t == target for f in fs]
         if not any("entry" in f for f in findings):
             return None
-        found = sorted({f["entry"] for f in findings if f.get("entry")})
+        found = sorted({e for f in findings if f.get("entry") for e in f["entry"].split(" or ")})
         guards = self.guards.get(target, [])
         entries = self.entries.get(target, [])
         return {
@@ -184,7 +188,9 @@ class Matrix:
         return "\n".join(lines)
 
     def cost_rows(self, target: str) -> tuple[list[str], list[list[str]]]:
-        """``examples/seconds`` of every cell that ran (``.`` for one that did not)."""
+        """``examples/seconds`` of every cell that ran (``.`` for one that did not), the
+        examples that checked the target, and ``+N`` for the drawn ones set aside in
+        registered regions."""
         props = self.props(target)
         rows = []
         for op in self.ops(target):
@@ -198,7 +204,11 @@ class Matrix:
                     "known deviation",
                 )
                 secs = self.durations.get(key, 0.0)
-                row.append(f"{self.examples[key]}/{secs:.1f}" if ran else ".")
+                aside = self.excluded_cells.get(key, 0)
+                text = f"{self.examples.get(key, 0) - aside}/{secs:.1f}" + (
+                    f"+{aside}" if aside else ""
+                )
+                row.append(text if ran else ".")
             rows.append(row)
         return props, rows
 
@@ -208,7 +218,9 @@ class Matrix:
         props, rows = self.cost_rows(target)
         head = ["op"] + [_abbrev(p) for p in props]
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["examples / seconds per op x property:"]
+        lines = [
+            "examples / seconds per op x property (+N: drawn in registered regions, set aside):"
+        ]
         lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
         for r in rows:
             lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)))
@@ -261,6 +273,7 @@ def to_json(matrix: Matrix, **extra) -> dict:
             "found_at": _per_cell(matrix.found_at, t),
             "replayed": _per_cell(matrix.replayed, t),
             "findings": _per_cell(matrix.findings, t),
+            "excluded": _per_cell(matrix.excluded_cells, t),
             "registry_coverage": matrix.coverage(t),
             "skip_deviations": matrix.guards.get(t, []),
         }

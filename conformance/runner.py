@@ -269,8 +269,8 @@ class CheckContext:
         found = [Finding.of(str(f), f.case) for f in failures]
         if self.labels is not None:
             for finding, f in zip(found, failures):
-                entry = f.case is not None and self.labels.match(prop, op, f.case)
-                finding.entry = entry.id if entry else None
+                ids = self.labels.matches(prop, op, f.case) if f.case is not None else []
+                finding.entry = " or ".join(ids) or None
         return found
 
     def database_key(self, op: str, prop: str) -> bytes:

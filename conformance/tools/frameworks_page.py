@@ -419,9 +419,9 @@ def discovery_section() -> list[str]:
         for cell, found in sorted(run["findings"].items()):
             for f in found:
                 region = where(f)
-                entry = f.get("entry")
-                repro = f"{REPRO_DIR}/{run['target']}-{entry}.py"
-                label = f"[`{entry}`]({repro})" if entry else "**new**"
+                entries = f["entry"].split(" or ") if f.get("entry") else []
+                links = [f"[`{e}`]({REPRO_DIR}/{run['target']}-{e}.py)" for e in entries]
+                label = " or ".join(links) or "**new**"
                 lines.append(f"| {cell} | {_cell(f['kind'])} | {_cell(region)} | {label} |")
         lines.append("")
     return lines

@@ -53,7 +53,7 @@ def test_fuzz_finds_a_planted_bug_and_the_next_check_replays_it(tmp_path):
     assert "permutation equivariance (batch order" in out.stdout  # the replayed message
     assert "1 new" in out.stdout
     # the next check, with another seed, replays the failure HypoFuzz stored, first
-    check = ndpool(tmp_path, "check", *TARGET, *CELL, "--db", db, "--seed", "2")
+    check = ndpool(tmp_path, "check", *TARGET, *CELL, "--db", db, "--seed", "2", "-v")
     assert check.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(check)
     assert "found at drawn example 1 (the example database held " in check.stdout, cli_run.tail(
         check

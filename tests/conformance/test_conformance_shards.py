@@ -174,7 +174,7 @@ def test_merged_shards_equal_the_unsharded_run(tmp_path):
     # pins check it (and conform: stale); a shard without avg_pool cells never sees it
     assert [r["targets"][name]["stale_deviations"] for r in parts].count(["never-matched"]) >= 1
     assert "NOT CONFORMANT" in merged.stdout and "replay: ndpool check" in merged.stdout
-    assert "examples / seconds per op x property:" in merged.stdout
+    assert "examples / seconds per op x property (+N: drawn in registered regions" in merged.stdout
     assert 'failures="2"' in (tmp_path / "merged.xml").read_text()
     # the cost table regenerates from the shards' reports as from the whole run's
     from ndpool.conformance.tools.cost_table import dumps, table_from_reports
