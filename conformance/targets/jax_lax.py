@@ -27,6 +27,7 @@ contiguous NumPy arrays (JAX has no strides), on the CPU.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -42,10 +43,14 @@ def _jax():
     return jax
 
 
-def _tuple(v, d: int) -> tuple[int, ...]:
-    """Sizes as lax takes them: ints (a float or a bool reaches lax, which rejects it, as a
-    user's call would; ``int()`` here would accept ``2.0``)."""
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * d
+def _size(v):
+    """An integer size as a Python int (NumPy's too); anything else (a float, a bool) as it
+    is, for lax to judge as a user's call would (``int()`` would accept ``2.0``)."""
+    return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+
+
+def _tuple(v, d: int) -> tuple:
+    return tuple(_size(a) for a in v) if isinstance(v, (tuple, list)) else (_size(v),) * d
 
 
 def _padding(padding, d: int):
@@ -55,7 +60,7 @@ def _padding(padding, d: int):
             raise ValueError(f"unknown padding {padding!r}")
         return table[padding]
     if isinstance(padding, (tuple, list)) and any(isinstance(p, (tuple, list)) for p in padding):
-        pairs = [tuple(int(a) for a in p) for p in padding]
+        pairs = [tuple(_size(a) for a in p) for p in padding]
     else:
         pairs = [(p, p) for p in _tuple(padding, d)]
     if len(pairs) != d or any(b < 0 or e < 0 for b, e in pairs):
