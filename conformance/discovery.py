@@ -81,7 +81,15 @@ def failure_kind(message: str) -> str:
     'vjp: the target raised RuntimeError: index N is out of bounds (size N)'
     """
     first = message.strip().splitlines()[0] if message.strip() else ""
-    return _NUMBER.sub("N", first)[:KIND_CHARS]
+    return shorten(_NUMBER.sub("N", first))
+
+
+def shorten(kind: str) -> str:
+    """``kind`` cut to :data:`KIND_CHARS` at a word's end (a framework's message can run
+    for lines; one of exactly that length is taken as cut already)."""
+    if len(kind) < KIND_CHARS:
+        return kind
+    return kind[: kind.rfind(" ", 0, KIND_CHARS)].rstrip(" ,:;(") + " …"
 
 
 def region_of(case: Case) -> dict[str, Any]:

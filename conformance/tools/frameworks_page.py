@@ -35,7 +35,7 @@ from ndpool import spec
 
 from ..cases import Case
 from ..deviations import tomllib
-from ..discovery import where
+from ..discovery import shorten, where
 from ..targets import NotProvided, load_target
 from ..targets.base import DEVIATIONS_DIR
 
@@ -366,7 +366,8 @@ def discovery_summary(report: dict) -> dict:
     ((name, body),) = report["targets"].items()
     cells = {
         f"{op}/{prop}": [
-            {k: f[k] for k in ("kind", "region", "seen", "entry") if k in f} for f in found
+            {**{k: f[k] for k in ("region", "seen", "entry") if k in f}, "kind": shorten(f["kind"])}
+            for f in found
         ]
         for op, row in body.get("findings", {}).items()
         for prop, found in row.items()
@@ -396,11 +397,12 @@ def discovery_section() -> list[str]:
         "",
         "Each target run with its registry set aside and distinct-failure discovery on "
         "(`--discover --unregistered`, see [Running the suite](conformance/running.md)): "
-        "every failure the search told apart, by kind (its first line, numbers as N) and "
-        "region (the facts of its minimal example; a raise is told apart by its message), with "
-        "the registry entry that covers it "
-        "(linked to its reproducer) or **new**. An entry *not found* was not reached by "
-        "that run's examples; its reproducer still shows it.",
+        "every failure the search told apart (by kind: its first line, numbers as N; and by "
+        "region: the facts of its minimal example; a raise is told apart by its message), "
+        "counted under the registry entry whose region holds it (linked to its reproducer), "
+        "or listed as **new**. An entry *not found* was not reached by that run's examples; "
+        "its reproducer still shows it. `ndpool check --target T --discover --unregistered` "
+        "prints each failure.",
         "",
     ]
     for run in runs:
@@ -413,16 +415,26 @@ def discovery_section() -> list[str]:
             f"failure(s); not found: {', '.join(f'`{e}`' for e in cov['not_found']) or 'none'}; "
             f"not run (`skip`, a crash): {', '.join(f'`{e}`' for e in cov['guarded']) or 'none'}.",
             "",
-            "| cell | failure | region | registry |",
-            "|---|---|---|---|",
         ]
+        by_entry: dict[str, list[str]] = {}
+        new = []
         for cell, found in sorted(run["findings"].items()):
             for f in found:
-                region = where(f)
-                entries = f["entry"].split(" or ") if f.get("entry") else []
-                links = [f"[`{e}`]({REPRO_DIR}/{run['target']}-{e}.py)" for e in entries]
-                label = " or ".join(links) or "**new**"
-                lines.append(f"| {cell} | {_cell(f['kind'])} | {_cell(region)} | {label} |")
+                if f.get("entry"):
+                    by_entry.setdefault(f["entry"], []).append(cell)
+                else:
+                    new.append((cell, f))
+        if not by_entry and not new:
+            lines += ["No failure: the target conforms in every cell it provides.", ""]
+            continue
+        lines += ["| registry entry | distinct failures | cells |", "|---|---:|---|"]
+        for entry, cells in sorted(by_entry.items()):
+            links = [f"[`{e}`]({REPRO_DIR}/{run['target']}-{e}.py)" for e in entry.split(" or ")]
+            lines.append(
+                f"| {' or '.join(links)} | {len(cells)} | {', '.join(sorted(set(cells)))} |"
+            )
+        for cell, f in new:
+            lines.append(f"| **new**: {_cell(f['kind'])} ({_cell(where(f))}) | 1 | {cell} |")
         lines.append("")
     return lines
 

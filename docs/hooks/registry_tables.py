@@ -23,7 +23,7 @@ def _names(value) -> str:
 
 
 def _scope(scope: dict) -> str:
-    return ", ".join(f"`{k} = {v}`" for k, v in scope.items()).replace("|", "\\|") or "—"
+    return ", ".join(f"`{k}`: {v}" for k, v in scope.items()).replace("|", "\\|") or "—"
 
 
 def markdown(target: str, repro: str) -> str:
