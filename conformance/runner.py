@@ -210,12 +210,12 @@ class CheckContext:
             findings += new
         db = self.example_database()
         replayed = stored(db, self.database_key(op, prop)) if db is not None else 0
-        pinned, first = tally.calls, [None]
+        pinned, first, passed_pins = tally.calls, [None], tally.passed
         status, failure = "pass", ""
         # a cell an entry covers whole (no scope) has no example to draw outside it
         whole = any(e.covers(prop, op) and not e.scope for e in self.registry.entries)
         for attempt in range(0 if whole else MAX_FINDINGS):
-            budget = self.examples - (tally.passed - pinned if attempt else 0)
+            budget = self.examples - (tally.passed - passed_pins if attempt else 0)
             if attempt and budget <= 0:
                 break
             status, failure, exc = self._example(
