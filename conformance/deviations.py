@@ -59,6 +59,11 @@ class RegistryError(ValueError):
     naming an op, property, field or scope fact that does not exist."""
 
 
+def accepts(want, have) -> bool:
+    """A scope value ``want`` (one value, or a list of accepted values) holds ``have``."""
+    return have in (want if isinstance(want, list) else [want])
+
+
 @dataclass
 class Deviation:
     id: str
@@ -89,8 +94,7 @@ class Deviation:
                 if case.meta.get("broken_constraint") is None:
                     raise  # a valid case: a fact that cannot be read is the suite's bug
                 return False  # a deliberately broken case: a geometry fact has no answer
-            wants = want if isinstance(want, list) else [want]
-            if have not in wants:
+            if not accepts(want, have):
                 return False
         return True
 
@@ -144,20 +148,21 @@ class Registry:
             raise RegistryError(f"{path}: deviation id(s) used twice: {twice}")
         return cls(target, entries, source=str(path))
 
-    def match(self, prop: str, op: str, case: Case, skip_only: bool = False) -> Deviation | None:
+    def _holding(self, prop: str, op: str, case: Case, skip_only: bool = False):
+        """The entries whose scope holds ``case``, in file order (the case's facts read
+        once for all of them)."""
         facts: dict = {}
         for entry in self.entries:
-            if skip_only and not entry.skip:
-                continue
-            if entry.matches(prop, op, case, facts):
-                return entry
-        return None
+            if (entry.skip or not skip_only) and entry.matches(prop, op, case, facts):
+                yield entry
+
+    def match(self, prop: str, op: str, case: Case, skip_only: bool = False) -> Deviation | None:
+        return next(self._holding(prop, op, case, skip_only), None)
 
     def matches(self, prop: str, op: str, case: Case) -> list[str]:
         """The ids of every entry whose scope holds ``case`` (a case can lie in several
         regions: a float16 3-D input shorter than its kernel)."""
-        facts: dict = {}
-        return [e.id for e in self.entries if e.matches(prop, op, case, facts)]
+        return [e.id for e in self._holding(prop, op, case)]
 
     def hit(self, entry: Deviation) -> None:
         self.hits[entry.id] += 1

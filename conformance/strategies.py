@@ -22,6 +22,7 @@ from ndpool import spec
 
 from . import corpus
 from .cases import LARGEST, SMALLEST_NORMAL, SMALLEST_SUBNORMAL, Case, to_dtype
+from .deviations import accepts
 from .targets.base import Capabilities
 
 #: cells per spatial axis and kernel taps per axis, by spatial rank (keeps arrays small)
@@ -247,8 +248,7 @@ def _choose(draw, name: str, values, chosen: dict, excluded: list[dict]):
     def inside(value) -> bool:
         facts = {**chosen, name: value}
         return any(
-            set(scope) <= known
-            and all(facts[k] in (w if isinstance(w, list) else [w]) for k, w in scope.items())
+            set(scope) <= known and all(accepts(w, facts[k]) for k, w in scope.items())
             for scope in excluded
         )
 
