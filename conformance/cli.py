@@ -69,9 +69,12 @@ def _version() -> str:
 
 
 def _exit_codes_text(codes: dict[int, str] = EXIT_CODES) -> str:
+    """The exit statuses for the terminal: their texts are Markdown for the docs' tables,
+    so code marks are dropped here."""
     lines = ["exit status:"]
     for code, text in codes.items():
-        lines += textwrap.wrap(text, 78, initial_indent=f"  {code}  ", subsequent_indent="     ")
+        plain = text.replace("`", "")
+        lines += textwrap.wrap(plain, 78, initial_indent=f"  {code}  ", subsequent_indent="     ")
     return "\n".join(lines)
 
 
@@ -104,7 +107,7 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
     parser = argparse.ArgumentParser(
         prog="ndpool",
         description="ndpool: the conformance suite of N-dimensional pooling.",
-        epilog="`ndpool check --help` lists the options of a run and its exit statuses.",
+        epilog="ndpool check --help lists the options of a run and its exit statuses.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ndpool {_version()}")
@@ -119,8 +122,10 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
     check_parser = sub.add_parser(
         "check",
         help="run the conformance suite against a target",
-        description="Run the conformance suite against a target and say whether it "
-        "conforms to the spec.",
+        description=textwrap.fill(
+            "Run the conformance suite against a target and say whether it conforms to the spec.",
+            78,
+        ),
         epilog=_exit_codes_text(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -193,8 +198,16 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
         default=None,
         metavar="I/N",
         help="run shard I of N: a fixed 1/N of the op x property cells, balanced by their "
-        "measured cost (needs --seed; `ndpool report merge` combines the shards' JSON "
+        "measured cost (needs --seed; ndpool report merge combines the shards' JSON "
         "reports)",
+    )
+    add(
+        "--costs",
+        default=None,
+        metavar="FILE",
+        help="the cost table --shard balances by (default: the package's, measured on "
+        "ndpool.impl; python -m ndpool.conformance.tools.cost_table REPORT.json --out FILE "
+        "makes one from a run of your target)",
     )
     add(
         "--discover",
@@ -260,7 +273,7 @@ def _fuzz_parser(sub) -> argparse.ArgumentParser:
         description=textwrap.fill(
             "Run the suite's properties against a target under HypoFuzz (coverage-guided, "
             "until stopped, with a dashboard), storing every failure it finds in the example "
-            "database, where the next `ndpool check --db` of that database replays it "
+            "database, where the next ndpool check --db of that database replays it "
             "first. Several machines fuzzing with one --db redis://host:port form one "
             "campaign.",
             78,
@@ -299,6 +312,13 @@ def _fuzz_parser(sub) -> argparse.ArgumentParser:
         metavar="S",
         help="stop after S seconds (default: run until Ctrl-C, or until every cell has a new "
         "failure)",
+    )
+    add(
+        "--progress",
+        type=_positive_seconds,
+        default=fuzzing.FuzzConfig.progress,
+        metavar="S",
+        help=f"seconds between progress lines (default {fuzzing.FuzzConfig.progress:g})",
     )
     add("-n", dest="jobs", type=int, default=1, metavar="JOBS", help="fuzzing processes (1)")
     add(
@@ -368,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             deviations=ns.deviations,
             db=ns.db,
             seconds=ns.seconds,
+            progress=ns.progress,
             jobs=ns.jobs,
             dashboard=ns.dashboard,
             host=ns.host,
@@ -394,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         junit_xml=ns.junit_xml,
         verbose=ns.verbose,
         shard=ns.shard,
+        costs=ns.costs,
         discover=ns.discover,
         conventions=ns.conventions,
         unregistered=ns.unregistered,

@@ -80,6 +80,9 @@ class GateConfig:
     verbose: bool = False
     #: run only this shard of the cells (:mod:`.shards`)
     shard: Shard | None = None
+    #: the cost table shards are balanced by (``None``: the package's, measured on
+    #: ndpool.impl; ``python -m ndpool.conformance.tools.cost_table`` makes one)
+    costs: str | None = None
     #: distinct-failure discovery (``None``: the profile's default, see ``CheckContext``)
     discover: bool | None = None
     #: ``declared`` or ``spec`` (see ``CheckContext``)
@@ -124,6 +127,7 @@ class GateConfig:
             "ops": list(self.ops),
             "properties": list(self.properties),
             "shard": str(self.shard) if self.shard else None,
+            "costs": self.costs,
             "jobs": self.jobs,
             "discover": self.discover,
             "conventions": self.conventions,
@@ -162,6 +166,11 @@ def validate(cfg: GateConfig):
         raise SetupError(
             f"--shard {cfg.shard} needs --seed: the shards of one run must draw with one seed"
         )
+    if cfg.costs is not None:
+        try:
+            CostTable.load(cfg.costs)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise SetupError(f"--costs {cfg.costs}: not a cost table ({exc!r})") from None
     if cfg.db:
         try:
             check_database(cfg.db)
@@ -422,7 +431,8 @@ def check(cfg: GateConfig, out=print) -> int:
         cfg.seed = random.randrange(2**32)
     cells = cfg.cells()
     to_run, blocked = runnable(target, cells)
-    cost = cost_function(CostTable.load(), cfg.profile, blocked)
+    table = CostTable.load() if cfg.costs is None else CostTable.load(cfg.costs)
+    cost = cost_function(table, cfg.profile, blocked)
     where = ""
     if cfg.shard is not None:
         mine = set(shard_cells(cells, cfg.shard, cost))

@@ -57,6 +57,7 @@ SAME = (
     "discover",
     "conventions",
     "unregistered",
+    "costs",
 )
 
 
@@ -119,9 +120,9 @@ def check_fit(reports: list[ShardReport]) -> None:
         raise MergeError("no reports to merge")
     first = reports[0]
     for field in SAME:
-        values = {json.dumps(r.meta[field]) for r in reports}
+        values = {json.dumps(r.meta.get(field)) for r in reports}
         if len(values) > 1:
-            seen = "; ".join(f"{r.path}: {r.meta[field]!r}" for r in reports)
+            seen = "; ".join(f"{r.path}: {r.meta.get(field)!r}" for r in reports)
             raise MergeError(f"the reports are of different runs: {field} differs ({seen})")
     counts = {r.shard.count for r in reports}
     if len(counts) > 1:

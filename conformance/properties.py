@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from hypothesis import reject
 from hypothesis import strategies as st
 
 from ndpool import spec
 
 from .cases import Case, array_code, reproducer, to_dtype
-from .deviations import Deviation, Registry
+from .deviations import Deviation, Registry, accepts
 from .discovery import Finding, failure_kind
 from .ops import OP_INFO
 from .record import Invalid
@@ -109,6 +110,30 @@ class Run:
             for e in self.registry.entries
             if e.covers(self.prop, op) and set(e.scope) <= set(DRAWN_FACTS)
         ]
+
+    def breakers(self, op: str) -> list[Invalid]:
+        """The breakers a drawn ``invalid_config`` example may pick: every one of
+        :func:`invalid_breakers` but those a registered region holds whole (a scope of
+        ``broken_key`` / ``broken_constraint`` alone that names the breaker's key and
+        constraint); a breaker whose constraint only the spec's error tells stays."""
+        every = invalid_breakers(op, self.target)
+        if self.pinned:
+            return every
+        named = {"broken_key", "broken_constraint"}
+        scopes = [
+            e.scope
+            for e in self.registry.entries
+            if e.covers(self.prop, op) and e.scope and set(e.scope) <= named
+        ]
+
+        def held(inv: Invalid) -> bool:
+            facts = {"broken_key": inv.key, "broken_constraint": inv.constraint}
+            return any(
+                all(facts[k] is not None and accepts(w, facts[k]) for k, w in scope.items())
+                for scope in scopes
+            )
+
+        return [inv for inv in every if not held(inv)]
 
     def observe(self, case: Case, what: str, args: tuple) -> None:
         if self.observer is not None:
@@ -707,7 +732,9 @@ def invalid_breakers(op: str, target: Target) -> list[Invalid]:
 def check_invalid_config(run: Run, op: str, data) -> None:
     target = run.target
     caps = target.capabilities(op)
-    breakers = invalid_breakers(op, target)
+    breakers = [] if run.breaker else run.breakers(op)
+    if not (run.breaker or breakers):
+        reject()  # every breaker lies in a registered region
     inv = run.breaker or data.draw(st.sampled_from(breakers), label="constraint to break")
     ctx = {"regimes": ("grid",), "batch": (1, 2), "batched": (True,)}
     base = run.draw(data, op, ctx)

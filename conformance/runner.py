@@ -63,14 +63,21 @@ CONVENTIONS = ("declared", "spec")
 
 @dataclass
 class Tally:
-    """The calls of one cell's drawn examples: all of them (shrinking included), those set
+    """The calls of one cell's drawn examples: all of them (shrinking included), those
+    the property found inapplicable (an ``assume`` that failed: no example), those set
     aside inside registered regions, those set aside as repeats of a found failure, and
     those that checked the target and passed."""
 
     calls: int = 0
+    rejected: int = 0
     excluded: int = 0
     repeats: int = 0
     passed: int = 0
+
+    @property
+    def examples(self) -> int:
+        """The calls that were examples: every call but the inapplicable ones."""
+        return self.calls - self.rejected
 
 
 @dataclass
@@ -204,16 +211,19 @@ class CheckContext:
             new = self._findings(op, prop, exc) if self.discover and status == "fail" else []
             if not new:
                 message = f"{label}:\n{failure}"
-                return Outcome(op, prop, status, message, time.perf_counter() - start, tally.calls)
+                seconds = time.perf_counter() - start
+                return Outcome(op, prop, status, message, seconds, tally.examples)
             for finding in new:
                 finding.message = f"{label}:\n{finding.message}"
             findings += new
         db = self.example_database()
         replayed = stored(db, self.database_key(op, prop)) if db is not None else 0
-        pinned, first, passed_pins = tally.calls, [None], tally.passed
+        pinned, first, passed_pins = tally.examples, [None], tally.passed
         status, failure = "pass", ""
         # a cell an entry covers whole (no scope) has no example to draw outside it
         whole = any(e.covers(prop, op) and not e.scope for e in self.registry.entries)
+        if prop == "invalid_config":  # or one whose every breaker lies in a region
+            whole = whole or not Run(self.target, prop, self.registry).breakers(op)
         for attempt in range(0 if whole else MAX_FINDINGS):
             budget = self.examples - (tally.passed - passed_pins if attempt else 0)
             if attempt and budget <= 0:
@@ -237,7 +247,7 @@ class CheckContext:
             prop,
             "pass",
             seconds=time.perf_counter() - start,
-            examples=tally.calls,
+            examples=tally.examples,
             replayed=replayed,
             excluded=sum(excluded_by.values()),
             clean=clean,
@@ -248,7 +258,9 @@ class CheckContext:
             message = findings[0].message if len(findings) == 1 else summary(findings)
             if failure:  # the search ended at a failure it could not tell apart
                 message += "\n\nand then:\n" + failure
-            outcome.status, outcome.message = "fail", message
+            # a suite error after the findings still reads as an error: it needs a look
+            outcome.status = status if failure and status == "error" else "fail"
+            outcome.message = message
             outcome.findings = [f.to_json() for f in findings]
         elif failure:
             outcome.status, outcome.message = status, failure
@@ -298,10 +310,11 @@ class CheckContext:
                     tally.repeats += 1
                 reject()
             except (corpus.NotApplicable, UnsatisfiedAssumption):
+                tally.rejected += 1
                 raise
             except Exception:
                 if first[0] is None:
-                    first[0] = tally.calls
+                    first[0] = tally.examples
                 raise
             tally.passed += 1
 
@@ -370,9 +383,8 @@ class CheckContext:
         test = chosen(seed(self.seed + attempt)(given(st.data())(inner)))
         try:
             test()
-        except (corpus.NotApplicable, Unsatisfiable):  # the pin does not fit: skipped
-            if pin is not None:
-                tally.calls -= 1
+        except (corpus.NotApplicable, Unsatisfiable):  # nothing applied (a pin that does
+            pass  # not fit is skipped): its calls were tallied as rejected
         except SuiteError as exc:
             return "error", describe(exc), exc
         except Exception as exc:  # a failure, or a crash in the target or the suite

@@ -104,7 +104,7 @@ def lp_pool(
     fn = getattr(_F(), f"lp_pool{d}d")
     if d == 1:
         kernel_size, stride = _one(kernel_size), _one(stride)
-    return fn(x, float(norm_type), kernel_size, stride=stride, ceil_mode=ceil_mode)
+    return fn(x, norm_type, kernel_size, stride=stride, ceil_mode=ceil_mode)
 
 
 def _size1(x, output_size):

@@ -133,3 +133,36 @@ def test_unregistered_names_the_entry_behind_each_distinct_failure(tmp_path):
     ]
     assert "nan-last-wins" in coverage["found"] and "nan-last-wins" not in coverage["not_found"]
     assert "registry set aside:" in out.stdout
+
+
+def test_a_suite_error_after_findings_leaves_the_cell_an_error():
+    """The findings stay listed, but a search that ended on the suite's own error reads
+    "error" (a suite bug to look at), not "fail"."""
+    from ndpool.conformance.properties import SuiteError
+
+    ctx = CheckContext(broken_targets.two_defects(), seed=3, discover=True)
+    searched = ctx._example
+
+    def then_a_suite_error(op, prop, tally, pin=None, *args, attempt=0, **kwargs):
+        if pin is None:  # the pins found the defects; the drawn search then breaks
+            return "error", "the suite broke", SuiteError("the suite broke")
+        return searched(op, prop, tally, pin, *args, attempt=attempt, **kwargs)
+
+    ctx._example = then_a_suite_error
+    outcome = ctx.run("max_pool", "forward")
+    assert outcome.status == "error", outcome.message
+    assert outcome.findings and "and then:\nthe suite broke" in outcome.message
+
+
+def test_inapplicable_draws_are_not_counted_as_examples():
+    """A draw the property finds inapplicable (a failed ``assume``) is no example: a
+    passing cell counts at most its budget, its pins and the examples set aside (onnxruntime
+    rejects most drawn adaptive max pools: thousands of draws for the 12 of the budget)."""
+    pytest.importorskip("onnxruntime")
+    from ndpool.conformance.targets import load_target
+
+    ctx = CheckContext(load_target("onnxruntime"), seed=0, profile="quick")
+    outcome = ctx.run("adaptive_max_pool", "forward")
+    assert outcome.status == "pass", outcome.message
+    pins = len(ctx.pins("adaptive_max_pool", "forward"))
+    assert outcome.examples <= ctx.examples + pins + outcome.excluded, outcome

@@ -5,6 +5,7 @@ database replays it as its first example; HypoFuzz's keys are mapped onto the ch
 from __future__ import annotations
 
 import doctest
+import re
 
 import cli_run
 import pytest
@@ -46,8 +47,13 @@ def test_fuzz_setup_errors_exit_3(tmp_path):
 def test_fuzz_finds_a_planted_bug_and_the_next_check_replays_it(tmp_path):
     pytest.importorskip("hypofuzz", reason="HypoFuzz is not installed (the campaign extra)")
     db = str(tmp_path / "db")
-    out = ndpool(tmp_path, "fuzz", *TARGET, *CELL, "--db", db, "--seconds", "60", "--no-dashboard")
+    args = ["--db", db, "--seconds", "60", "--progress", "1", "--no-dashboard"]
+    out = ndpool(tmp_path, "fuzz", *TARGET, *CELL, *args)
     assert out.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(out)
+    # a progress line every second until the failure is found (its count, at the end)
+    line = r"^\[fuzz \S+\] 1 cells, (\d+) inputs reported, ([01]) with"
+    progress = re.findall(line, out.stdout, re.M)
+    assert progress, cli_run.tail(out)
     assert "ndpool fuzz: every cell has a new failure after" in out.stdout, cli_run.tail(out)
     assert "FAIL: avg_pool / permutation_equivariance" in out.stdout
     assert "permutation equivariance (batch order" in out.stdout  # the replayed message

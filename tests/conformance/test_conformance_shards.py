@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import doctest
 import json
+import re
 
 import cli_run
 import pytest
@@ -139,6 +140,25 @@ def test_bad_shard_options(tmp_path, args, code, says):
     assert says in out.stdout + out.stderr, cli_run.tail(out)
 
 
+def test_a_cost_table_of_ones_own_balances_the_shards(tmp_path):
+    """--costs FILE: the shards are dealt by the user's table (a cell dearer than all the
+    others together has a shard to itself), recorded in the report; a file that is not a
+    cost table is a set-up error."""
+    (tmp_path / "devs.toml").write_text(DEVIATIONS)
+    from ndpool.conformance.properties import PROPERTIES
+
+    cheap = {"examples": 1, "seconds": 0.01}
+    cells = {op: {prop: cheap for prop in PROPERTIES} for op in ("max_pool", "avg_pool")}
+    cells["avg_pool"]["forward"] = {"examples": 1, "seconds": 1e6}
+    (tmp_path / "mine.json").write_text(json.dumps({"profile": "quick", "cells": cells}))
+    out, report = _run(tmp_path, "mine", "--shard", "1/2", "--costs", "mine.json")
+    assert report["meta"]["cells"] == ["avg_pool/forward"], cli_run.tail(out)
+    assert report["meta"]["costs"] == "mine.json"
+    (tmp_path / "bad.json").write_text('{"cells": 3}')
+    bad = ndpool(tmp_path, "check", "--op", "max_pool", "--seed", "1", "--costs", "bad.json")
+    assert bad.returncode == EXIT_SETUP and "not a cost table" in bad.stdout, cli_run.tail(bad)
+
+
 def _run(tmp_path, name, *extra):
     args = ["check", "--target", "campaign_targets:last_tie", "--op", "max_pool", "avg_pool"]
     args += ["--seed", "1", "--deviations", "devs.toml", "--report", f"{name}.json", *extra]
@@ -150,6 +170,14 @@ def test_merged_shards_equal_the_unsharded_run(tmp_path):
     (tmp_path / "devs.toml").write_text(DEVIATIONS)
     whole, whole_report = _run(tmp_path, "whole")
     assert whole.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(whole)
+    # a progress line after every tenth of the cells, the last one with the whole count
+    line = r"^\[(\d+)/(\d+)\] checked: (\d+) examples in \d+ s"
+    progress = re.findall(line, whole.stdout, re.M)
+    assert progress and progress[-1][0] == progress[-1][1], cli_run.tail(whole)
+    assert int(progress[-1][2]) == sum(
+        n for row in whole_report["targets"]["mutant:max-last-tie"]["examples"].values()
+        for n in row.values()
+    )  # fmt: skip
     parts = []
     for i in (1, 2, 3):
         out, report = _run(tmp_path, f"shard{i}", "--shard", f"{i}/3")
