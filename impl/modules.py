@@ -466,22 +466,34 @@ class GumbelPool(_Constrained):
     straight-through derivatives; eval is ``sum_i softmax(x / T)_i x_i``, the source's
     weighted sum at inference (:func:`gumbel_pool`).
 
-    ``parametrization``: ``"exp"`` (default, ``T = exp(log_temperature)``) or
-    ``"rectified"`` (the source's ``T = relu(raw_temperature) + 0.1``). ``init``:
-    ``"constant"`` (default) starts every ``T`` at ``temperature``; ``"uniform"`` is the
-    source's initialisation, one factor ``u ~ U(0.5, 1.5)`` per entry: the rectified
-    parametrization's ``raw = temperature - 0.1`` times ``u`` (so ``temperature=1.1``
-    starts ``raw`` in ``[0.5, 1.5]``, ``T`` in ``[0.6, 1.6]``, as the source does), else
-    (``"exp"``, or a fixed temperature, ``learnable=False``, which is stored as ``T``)
-    ``T = temperature * u``. The source's layer::
+    The defaults are the source's temperature set-up. ``parametrization``:
+    ``"rectified"`` (default, the source's ``T = relu(raw_temperature) + 0.1``) or
+    ``"exp"`` (``T = exp(log_temperature)``). ``init``: ``"uniform"`` (default, the
+    source's initialisation) multiplies each entry's start by its own ``u ~ U(0.5, 1.5)``:
+    the rectified parametrization's ``raw = temperature - 0.1`` times ``u``, so the
+    default ``temperature=1.1`` starts ``raw`` in ``[0.5, 1.5]`` and ``T`` in
+    ``[0.6, 1.6]``, as the source does; otherwise (``"exp"``, or a fixed temperature,
+    ``learnable=False``, which is stored as ``T``) ``T = temperature * u``.
+    ``init="constant"`` starts every ``T`` at ``temperature`` (what a fixed temperature
+    usually wants). The source's layer for ``C`` maps of ``H x W`` and a 2x2 window needs
+    only the channels and the output positions::
 
-        GumbelPool(2, temperature=1.1, num_channels=C, positions=(H // 2, W // 2),
-                   parametrization="rectified", init="uniform")
+        GumbelPool(2, num_channels=C, positions=(H // 2, W // 2))
+
+    >>> import torch
+    >>> pool = GumbelPool((2, 2), num_channels=3, positions=(2, 2))
+    >>> pool.parametrization, pool.init, tuple(pool.raw_temperature.shape)
+    ('rectified', 'uniform', (3, 2, 2))
+    >>> t = pool.constrained("temperature")
+    >>> bool(((t >= 0.6) & (t <= 1.6)).all())
+    True
+    >>> pool(torch.rand(1, 3, 4, 4)).shape
+    torch.Size([1, 3, 2, 2])
     """
 
-    def __init__(self, kernel_size, temperature=1.0, stride=None, padding=0, dilation=1,
+    def __init__(self, kernel_size, temperature=1.1, stride=None, padding=0, dilation=1,
                  ceil_mode=False, learnable=True, num_channels=None, positions=None,
-                 parametrization="exp", init="constant",
+                 parametrization="rectified", init="uniform",
                  generator: torch.Generator | None = None):  # fmt: skip
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         check_values(
@@ -500,7 +512,8 @@ class GumbelPool(_Constrained):
         if parametrization == "rectified" and temperature <= RECTIFIED_FLOOR:
             raise ValueError(
                 f"temperature={temperature} cannot start a rectified temperature "
-                f"(relu(raw) + {RECTIFIED_FLOOR}): it must be above {RECTIFIED_FLOOR}"
+                f"(relu(raw) + {RECTIFIED_FLOOR}): it must be above {RECTIFIED_FLOOR} "
+                '(parametrization="exp" takes any positive temperature)'
             )
         if positions is not None and num_channels is None:
             raise ValueError("a temperature per output position (positions=) needs num_channels")

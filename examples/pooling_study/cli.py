@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -62,6 +63,13 @@ def parser(task: Task, default_out: Path) -> argparse.ArgumentParser:
         default=None,
         help="time budget in seconds: a pooler whose projected protocol time exceeds what is "
         "left is skipped and reported as such (default: no budget)",
+    )
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="rerun only the --poolers given and merge their rows into the results.json "
+        "already in the results folder (every other pooler's row is kept); refused when "
+        "that file's protocol differs",
     )
     p.add_argument(
         "--time-batches",
@@ -181,9 +189,16 @@ def main(task: Task, default_out: Path, argv: Sequence[str] | None = None) -> in
         return 0
 
     out = args.out or (default_out / "quick" if args.quick else default_out)
+    recorded = None
+    if args.merge:
+        if args.poolers is None:
+            raise SystemExit("--merge reruns the poolers named by --poolers; name them")
+        recorded = report.load(out)  # checked before any training
     start = time.perf_counter()
     result = run_study(task, protocol, names)
     result["mode"] = "quick" if args.quick else "full"
+    if recorded is not None:
+        result = report.merge(recorded, result, argv=sys.argv[1:] if argv is None else argv)
     paths = report.write(result, out)
     print(report.markdown(result))
     print(

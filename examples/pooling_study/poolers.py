@@ -85,10 +85,10 @@ def _avg(cls, channels, d, spatial):
     "lp",
     "LpPool",
     learned={"p": lambda m: m.value()},
-    note="p learnable per channel, initialised at 2",
+    note="the source's LpPool: (mean |x|^p)^(1/p), one learnable p per layer, initialised at 2",
 )
 def _lp(cls, channels, d, spatial):
-    return cls(2.0, **_window(d), learnable=True, num_channels=channels)
+    return cls(2.0, **_window(d), learnable=True, reduction="mean")
 
 
 @pooler(
@@ -131,11 +131,12 @@ def _mixed(cls, channels, d, spatial):
 @pooler(
     "gated",
     "GatedPool",
-    learned={"omega": lambda m: m.omega},
-    note="g max + (1 - g) avg, g = sigma(omega . x), a gate mask per channel, initialised at 0",
+    learned={"omega": lambda m: m.omega, "bias": lambda m: m.bias},
+    note="g max + (1 - g) avg, g = sigma(omega . x + b): the source's grouped convolution "
+    "with bias, a gate mask and a bias per channel, both from U(-1/sqrt(K), 1/sqrt(K))",
 )
 def _gated(cls, channels, d, spatial):
-    return cls(**_window(d), num_channels=channels)
+    return cls(**_window(d), num_channels=channels, bias=True, init="uniform")
 
 
 @pooler("tree", "TreePool", note="2-level tree pooling, leaf filters and gate mask per channel")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import matplotlib
@@ -37,6 +38,11 @@ def markdown(result: dict) -> str:
         f"test accuracy mean ± sample std (ddof 1) over seeds {list(p['seeds'])}",
         f"- poolers from `{p['impl_module']}`; torch {result['torch']}, {p['threads']} threads, "
         f"{result['seconds']:.0f} s in all",
+        *(
+            f"- rerun and merged on {m['date']}: {', '.join(m['poolers'])} "
+            f"({m['seconds']:.0f} s, {m['jobs']} jobs of {m['threads']} threads)"
+            for m in result.get("merged", [])
+        ),
         "",
         "| rank | pooler | test accuracy | seeds | best lr | val accuracy |"
         + (" original |" if result["original"] else ""),
@@ -152,6 +158,64 @@ def _finite(value):
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+# What a result's numbers depend on: a rerun merged into a recorded result must agree on these
+# (thread count, jobs and the time budget change the seconds, not the protocol).
+PROTOCOL_KEYS = ("epochs", "batch_size", "lr_grid", "seeds", "tune_seed", "val_fraction",
+                 "split_seed", "train_subset", "test_subset", "impl_module")  # fmt: skip
+
+
+def load(out_dir: Path) -> dict:
+    """The ``results.json`` recorded in ``out_dir`` (``SystemExit`` when there is none)."""
+    path = out_dir / "results.json"
+    if not path.exists():
+        raise SystemExit(f"--merge: no recorded results in {path}")
+    return json.loads(path.read_text())
+
+
+def merge(recorded: dict, rerun: dict, argv: list[str] | None = None) -> dict:
+    """``recorded`` with the rows of the poolers in ``rerun`` replaced by the rerun's.
+
+    Every other pooler's row, the table order and the recorded total seconds are kept;
+    the rerun is appended to ``merged`` (date, poolers, seconds, threads, jobs, torch,
+    arguments). Refused (``ValueError``) when the two differ in task, data sizes or any
+    of ``PROTOCOL_KEYS``: rows of different protocols do not share a table.
+    """
+    differ = [
+        key for key in ("task", "n_train", "n_test") if recorded.get(key) != rerun.get(key)
+    ] + [
+        f"protocol.{key}"
+        for key in PROTOCOL_KEYS
+        if _finite(recorded["protocol"].get(key)) != _finite(rerun["protocol"].get(key))
+    ]
+    if differ:
+        shown = "; ".join(
+            f"{k}: recorded {_field(recorded, k)!r}, rerun {_field(rerun, k)!r}" for k in differ
+        )
+        raise ValueError(f"cannot merge a rerun of another protocol ({shown})")
+    merged = dict(recorded)
+    poolers = dict(recorded["poolers"])
+    poolers.update(rerun["poolers"])
+    merged["poolers"] = poolers
+    merged["merged"] = [
+        *recorded.get("merged", []),
+        {
+            "date": time.strftime("%Y-%m-%d"),
+            "poolers": list(rerun["poolers"]),
+            "seconds": rerun["seconds"],
+            "threads": rerun["protocol"]["threads"],
+            "jobs": rerun["protocol"]["jobs"],
+            "torch": rerun["torch"],
+            "argv": list(argv or []),
+        },
+    ]
+    return merged
+
+
+def _field(result: dict, key: str):
+    head, _, tail = key.partition(".")
+    return result["protocol"].get(tail) if tail else result.get(head)
 
 
 def write(result: dict, out_dir: Path) -> list[Path]:

@@ -37,21 +37,16 @@ MODULES = {
     "TreePool": (lambda: impl.TreePool(**CFG), "tree_pool", lambda m: [m.v1, m.v2, m.omega]),
     "StochasticPool": (lambda: impl.StochasticPool(**CFG), "stochastic_pool", lambda m: []),
     "GumbelPool": (
-        lambda: impl.GumbelPool(temperature=0.7, num_channels=C, **CFG),
+        lambda: impl.GumbelPool(
+            temperature=0.7, num_channels=C, parametrization="exp", init="constant", **CFG
+        ),
         "gumbel_pool",
         lambda m: [m.constrained("temperature")],
     ),
-    # the source's layer: T = relu(raw) + 0.1 per channel and output position ((8+2-3)//2+1,
-    # (8+2-2)//2+1 = (4, 5) on the 8 x 8 inputs), raw from 1 x U(0.5, 1.5)
+    # the source's layer, by default: T = relu(raw) + 0.1 per channel and output position
+    # ((8+2-3)//2+1, (8+2-2)//2+1 = (4, 5) on the 8 x 8 inputs), raw from 1 x U(0.5, 1.5)
     "GumbelPool/source": (
-        lambda: impl.GumbelPool(
-            temperature=1.1,
-            num_channels=C,
-            positions=(4, 5),
-            parametrization="rectified",
-            init="uniform",
-            **CFG,
-        ),
+        lambda: impl.GumbelPool(num_channels=C, positions=(4, 5), **CFG),
         "gumbel_pool",
         lambda m: [m.constrained("temperature")],
     ),
@@ -243,13 +238,14 @@ def test_modules_train_in_a_model():
 
 
 def test_gumbel_source_temperature_is_rectified_per_channel_and_position():
-    """The source's parametrisation: ``T = relu(raw) + 0.1`` with one raw per channel and
-    output position, raw from ``1 x U(0.5, 1.5)``; the gradient reaching raw is the
-    spec's temperature cotangent where raw > 0 and 0 where relu is flat (eval mode, where
-    the output is deterministic)."""
+    """The source's parametrisation, GumbelPool's default: ``T = relu(raw) + 0.1`` with one
+    raw per channel and output position, raw from ``1 x U(0.5, 1.5)``; the gradient reaching
+    raw is the spec's temperature cotangent where raw > 0 and 0 where relu is flat (eval
+    mode, where the output is deterministic)."""
     make, op, _ = MODULES["GumbelPool/source"]
     torch.manual_seed(5)
     m = make().double()
+    assert (m.parametrization, m.init) == ("rectified", "uniform"), (m.parametrization, m.init)
     raw = m.raw_temperature
     assert raw.shape == (C, 4, 5) and bool(((raw >= 0.5) & (raw <= 1.5)).all())
     assert raw.unique().numel() == raw.numel(), "one draw per entry"

@@ -70,7 +70,7 @@ def test_gumbel_pool_argmax_follows_softmax_over_temperature():
     n = 12000
     x = torch.tensor(np.tile(cells, (n, 1))[:, None, :])
     module = impl.GumbelPool(
-        kernel_size=5, temperature=t, generator=torch.Generator().manual_seed(12)
+        kernel_size=5, temperature=t, init="constant", generator=torch.Generator().manual_seed(12)
     )
     with torch.no_grad():
         y = module(x).reshape(-1).numpy()
