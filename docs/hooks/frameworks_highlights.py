@@ -84,8 +84,9 @@ def markdown(link: str = "frameworks.md", least: int = 2) -> str:
     )
     out += [
         "",
-        f"Of the {len(rows)} conventions probed, each framework differs from the spec on "
-        f"(the ✗ cells of [the frameworks page]({link}#the-conventions)): {counts}.",
+        f"Of the {len(rows)} conventions probed, the number where each framework differs "
+        f"from the spec (the ✗ cells of [the frameworks page]({link}#the-conventions)): "
+        f"{counts}.",
     ]
     return "\n".join(out)
 

@@ -20,7 +20,8 @@
   becomes the ``--help`` text of each command, and ``<!-- ndpool:exit-codes -->`` the
   table of ``ndpool check``'s exit statuses, both from ``ndpool.conformance.cli``; a line
   ``<!-- ndpool:registry torch -->`` the table of that target's registry
-  (``registry_tables.py``).
+  (``registry_tables.py``); ``<!-- ndpool:studies accuracy -->`` and ``... studies protocol -->``
+  the studies page's tables, read from the studies' results files (``studies_tables.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import conventions_page
 import frameworks_highlights
 import registry_tables
 import structure_figure
+import studies_tables
 import window_figures
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import event_priority
@@ -48,6 +50,7 @@ from mkdocs.structure.pages import Page
 PACKAGES = ("spec", "impl", "conformance")
 CONVENTIONS_MARKER = re.compile(r"^<!--\s*ndpool:conventions\s+([\w ]+?)\s*-->\s*$", re.M)
 REGISTRY_MARKER = re.compile(r"^<!--\s*ndpool:registry\s+([\w.@-]+)\s*-->\s*$", re.M)
+STUDIES_MARKER = re.compile(r"^<!--\s*ndpool:studies\s+(accuracy|protocol)\s*-->\s*$", re.M)
 HIGHLIGHTS_MARKER = re.compile(r"^<!--\s*ndpool:frameworks-highlights\s*-->\s*$", re.M)
 CLI_HELP_MARKER = re.compile(r"^<!--\s*ndpool:cli-help\s*-->\s*$", re.M)
 #: ``<!-- ndpool:exit-codes -->`` (ndpool check's), ``... exit-codes merge -->`` (ndpool report
@@ -184,6 +187,7 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
     markdown = CONVENTIONS_MARKER.sub(tables, markdown)
     markdown = REGISTRY_MARKER.sub(registry, markdown)
+    markdown = STUDIES_MARKER.sub(lambda m: studies_tables.markdown(m.group(1)), markdown)
     markdown = CLI_HELP_MARKER.sub(lambda _: _cli_help(), markdown)
     markdown = EXIT_CODES_MARKER.sub(lambda m: _exit_codes(m.group(1)), markdown)
     return HIGHLIGHTS_MARKER.sub(highlights, markdown)

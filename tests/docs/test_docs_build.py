@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -246,3 +247,41 @@ def test_docs_headings_hold_no_formulas(site):
             if "\\(" in label or "$" in label:
                 found.append(f"{page.relative_to(site)}: {label.strip()}")
     assert not found, "formulas in headings (raw TeX in the navigation):\n" + "\n".join(found[:10])
+
+
+#: a doctest line that sets an example up (an import, an input array) may open several
+#: examples; every other line is a step of one example
+SETUP_LINE = re.compile(r"^>>> (?:import |from |\w+(?:, \w+)* = np\.)")
+#: a formula written as text, as the spec's module docstrings write them
+ASCII_FORMULA = re.compile(r"\bd[a-z]+/d[a-z]\w*|\b[a-z]_(?:dot|bar)\b")
+
+
+def _article_text(html: str) -> str:
+    article = html[html.find("<article") : html.find("</article>")]
+    return unescape(re.sub(r"<[^>]+>", "", article))
+
+
+@pytest.mark.parametrize("name", MATHS_PAGES)
+def test_docs_op_page_says_each_thing_once(site, name):
+    """An op page shows each example step once (the docstring's example is the worked
+    example: no hand-written copy of it, no source listing repeating it) and each formula
+    once, as maths (not again as the module docstring's text formulas)."""
+    text = _article_text(_html(site, name))
+    steps = [
+        re.sub(r"\s+#.*$", "", line.strip()).replace(">>> spec.", ">>> ")
+        for line in text.splitlines()
+        if line.strip().startswith(">>> ") and not SETUP_LINE.match(line.strip())
+    ]
+    repeated = sorted({s for s in steps if steps.count(s) > 1})
+    assert not repeated, f"{name}: example steps shown more than once: {repeated[:5]}"
+    prose = [line for line in text.splitlines() if not line.lstrip().startswith((">>>", "..."))]
+    formulas = ASCII_FORMULA.findall("\n".join(prose))  # an example's names are no formula
+    assert not formulas, f"{name}: formulas repeated as text: {formulas[:5]}"
+
+
+def test_docs_geometry_page_shows_each_source_once(site):
+    html = (site / "reference" / "geometry" / "index.html").read_text(encoding="utf-8")
+    text = _article_text(html)
+    for method in ("gather", "scatter"):
+        count = len(re.findall(rf"def {method}\(", text))  # after its line number
+        assert count == 1, f"the source of Geometry.{method} is shown {count} times, not once"
