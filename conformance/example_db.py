@@ -7,7 +7,7 @@
 - ``redis://host:port[/db]``: :class:`~hypothesis.extra.redis.RedisExampleDatabase`, one
   database that every shard, machine and fuzzing worker of a campaign reads and writes,
   so a failure found by any of them replays first everywhere (it needs the ``redis``
-  package: ``pip install 'ndpool[campaign]'``).
+  package: ``pip install -e '.[campaign]'`` in a checkout).
 
 Every op x property cell of a target has its own key
 (:meth:`~ndpool.conformance.runner.CheckContext.database_key`); Hypothesis replays the
@@ -22,7 +22,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 #: what to install for a Redis database
-REDIS_INSTALL = "pip install redis (or pip install 'ndpool[campaign]')"
+REDIS_INSTALL = "pip install redis (or, in a checkout of ndpool, pip install -e '.[campaign]')"
 
 
 class DatabaseError(ValueError):

@@ -50,7 +50,9 @@ DEFAULT_DB = ".ndpool-db"
 POLL_EVERY = 2.0
 
 #: what to install for ``ndpool fuzz``
-HYPOFUZZ_INSTALL = "pip install hypofuzz (or pip install 'ndpool[campaign]')"
+HYPOFUZZ_INSTALL = (
+    "pip install hypofuzz (or, in a checkout of ndpool, pip install -e '.[campaign]')"
+)
 
 #: the exit statuses of ``ndpool fuzz`` (the gate's codes, with a fuzzing run's meaning)
 EXIT_CODES = {

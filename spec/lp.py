@@ -10,9 +10,10 @@
 ``norm_type`` p is a positional, differentiable input (a scalar or one value
 per channel, p > 0); ``p = inf`` (``"abs"`` only) is ``max_i |x_i|`` with the
 max-pool winner rule. Padded cells are absent. Computed stably as
-``y = M * (sum (t_i/M)^p)^(1/p)`` with ``M`` the power of two at or above
-``max |x_i|`` (for ``p > 969`` the largest ``|x_i|`` itself); a window holding an
-infinite cell is evaluated unscaled, with IEEE arithmetic (``+inf`` for "abs").
+``y = M * (sum (t_i/M)^p)^(1/p)`` with ``M`` the power of two just above
+``max |x_i|``, capped at ``2**1023`` (for ``p > 969`` the largest ``|x_i|`` itself); a
+window holding an infinite cell is evaluated unscaled, with IEEE arithmetic (``+inf`` for
+"abs").
 
 ``partial_window`` is the second explicit convention: what a window that is cut
 short by the ceil_mode overhang (or by the padding) sums.
@@ -101,10 +102,11 @@ def _rho(w, call):
 def _scaled(w, p, call):
     """``(M, r, T)``: the scale, the scaled cells ``t/M`` (0 off the window) and ``sum r^p``.
 
-    ``M`` is the power of two at or above the window's ``max |t|``: ``t/M`` is exact, so
-    the scaled sum is the unscaled sum rounded the same way (an exact zero stays zero, as
-    for ``3 - 1 - 3 + 1``), without its overflow. Past ``LARGE_P`` (where ``(t/M)^p`` of
-    the largest cell could underflow) ``M`` is the largest ``|t|`` itself."""
+    ``M`` is the power of two just above the window's ``max |t|`` (``nm.pow2_ceiling``):
+    ``t/M`` is exact, so the scaled sum is the unscaled sum rounded the same way (an exact
+    zero stays zero, as for ``3 - 1 - 3 + 1``), without its overflow. Past ``LARGE_P``
+    (where ``(t/M)^p`` of the largest cell could underflow) ``M`` is the largest ``|t|``
+    itself."""
     real = call.real
     top = np.where(real, np.abs(w), nm.zeros_like(w)).max(axis=-1)
     # a power p of (1/2, 1] may be subnormal past LARGE_P: the largest cell itself scales then

@@ -31,9 +31,9 @@ def lp_forward(case, ref) -> Allowed:
     ``rho = 1 / n``; two more roundings);
     ``y = s^(1/p)`` is monotone in ``s``, so ``y^`` lies between ``(s - E)^(1/p)`` and
     ``(s + E)^(1/p)`` (times ``M``), widened by ``u |y| (3 + |log y|)`` for the root and
-    the rounded ``1/p``. The scale is the spec's: a target that forms ``t_i^p`` unscaled
-    loses windows whose powers leave the dtype's range (the spec's value is finite
-    there). ``p = inf`` is exact."""
+    the rounded ``1/p``. The bound scales by ``max |t_i|`` (the spec by a power of two
+    near it): a target that forms ``t_i^p`` unscaled loses windows whose powers leave the
+    dtype's range (the spec's value is finite there). ``p = inf`` is exact."""
     win = Windows(case)
     u, tiny = win.u, win.tiny
     p = win.param(0)

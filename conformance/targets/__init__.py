@@ -57,7 +57,7 @@ class Builtin:
 
 _TORCH = ("torch",)
 _ONNX = ("onnx", "onnxruntime")
-_TARGETS = 'pip install "ndpool[targets]"'
+_TARGETS = 'pip install -e ".[targets]" (in a checkout of ndpool)'
 
 #: Named targets: adding one is a module with ``make_target(device)`` and a line here.
 #: ``<name>@<opset>`` picks an ONNX opset (default 22).
@@ -77,7 +77,7 @@ BUILTIN_TARGETS: dict[str, Builtin] = {
     "triton": Builtin(
         "triton_kernels",
         requires=("triton", "torch"),
-        install='pip install "ndpool[gpu]"',
+        install='pip install -e ".[gpu]" (in a checkout of ndpool)',
         description="ndpool.impl's Triton kernels (CPU: Triton's interpreter)",
     ),
     "ndpool.spec": Builtin("numpy_spec", description="the spec itself (conforms by definition)"),
