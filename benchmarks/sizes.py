@@ -12,10 +12,13 @@ it the inputs are). Reported:
   backward, with the process's memory before and after the loop;
 - the same spec and impl cases forward and backward (impl: torch autograd, float32);
 - scaling: 2-D max pool forward + VJP / backward against input size at kernel 3, and
-  against kernel size at a fixed input, spec and impl;
+  against kernel size at a fixed input, spec and impl, with the growth order of every
+  series measured: the log-log least-squares slope of time and of peak memory against
+  the input's cells and the window's cells (:func:`growth_slopes`);
 - before/after: with ``--before SITE`` (a folder holding the package as it was), the
-  spec's time on small, Hypothesis-sized calls in this version and in that one, timed in
-  alternating processes, and the ratio.
+  spec's time on small, Hypothesis-sized calls (forward, JVP and VJP of the classic and
+  the research ops, :data:`SMALL_CALLS`) in this version and in that one, timed in
+  alternating processes, per op and as the ratio of the sums over the ops both have.
 
     python benchmarks/sizes.py [--quick] [--before /work/base16site]
         [--out benchmarks/results/sizes.json]   (the plot goes next to it, .png)
@@ -153,38 +156,110 @@ def _impl_lengths_case(direction: str, count: int) -> dict:
     }
 
 
+def _cells(cfg) -> int:
+    """The cells of one window of a 2-D call's ``kernel_size``."""
+    k = cfg["kernel_size"]
+    return k * k if isinstance(k, int) else k[0] * k[1]
+
+
+#: The small calls: (op, keywords, the inputs after x as a function of (rng, x, output
+#: shape, window cells): (value, differentiable) pairs). The research ops draw their
+#: parameters and random inputs the way their tests do.
+SMALL_CALLS = (
+    ("max_pool", dict(kernel_size=(3, 2), stride=(2, 1), padding=1), lambda r, x, o, k: ()),
+    ("avg_pool", dict(kernel_size=3, stride=2, ceil_mode=True), lambda r, x, o, k: ()),
+    ("lp_pool", dict(kernel_size=2), lambda r, x, o, k: ((2.0, True),)),
+    ("smooth_max_pool", dict(kernel_size=(2, 3)), lambda r, x, o, k: ((1.5, True),)),
+    ("adaptive_max_pool", dict(output_size=(4, 3)), lambda r, x, o, k: ()),
+    ("adaptive_avg_pool", dict(output_size=(3, 5)), lambda r, x, o, k: ()),
+    ("median_pool", dict(kernel_size=3, stride=1), lambda r, x, o, k: ()),
+    ("gem_pool", dict(kernel_size=3, stride=2, padding=1), lambda r, x, o, k: ((3.0, True),)),
+    (
+        "quantile_pool",
+        dict(kernel_size=3, stride=1),
+        lambda r, x, o, k: ((0.3, True), (2.0, True)),
+    ),
+    ("mixed_pool", dict(kernel_size=2), lambda r, x, o, k: ((0.4, True),)),
+    (
+        "gated_pool",
+        dict(kernel_size=2),
+        lambda r, x, o, k: ((0.3 * r.standard_normal((x.shape[1], k)), True), (0.2, True)),
+    ),
+    (
+        "tree_pool",
+        dict(kernel_size=(2, 3), stride=1),
+        lambda r, x, o, k: tuple((r.standard_normal(k), True) for _ in range(3)),
+    ),
+    ("soft_pool", dict(kernel_size=3, stride=2), lambda r, x, o, k: ()),
+    (
+        "stochastic_pool",
+        dict(kernel_size=2),
+        lambda r, x, o, k: ((r.uniform(0.0, 1.0, o), False),),
+    ),
+    (
+        "gumbel_pool",
+        dict(kernel_size=2),
+        lambda r, x, o, k: ((0.7, True), (r.gumbel(size=(*o, k)), False)),
+    ),
+    ("s3_pool", dict(kernel_size=2), None),  # indices: the op's own sampler
+)
+
+
+def _small_call_set(spec, np) -> tuple[dict, dict]:
+    """``({op: [forward, JVP and VJP calls]}, {op: why it is left out})``: the ops of
+    :data:`SMALL_CALLS` this version of the spec has, each called once to check it."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 6, 7))
+    calls, missing = {}, {}
+    for name, cfg, extra in SMALL_CALLS:
+        try:
+            xs = np.abs(x) if name == "stochastic_pool" else x  # its cells are >= 0
+            out = spec.output_shape(name, xs.shape, **cfg)
+            if extra is None:
+                sampler = spec.OPS[name].input_specs[1].sampler
+                inputs = ((sampler(rng, xs.shape, **cfg), False),)
+            else:
+                inputs = extra(rng, xs, out, _cells(cfg) if "kernel_size" in cfg else 0)
+            primals = (xs, *(v for v, _ in inputs))
+            tangents = (xs, *(np.ones_like(np.asarray(v)) if d else None for v, d in inputs))
+            op = spec.OPS[name]
+            y_bar = np.ones_like(op.forward(*primals, **cfg))
+            group = [
+                lambda p=primals, c=cfg, op=op: op.forward(*p, **c),
+                lambda n=name, p=primals, t=tangents, c=cfg: spec.jvp(n, p, t, **c),
+                lambda n=name, p=primals, u=y_bar, c=cfg: spec.vjp(n, p, u, **c),
+            ]
+            for call in group:
+                call()
+        except Exception as exc:  # an op this version lacks or calls otherwise
+            missing[name] = f"{type(exc).__name__}: {str(exc)[:120]}"
+            continue
+        calls[name] = group
+    return calls, missing
+
+
 def _small_calls(repeats: int) -> dict:
-    """The spec on Hypothesis-sized calls: the best of ``repeats`` timings of a fixed set
-    of forward, JVP and VJP calls, in milliseconds."""
+    """The spec on Hypothesis-sized calls: per op, the best of ``repeats`` timings of its
+    forward, JVP and VJP calls, in milliseconds (``ms``: their sum)."""
     import numpy as np
 
     from ndpool import spec
 
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 3, 6, 7))
-    calls = []
-    for name, cfg, extra in (
-        ("max_pool", dict(kernel_size=(3, 2), stride=(2, 1), padding=1), ()),
-        ("avg_pool", dict(kernel_size=3, stride=2, ceil_mode=True), ()),
-        ("lp_pool", dict(kernel_size=2), (2.0,)),
-        ("smooth_max_pool", dict(kernel_size=(2, 3)), (1.5,)),
-        ("adaptive_max_pool", dict(output_size=(4, 3)), ()),
-        ("adaptive_avg_pool", dict(output_size=(3, 5)), ()),
-        ("median_pool", dict(kernel_size=3, stride=1), ()),
-    ):
-        primals = (x, *extra)
-        y_bar = np.ones_like(spec.OPS[name].forward(*primals, **cfg))
-        tangents = (x, *(np.ones_like(np.asarray(e)) for e in extra))
-        calls.append(lambda n=name, p=primals, c=cfg: spec.OPS[n].forward(*p, **c))
-        calls.append(lambda n=name, p=primals, t=tangents, c=cfg: spec.jvp(n, p, t, **c))
-        calls.append(lambda n=name, p=primals, u=y_bar, c=cfg: spec.vjp(n, p, u, **c))
-    best = float("inf")
+    calls, missing = _small_call_set(spec, np)
+    best = dict.fromkeys(calls, float("inf"))
     for _ in range(repeats):
-        start = time.perf_counter()
-        for call in calls:
-            call()
-        best = min(best, time.perf_counter() - start)
-    return {"ms": best * 1e3, "calls": len(calls)}
+        for name, group in calls.items():
+            start = time.perf_counter()
+            for call in group:
+                call()
+            best[name] = min(best[name], time.perf_counter() - start)
+    ops = {name: t * 1e3 for name, t in best.items()}
+    return {
+        "ms": sum(ops.values()),
+        "calls": 3 * len(ops),
+        "ops": ops,
+        "missing": missing,
+    }
 
 
 MAX3D = ("max_pool", (2, 16, 48, 48, 48), dict(kernel_size=3, stride=1))
@@ -271,26 +346,78 @@ def measure(quick: bool, before: str | None) -> dict:
     print(f"output_shape: {cases['output_shape']}", flush=True)
     measure_lengths(results, quick)
     measure_scaling(results, quick)
+    results["scaling_slopes"] = growth_slopes(results["scaling"])
+    print(f"scaling slopes: {results['scaling_slopes']}", flush=True)
     results["small_calls"] = []
     for entry in before or ():
         site, _, label = entry.partition("=")
         repeats = 5 if quick else 20
         runs = {"before": [], "after": []}
         for _ in range(5):  # alternating processes: a drift in load hits both sides
-            runs["before"].append(in_process(f"small:{repeats}", quick, site)["ms"])
-            runs["after"].append(in_process(f"small:{repeats}", quick)["ms"])
-        results["small_calls"].append(
-            {
-                "before_ms": min(runs["before"]),
-                "after_ms": min(runs["after"]),
-                "ratio_after_over_before": min(runs["after"]) / min(runs["before"]),
-                "runs": runs,
-                "before_site": site,
-                "before_label": label or site,
-            }
-        )
+            runs["before"].append(in_process(f"small:{repeats}", quick, site))
+            runs["after"].append(in_process(f"small:{repeats}", quick))
+        results["small_calls"].append(compare_small(runs, site, label or site))
         print(f"small calls: {results['small_calls'][-1]}", flush=True)
     return results
+
+
+def compare_small(runs: dict, site: str, label: str) -> dict:
+    """The small calls of alternating processes, before and after: per op the best of the
+    runs, and the ratio of their sums over the ops both versions have."""
+    best = {
+        side: {
+            name: min(r["ops"][name] for r in rs)
+            for name in set.intersection(*(set(r["ops"]) for r in rs))
+        }
+        for side, rs in runs.items()
+    }
+    common = [name for name, *_ in SMALL_CALLS if name in best["before"] and name in best["after"]]
+    before = sum(best["before"][n] for n in common)
+    after = sum(best["after"][n] for n in common)
+    return {
+        "before_ms": before,
+        "after_ms": after,
+        "ratio_after_over_before": after / before,
+        "ops_compared": common,
+        "ops": {n: {"before_ms": best["before"][n], "after_ms": best["after"][n]} for n in common},
+        "missing_before": runs["before"][0]["missing"],
+        "missing_after": runs["after"][0]["missing"],
+        "runs": {side: [r["ms"] for r in rs] for side, rs in runs.items()},
+        "before_site": site,
+        "before_label": label,
+    }
+
+
+#: What a scaling sweep's slope is measured against: the input's cells (1, 8, n, n) at
+#: kernel 3, or the window's cells k x k at a fixed input.
+SIZE_OF = {
+    "n": ("input cells", lambda v: 8 * v * v),
+    "k": ("window cells", lambda v: v * v),
+}
+
+
+def growth_slopes(scaling: dict) -> dict:
+    """The growth order of every scaling series, measured: the least-squares slope of
+    log(time) and log(peak memory) against log(size) (1: linear in the size), and the
+    slope between the two largest sizes (``end``); size as in :data:`SIZE_OF`."""
+    import numpy as np
+
+    slopes = {}
+    for axis, points in scaling.items():
+        against, size = SIZE_OF[axis]
+        xs = np.log([size(int(v)) for v in points])
+        slopes[axis] = {"against": against}
+        for side in ("spec", "impl"):
+            slopes[axis][side] = {}
+            for key in ("seconds", "peak_mb"):
+                ys = np.array([points[v][side][key] for v in points], dtype=float)
+                if len(ys) < 2 or (ys <= 0).any():
+                    fit = end = None  # a series at or below zero has no log-log slope
+                else:
+                    fit = float(np.polyfit(xs, np.log(ys), 1)[0])
+                    end = float((np.log(ys[-1]) - np.log(ys[-2])) / (xs[-1] - xs[-2]))
+                slopes[axis][side][key] = {"fit": fit, "end": end}
+    return slopes
 
 
 def measure_scaling(results: dict, quick: bool, repeats: int = 3) -> None:
@@ -326,23 +453,32 @@ def plot(results: dict, path: pathlib.Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    slopes = results.get("scaling_slopes") or growth_slopes(results["scaling"])
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
     for col, (axis, label) in enumerate(
-        (("n", "input side n  (1, 8, n, n), kernel 3"), ("k", "kernel k  (1, 8, 128, 128)"))
+        (
+            ("n", "input cells 8·n²  (1, 8, n, n), kernel 3"),
+            ("k", "window cells k²  (1, 8, 128, 128)"),
+        )
     ):
         points = results["scaling"][axis]
-        xs = [int(v) for v in points]
+        xs = [SIZE_OF[axis][1](int(v)) for v in points]
         for row, (key, unit) in enumerate((("seconds", "time (s)"), ("peak_mb", "peak (MiB)"))):
             ax = axes[row][col]
             for side, marker in (("spec", "o-"), ("impl", "s-")):
-                ax.plot(xs, [points[v][side][key] for v in points], marker, label=side)
+                fit = slopes[axis][side][key]["fit"]
+                name = side if fit is None else f"{side}: slope {fit:.2f}"
+                ax.plot(xs, [points[v][side][key] for v in points], marker, label=name)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xlabel(label)
             ax.set_ylabel(unit)
             ax.grid(True, which="both", alpha=0.3)
             ax.legend()
-    fig.suptitle("2-D max pool, forward + VJP (spec) / forward + backward (impl)")
+    fig.suptitle(
+        "2-D max pool, forward + VJP (spec) / forward + backward (impl); "
+        "slope: log-log least squares"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -427,14 +563,38 @@ def markdown(results: dict, image: str | None) -> str:
         "## Scaling",
         "",
         "2-D max pool: spec forward + VJP, impl forward + backward (float32), against the "
-        "input side at kernel 3 and against the kernel at a 128 × 128 input (8 channels). "
-        "Spec time grows with the gathered cells (input × k²); its memory follows the input "
-        "until the windows reach the budget.",
+        "input at kernel 3 ((1, 8, n, n), n = "
+        f"{', '.join(results['scaling']['n'])}) and against the kernel at a 128 × 128 input "
+        f"(8 channels; k = {', '.join(results['scaling']['k'])}). The growth order of each "
+        "series is measured: the least-squares slope of log time and log peak memory against "
+        "log size, size being the input's cells for the first sweep and the window's cells "
+        "(k²) for the second (1: linear in it, 0: flat), and the slope between the two "
+        "largest sizes (end).",
         "",
     ]
     if image:
         lines += [f"![time and memory against input and kernel size]({image})", ""]
-    lines += ["| sweep | value | spec time | spec peak | impl time | impl peak |"]
+    slopes = results.get("scaling_slopes") or growth_slopes(results["scaling"])
+
+    def slope(axis, side, key):
+        fit, end = (slopes[axis][side][key][k] for k in ("fit", "end"))
+        return "–" if fit is None else f"{fit:.2f} (end {end:.2f})"
+
+    lines += [
+        "| series | against | spec time | spec peak | impl time | impl peak |",
+        "|---|---|---|---|---|---|",
+    ]
+    for axis, label in (("n", "input size, kernel 3"), ("k", "kernel size, 128 × 128")):
+        lines.append(
+            f"| {label} | log {slopes[axis]['against']} | "
+            + " | ".join(
+                slope(axis, side, key)
+                for side in ("spec", "impl")
+                for key in ("seconds", "peak_mb")
+            )
+            + " |"
+        )
+    lines += ["", "| sweep | value | spec time | spec peak | impl time | impl peak |"]
     lines.append("|---|---|---|---|---|---|")
     for axis, points in results["scaling"].items():
         for v, p in points.items():
@@ -449,18 +609,46 @@ def markdown(results: dict, image: str | None) -> str:
             "",
             "## Small inputs, before and after",
             "",
-            f"{len(small[0]['runs']['after'])} alternating processes each time a fixed set of "
-            "Hypothesis-sized spec calls (forward, JVP and VJP of 7 ops on (2, 3, 6, 7)) "
-            "with this version and with an earlier one; best of each:",
+            f"{len(small[0]['runs']['after'])} alternating processes each time the forward, "
+            "JVP and VJP of every op below on a Hypothesis-sized (2, 3, 6, 7) input with this "
+            "version and with an earlier one; per op the best of all runs, and the ratio of "
+            "their sums over the ops both versions have:",
             "",
-            "| earlier version | before | after | after / before |",
-            "|---|---|---|---|",
+            "| earlier version | ops compared | before | after | after / before |",
+            "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {s.get('before_label', s['before_site'])} | {s['before_ms']:.2f} ms | "
+            f"| {s.get('before_label', s['before_site'])} | "
+            f"{len(s.get('ops_compared', ())) or 'all'} | {s['before_ms']:.2f} ms | "
             f"{s['after_ms']:.2f} ms | {s['ratio_after_over_before']:.3f} |"
             for s in small
         ]
+        per_op = [s for s in small if s.get("ops")]
+        if per_op:
+            lines += [
+                "",
+                "Per op (forward + JVP + VJP, best of the runs; – where the earlier version "
+                "lacks the op or calls it otherwise), each earlier version by the first word "
+                "of its name, beside this version's time in the same alternating runs:",
+                "",
+                "| op | "
+                + " | ".join(f"{s['before_label'].split()[0]} | after | ratio" for s in per_op)
+                + " |",
+                "|---|" + "---|---|---|" * len(per_op),
+            ]
+            names = [n for n, *_ in SMALL_CALLS if any(n in s["ops"] for s in per_op)]
+            for name in names:
+                cells = [
+                    (
+                        f"{s['ops'][name]['before_ms']:.3f} ms | "
+                        f"{s['ops'][name]['after_ms']:.3f} ms | "
+                        f"{s['ops'][name]['after_ms'] / s['ops'][name]['before_ms']:.2f}"
+                    )
+                    if name in s["ops"]
+                    else "– | – | –"
+                    for s in per_op
+                ]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Reproduce: `python benchmarks/sizes.py --before SITE=LABEL --out "

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -33,16 +33,34 @@ def _ceil_div(a, b):
 
 @dataclass(frozen=True)
 class TapCounts:
-    """How many taps of every window of a sliding axis lie in a range, run-length
-    compressed: the ``head`` windows and the ``tail`` windows (those reaching past an
-    end of the range; O(kernel / stride) of them) listed, every window between them
-    counting ``middle``. ``out`` windows in all."""
+    """How many taps of every window of a sliding axis lie in the range ``[low, high)``,
+    as a formula: tap ``j`` of window ``i`` lies at ``i*stride - offset + j*dilation``
+    (``offset`` = the padding before the input). A few ints whatever the padding and
+    kernel: the counts themselves are made by :func:`counts_tensor` when needed.
+
+    The first ``head`` windows reach below ``low``, the last ``tail`` of the others
+    reach past ``high - 1``; every window between them counts ``kernel``."""
 
     out: int
-    head: tuple[int, ...]
-    middle: int
-    tail: tuple[int, ...]
-    least: int  # the smallest count
+    kernel: int
+    stride: int
+    dilation: int
+    offset: int
+    low: int
+    high: int
+    head: int
+    tail: int
+    least: int = field(init=False)  # the smallest count (least_count, by arithmetic)
+
+    def __post_init__(self):
+        object.__setattr__(self, "least", least_count(self))  # a constant to torch.compile
+
+    def count(self, i: int) -> int:
+        """The taps of window ``i`` in the range (Python ints: exact for any size)."""
+        begin = i * self.stride - self.offset
+        first = max(0, _ceil_div(self.low - begin, self.dilation))
+        last = min(self.kernel - 1, (self.high - 1 - begin) // self.dilation)
+        return max(0, last - first + 1)
 
 
 @dataclass(frozen=True)
@@ -78,25 +96,72 @@ class SlidingAxis:
 
 def tap_counts(length, out, kernel, stride, dilation, pad_begin, low, high) -> TapCounts:
     """The taps of every window in ``[low, high)``; tap ``j`` of window ``i`` lies at
-    ``i*stride - pad_begin + j*dilation``. Python ints: exact for any size."""
+    ``i*stride - pad_begin + j*dilation``. Python ints: exact for any size, O(1) work
+    (``length`` is the axis the windows read; the range is its part being counted)."""
     eff = dilation * (kernel - 1) + 1
-
-    def count(i):
-        b = i * stride - pad_begin
-        first = max(0, _ceil_div(low - b, dilation))
-        last = min(kernel - 1, (high - 1 - b) // dilation)
-        return max(0, last - first + 1)
-
     head = min(out, max(0, _ceil_div(low + pad_begin, stride)))  # windows starting below low
-    tail = min(out, max(head, (high - eff + pad_begin) // stride + 1))  # ending at high or past
-    listed = tuple(count(i) for i in range(head)), tuple(count(i) for i in range(tail, out))
+    tail = out - min(out, max(head, (high - eff + pad_begin) // stride + 1))  # past high
     return TapCounts(
         out=out,
-        head=listed[0],
-        middle=kernel,
-        tail=listed[1],
-        least=min(listed[0] + listed[1] + ((kernel,) if tail > head else ())),
+        kernel=kernel,
+        stride=stride,
+        dilation=dilation,
+        offset=pad_begin,
+        low=low,
+        high=high,
+        head=head,
+        tail=tail,
     )
+
+
+def least_count(c: TapCounts) -> int:
+    """The smallest count of :class:`TapCounts` ``c``, by arithmetic (O(log) work).
+
+    Let ``u = low - begin`` be how far window ``i`` starts below the range (``u`` falls
+    as ``i`` grows) and ``L = high - low``. Where ``u <= 0`` (the window starts in the
+    range) its count only falls as ``u`` falls: the least is the last window's. Where
+    the window starts below the range and ends in it, its count only falls as ``u``
+    grows: the least is the first window's. Between them, windows that span the range
+    (``0 < u <= (kernel-1)*dilation - L``) hold the cells of the range congruent to their
+    start modulo the dilation: ``L // dilation`` of them, plus one where the start's
+    residue ``t = (begin - low) mod dilation`` is below ``L mod dilation``; whether some
+    spanning window's residue is not below it is counted by :func:`floor_sum`.
+    """
+    least = min(c.count(0), c.count(c.out - 1))
+    length = c.high - c.low
+    q, r = divmod(length, c.dilation)
+    # the spanning windows: i*stride in [low + offset - (kernel-1)*dilation + L, low + offset - 1]
+    first = max(0, _ceil_div(c.low + c.offset - (c.kernel - 1) * c.dilation + length, c.stride))
+    last = min(c.out - 1, (c.low + c.offset - 1) // c.stride)
+    if first > last:
+        return least
+    if r == 0:
+        return min(least, q)
+    # residues t_i = (a i' + b) mod m of the spanning windows i = first + i', i' < n
+    n, m = last - first + 1, c.dilation
+    a, b = c.stride % m, (first * c.stride - c.offset - c.low) % m
+    reaching = floor_sum(n, m, a, b + m - r) - floor_sum(n, m, a, b)  # residues >= r
+    return min(least, q if reaching else q + 1)
+
+
+def floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """``sum(floor((a*i + b) / m) for i in range(n))`` for ``n >= 0``, ``m >= 1`` and
+    ``a, b >= 0``, by Euclid's reduction (O(log m) steps, Python ints).
+    ``floor((v + m - r) / m) - floor(v / m)`` is 1 exactly where ``v mod m >= r``
+    (``0 < r <= m``), so a difference of two such sums counts residues at or above ``r``.
+
+    >>> floor_sum(5, 3, 2, 1) == sum((2 * i + 1) // 3 for i in range(5))
+    True
+    """
+    total = 0
+    while n > 0:
+        total += (n - 1) * n // 2 * (a // m) + n * (b // m)
+        a, b = a % m, b % m
+        top = a * n + b  # the last term's numerator, plus a
+        if top < m:
+            break
+        n, b, m, a = top // m, top % m, a, m
+    return total
 
 
 def read_mask(ax: SlidingAxis, device=None) -> torch.Tensor:
@@ -129,7 +194,7 @@ def sliding_axis(length, out, kernel, stride, dilation, pad) -> SlidingAxis:
         eff=eff,
         pad_after=pad_after,
         has_absent=pad[0] > 0 or pad_after > 0,
-        has_empty=0 in real.head or 0 in real.tail,
+        has_empty=real.least == 0,
         may_skip=stride > 1 or dilation > 1 or pad_after < 0,
         real_count=real,
         extent_count=tap_counts(
@@ -187,16 +252,13 @@ def adaptive_axis(length: int, out: int) -> AdaptiveAxis:
 
 
 def counts_tensor(c, device=None) -> torch.Tensor:
-    """``[out]`` int64 from :class:`TapCounts`, :class:`BinWidths` or a sequence."""
+    """``[out]`` int64 from :class:`TapCounts` (the formula, on ``torch.arange(out)``),
+    :class:`BinWidths` or a sequence."""
     if isinstance(c, TapCounts):
-        middle = c.out - len(c.head) - len(c.tail)
-        return torch.cat(
-            [
-                torch.tensor(c.head, dtype=torch.int64, device=device),
-                torch.full((middle,), c.middle, dtype=torch.int64, device=device),
-                torch.tensor(c.tail, dtype=torch.int64, device=device),
-            ]
-        )
+        begin = torch.arange(c.out, dtype=torch.int64, device=device) * c.stride - c.offset
+        first = -torch.div(begin - c.low, c.dilation, rounding_mode="floor")  # ceil((low-b)/dl)
+        last = torch.div(c.high - 1 - begin, c.dilation, rounding_mode="floor")
+        return (last.clamp(max=c.kernel - 1) - first.clamp(min=0) + 1).clamp(min=0)
     if isinstance(c, BinWidths):
         start, end = _bins(c.length, c.out, device)
         return end - start

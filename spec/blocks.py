@@ -10,9 +10,12 @@ Peak memory is then the input, the output (and the input's cotangent, for a VJP)
 one block's windows.
 
 Blocks are visited in row-major output order, so the result is bit for bit the
-unblocked one: every output position is reduced from the same window, and the VJP
-adds each input cell's contributions in the same order (see
-:meth:`ndpool.spec.geometry.Geometry.scatter`).
+unblocked one: every output position is reduced from the same window, the VJP adds each
+input cell's contributions in the same order (see
+:meth:`ndpool.spec.geometry.Geometry.scatter`), and each parameter's cotangent is an
+accumulator of the parameter's shape that every block adds its terms to one at a time,
+batch entry, then output position, then channel (:func:`ndpool.spec.op.add_in_order`),
+so that a window-shaped parameter never holds ``[N, C, *O, K]`` terms.
 
 The budget is :data:`DEFAULT_MEMORY_BUDGET` (256 MiB) unless a
 :func:`memory_budget` block says otherwise; a budget of ``None`` evaluates every call

@@ -13,8 +13,8 @@ op's own). A reducer is three functions of ``(w, params, call)``:
 reducer's layout by their kind (:class:`InputSpec`). The driver turns a reducer into
 the op's forward, JVP and VJP: the input JVP gathers the tangent, the input VJP
 scatters ``w_bar`` back (the transpose of gather), and parameter cotangents are summed
-back to the parameter's shape. If each reducer's ``jvp``/``vjp`` pair is adjoint, the
-whole op is adjoint by construction.
+back to the parameter's shape, term by term in a fixed order (:func:`add_in_order`). If
+each reducer's ``jvp``/``vjp`` pair is adjoint, the whole op is adjoint by construction.
 
 An op may reduce the windows of another op's output (``stage``: S3Pool reduces the
 stride-1 max map); the driver then chains the two: forward and JVP through the stage
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -521,25 +522,40 @@ class Op:
                 f"output's shape {want}"
             )
         y_bar = call.batch(cotangent).astype(cdt)
+        # each differentiable parameter's cotangent, summed over the axes its shape lacks
+        # (kept_axes), block by block in a fixed order (add_in_order)
+        cells = {"window": (geom.window_size,)}
+        keeps = [
+            kept_axes(s.kind, shape, len(geom.spatial_out))
+            if s.differentiable and shape is not None
+            else None
+            for s, shape in zip(self.input_specs[1:], call.param_shapes)
+        ]
+        p_bars = [
+            None
+            if keep is None
+            else np.zeros([(y_bar.shape + cells.get(s.kind, ()))[a] for a in keep], dtype=cdt)
+            for s, keep in zip(self.input_specs[1:], keeps)
+        ]
         x_bar = None
-        p_bars = [None] * (len(self.input_specs) - 1)
         for where, part in self._blocks(call, xb):
             w = _gather(part, xb, where, cdt)
             y_bar_part = y_bar if where is None else y_bar[where]
             w_bar, *bars = self.vjp_rule(w, self._sliced(params, where), part, y_bar_part)
             if where is None:
-                x_bar, p_bars = part.geometry.scatter(w_bar), bars
-                continue
-            if x_bar is None:
-                x_bar = np.zeros(xb.shape, dtype=cdt)
-            if all(s == slice(None) for s in where[2:]):  # whole entries: rows of their own
-                x_bar[where[0]] = part.geometry.scatter(w_bar)
+                x_bar = part.geometry.scatter(w_bar)
             else:
-                part.geometry.scatter(w_bar, into=x_bar[where[0]])
-            for i, (s, bar) in enumerate(zip(self.input_specs[1:], bars)):
-                if s.differentiable and arrays[1 + i] is not None:
-                    cells = (geom.window_size,) if s.kind == "window" else ()
-                    p_bars[i] = _place(p_bars[i], where, bar, y_bar.shape, cells)
+                if x_bar is None:
+                    x_bar = np.zeros(xb.shape, dtype=cdt)
+                if all(s == slice(None) for s in where[2:]):  # whole entries: rows of their own
+                    x_bar[where[0]] = part.geometry.scatter(w_bar)
+                else:
+                    part.geometry.scatter(w_bar, into=x_bar[where[0]])
+            for s, keep, total, bar in zip(self.input_specs[1:], keeps, p_bars, bars):
+                if keep is not None:
+                    block = y_bar_part.shape + cells.get(s.kind, ())
+                    terms = bar if np.shape(bar) == block else np.broadcast_to(bar, block)
+                    add_in_order(total, terms, where, keep)
         x_bar = call.unbatch(x_bar)
         if self.stage is None:
             out = [round_to(x_bar, call.dtype)]
@@ -551,15 +567,8 @@ class Op:
         ):
             if not s.differentiable or primal is None:
                 out.append(None)
-                continue
-            if s.kind == "window":
-                full = np.broadcast_to(p_bar, y_bar.shape + (geom.window_size,))
-                keep = {1, full.ndim - 1} if len(shape) == 2 else {full.ndim - 1}
             else:
-                full = np.broadcast_to(p_bar, y_bar.shape)
-                keep = set(range(1, 1 + len(shape)))  # () all, [C] or [C, *O]: sum over N
-            axes = tuple(i for i in range(full.ndim) if i not in keep)
-            out.append(round_to(np.asarray(full.sum(axis=axes)).reshape(shape), primal.dtype))
+                out.append(round_to(p_bar.reshape(shape), primal.dtype))
         return tuple(out)
 
     def __call__(self, *primals, **cfg):
@@ -585,17 +594,61 @@ def _gather(part: Call, xb: np.ndarray, where, cdt) -> np.ndarray:
     return part.geometry.gather(x, fill=0).astype(cdt, copy=False)
 
 
-def _place(out, where, part, full, cells=()) -> np.ndarray:
+def _place(out, where, part, full) -> np.ndarray:
     """One block's result ``part`` written at ``where`` into ``out``, the result of the
-    whole call (``full + cells`` shaped, allocated by the first block); a block that is
-    the whole call (``where = None``) is the result itself."""
+    whole call (``full`` shaped, allocated by the first block); a block that is the whole
+    call (``where = None``) is the result itself."""
     if where is None:
         return part
     part = np.asarray(part)
     if out is None:
-        out = np.empty(tuple(full) + tuple(cells), dtype=part.dtype)
+        out = np.empty(tuple(full), dtype=part.dtype)
     out[where] = part
     return out
+
+
+def kept_axes(kind: str, shape: tuple[int, ...], d: int) -> tuple[int, ...]:
+    """The axes of the terms' layout ``[N, C, *O]`` (``[N, C, *O, K]`` for a window-shaped
+    parameter) that a parameter of this kind and shape keeps; its cotangent sums the
+    others. ``[K]`` keeps the cell, ``[C, K]`` the channel and the cell; ``()`` keeps
+    nothing, ``[C]`` the channel, ``[C, *O]`` the channel and the output position."""
+    if kind == "window":
+        return (1, d + 2) if len(shape) == 2 else (d + 2,)
+    return tuple(range(1, 1 + len(shape)))
+
+
+def add_in_order(total: np.ndarray, terms: np.ndarray, where, keep) -> None:
+    """Add one block's ``terms`` of a parameter's cotangent into ``total``, in place, one
+    term at a time in a fixed order: batch entry, then output position (row-major), then
+    channel. ``terms`` has the block's layout ``[n, C, *o]`` (``[n, C, *o, K]`` for a
+    window-shaped parameter), ``where`` where the block lies in the call's layout
+    (``None``: it is the whole call), ``total`` the sum so far over the axes ``keep``
+    keeps (:func:`kept_axes`), shaped like the parameter in that layout.
+
+    A block holds every channel of a run of positions that is contiguous in that order, and
+    blocks come in that order, so the additions are the same, one by one, whatever the
+    budget: a blocked cotangent is bit for bit the unblocked one, and no more than one
+    block's terms are held at a time (not the call's ``[N, C, *O, K]``).
+
+    >>> terms = np.array([[[1e16, -1e16], [1.0, 1.0]]])  # [N, C, O]: 1e16, 1, -1e16, 1
+    >>> total = np.zeros(())
+    >>> add_in_order(total, terms, None, ())
+    >>> float(total)                                      # ((1e16 + 1) - 1e16) + 1
+    1.0
+    >>> total = np.zeros(())                              # the same in two blocks
+    >>> add_in_order(total, terms[..., :1], (slice(0, 1), slice(None), slice(0, 1)), ())
+    >>> add_in_order(total, terms[..., 1:], (slice(0, 1), slice(None), slice(1, 2)), ())
+    >>> float(total)
+    1.0
+    """
+    region = (...,) if where is None else tuple(where[a] if a < len(where) else ... for a in keep)
+    summed = [a for a in (0, *range(2, terms.ndim), 1) if a not in keep]
+    rows = terms.transpose(summed + list(keep))  # the terms in order, along the leading axes
+    count = math.prod(rows.shape[: len(summed)])
+    sequence = np.empty((1 + count, *rows.shape[len(summed) :]), dtype=total.dtype)
+    sequence[0] = total[region]  # the sum so far, then the block's terms one by one
+    sequence[1:].reshape(rows.shape)[...] = rows
+    total[region] = np.add.accumulate(sequence, axis=0, out=sequence)[-1]
 
 
 def _shape(x_shape) -> tuple[int, ...]:

@@ -152,25 +152,162 @@ def test_blocks_cover_every_output_once_in_row_major_order():
         assert order == sorted(order), f"blocks out of row-major order: {order}"
 
 
-def test_peak_memory_follows_the_budget():
-    """A 2-D max pool forward + VJP: the unblocked evaluation's peak grows with the
-    gathered windows, the blocked one stays near the input and output plus the budget."""
-    x = np.random.default_rng(0).standard_normal((1, 2, 200, 200))
+def _window_params(name, rng, channels, k):
+    """The parameters of a VJP that tests window-shaped parameters' cotangents."""
+    return {
+        "max_pool": (),
+        "gated_pool": (0.1 * rng.standard_normal((channels, k)), rng.standard_normal(channels)),
+        "tree_pool": tuple(rng.standard_normal((channels, k)) for _ in range(3)),
+    }[name]
+
+
+@pytest.mark.parametrize("name", ["max_pool", "gated_pool", "tree_pool"])
+def test_peak_memory_follows_the_budget(name):
+    """A 2-D forward + VJP on (4, 16, 64, 64), kernel 3: the unblocked evaluation's peak
+    grows with the gathered windows, the blocked one stays near the input and output
+    plus the budget: a window-shaped parameter's cotangent (gated_pool's omega, tree_pool's
+    v1, v2 and omega) is summed block by block, never held as ``[N, C, *O, K]`` (18 MiB
+    each here)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 16, 64, 64))
+    primals = (x, *_window_params(name, rng, 16, 9))
     cfg = dict(kernel_size=3, stride=1, padding=1)
-    y_bar = np.ones((1, 2, 200, 200))
+    y_bar = np.ones((4, 16, 64, 64))
+    op = spec.OPS[name]
 
     def peak(budget):
         with spec.memory_budget(budget):
-            return _traced(
-                lambda: (spec.max_pool(x, **cfg), spec.vjp("max_pool", (x,), y_bar, **cfg))
-            )[1]
+            return _traced(lambda: (op.forward(*primals, **cfg), op.vjp(primals, y_bar, **cfg)))[1]
 
     arrays = 4 * x.nbytes  # input, its compute copy, output and cotangent
     small, whole = peak(2**20), peak(None)
     assert small < arrays + 8 * 2**20, (
-        f"blocked peak {small} bytes, expected < {arrays + 8 * 2**20}"
+        f"{name}: blocked peak {small} bytes, expected < {arrays + 8 * 2**20}"
     )
-    assert whole > 2 * small, f"unblocked peak {whole} is not above the blocked {small}"
+    assert whole > 2 * small, f"{name}: unblocked peak {whole} is not above the blocked {small}"
+
+
+def _spread(rng, shape):
+    """Values of both signs over 16 decades: a sum of terms scaled by them depends on its
+    order."""
+    return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-8, 8, shape)
+
+
+PARAMETER_CASES = {
+    # name: (input shape, config, parameters as a function of (rng, C, K))
+    "gated_pool per channel": (
+        "gated_pool",
+        (3, 4, 9, 8),
+        dict(kernel_size=3, stride=1, padding=1),
+        lambda rng, c, k: (0.3 * rng.standard_normal((c, k)), rng.standard_normal(c)),
+    ),
+    "gated_pool per layer": (
+        "gated_pool",
+        (2, 5, 7, 6, 5),
+        dict(kernel_size=(2, 3, 2), stride=(1, 2, 1), ceil_mode=True),
+        lambda rng, c, k: (0.3 * rng.standard_normal(k), rng.standard_normal(())),
+    ),
+    "tree_pool per channel": (
+        "tree_pool",
+        (3, 4, 10, 7),
+        dict(kernel_size=(3, 2), stride=1, padding=(1, 0)),
+        lambda rng, c, k: tuple(rng.standard_normal((c, k)) for _ in range(3)),
+    ),
+    "tree_pool per layer": (
+        "tree_pool",
+        (2, 3, 23),
+        dict(kernel_size=4, stride=2, padding=2, dilation=2),
+        lambda rng, c, k: tuple(rng.standard_normal(k) for _ in range(3)),
+    ),
+    "mixed_pool per channel": (
+        "mixed_pool",
+        (3, 4, 9, 8),
+        dict(kernel_size=2),
+        lambda rng, c, k: (rng.standard_normal(c),),
+    ),
+    "gumbel_pool per position": (
+        "gumbel_pool",
+        (3, 4, 9, 8),
+        dict(kernel_size=2),
+        None,  # drawn by the op's samplers and a per-position temperature
+    ),
+}
+
+
+def _parameter_case(label, rng):
+    name, shape, cfg, draw = PARAMETER_CASES[label]
+    op = spec.OPS[name]
+    x = rng.standard_normal(shape)
+    with spec.memory_budget(None):
+        out = spec.output_shape(name, shape, **cfg)
+        k = op.geometry(shape, **cfg).window_size
+    if draw is not None:
+        return op, (x, *draw(rng, shape[1], k)), cfg, out
+    primals = [x]
+    for s in op.input_specs[1:]:
+        if s.sampler is not None:
+            primals.append(s.sampler(rng, shape, **cfg))
+        else:  # the temperature: one per channel and output position
+            primals.append(rng.uniform(0.5, 2.0, (shape[1], *out[2:])))
+    return op, tuple(primals), cfg, out
+
+
+def _ordered_oracle(op, primals, cfg, y_bar):
+    """The definition of a parameter's cotangent, term by term: the reducer's per-cell
+    terms of the whole call, added in a Python loop over batch entries, output positions
+    (row-major) and channels, each into the entry of the parameter it belongs to."""
+    with spec.memory_budget(None):
+        call, w, params = op.gather(primals, **cfg)
+        _, *bars = op.vjp_rule(w, params, call, y_bar)
+    n, c, *o = y_bar.shape
+    sums = []
+    for s, p, bar in zip(op.input_specs[1:], primals[1:], bars):
+        if not s.differentiable or p is None:
+            sums.append(None)
+            continue
+        p = np.asarray(p)
+        k = (w.shape[-1],) if s.kind == "window" else ()
+        terms = np.broadcast_to(bar, y_bar.shape + k)
+        total = np.zeros(p.shape)
+        for i in range(n):
+            for pos in itertools.product(*map(range, o)):
+                for ch in range(c):
+                    term = terms[(i, ch, *pos)]
+                    if s.kind == "window":  # [K] or [C, K]
+                        at = (ch,) if p.ndim == 2 else ()
+                    else:  # (), [C] or [C, *O]
+                        at = ((ch,) + pos)[: p.ndim]
+                    total[at] = total[at] + term
+        sums.append(total)
+    return sums
+
+
+@pytest.mark.parametrize("label", sorted(PARAMETER_CASES))
+def test_parameter_cotangents_are_summed_in_one_order_whatever_the_budget(label):
+    """A parameter's cotangent is its terms added one at a time, batch entry, then output
+    position (row-major), then channel, under every budget: the same bits unblocked, in
+    whole batch entries, in boxes and in single positions, as the oracle that adds the
+    reducer's terms in that order in a Python loop. The cotangent ``y_bar`` spans 16
+    decades, so any other order (a pairwise sum, a sum per block) changes the result."""
+    rng = np.random.default_rng(sorted(PARAMETER_CASES).index(label))
+    op, primals, cfg, out = _parameter_case(label, rng)
+    y_bar = _spread(rng, out)
+    want = _ordered_oracle(op, primals, cfg, y_bar)
+    with spec.memory_budget(None):
+        cells = out[1] * op.gather(primals, **cfg)[1].shape[-1]
+    positions = int(np.prod(out[2:]))
+    counts = set()
+    for budget in (None, positions * cells * CELL_BYTES, 3 * cells * CELL_BYTES, 1):
+        with spec.memory_budget(budget):
+            counts.add(len(blocks(out[0], out[2:], cells)))
+            got = op.vjp(primals, y_bar, **cfg)[1:]
+        for s, u, v in zip(op.input_specs[1:], got, want):
+            assert _same(u, v), (
+                f"{label}: the cotangent of {s.name} under a budget of {budget} bytes is "
+                f"not the ordered sum of its terms; cfg {cfg}, x shape {primals[0].shape}; "
+                f"largest difference {np.max(np.abs(np.asarray(u) - v)) if u is not None else u}"
+            )
+    assert len(counts) == 4, f"{label}: the budgets gave block counts {sorted(counts)}"
 
 
 def test_memory_budget_is_scoped():
