@@ -10,7 +10,8 @@ default. Each in two modes: ``fwd`` (no autograd) and ``fwd+bwd`` (forward, then
 Reported per row: milliseconds (CUDA events, median of the timed repeats after warm-up
 calls), ``speedup = torch_ms / triton_ms`` (> 1: Triton faster), GB/s of each and the
 fraction of the GB/s of ``x.clone()`` on the same tensor in the same run. Bytes counted
-are the ones every implementation must move: ``fwd`` reads ``x`` and writes ``y``;
+are the ones every implementation must move: ``fwd`` reads ``x`` and writes ``y`` (a max
+forward without autograd stores no indices: the kernels' values-only launch);
 ``fwd+bwd`` adds reading the cotangent (``y``-sized) and writing ``grad x`` (``x``-sized).
 ``x.clone()`` moves ``2 * x.nbytes``. Each row also records the largest difference
 between the two results and whether two Triton backward passes agree bit for bit.
@@ -20,7 +21,10 @@ between the two results and whether two Triton backward passes agree bit for bit
     python benchmarks/gpu_vs_torch.py --from-json RESULTS.json --markdown PAGE.md
 
 Needs a CUDA GPU with Triton and ``TRITON_INTERPRET`` unset (the interpreter would run
-the kernels as NumPy code on the host).
+the kernels as NumPy code on the host). :func:`measure` takes the device and the timer as
+arguments, so a test runs the whole measure / summarize / markdown path on tiny CPU
+tensors under the interpreter (``tests/impl/test_triton_benchmark.py``), timing
+with :func:`wall_ms`; its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -88,6 +92,19 @@ def cuda_ms(fn, warmup: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+def wall_ms(fn, warmup: int, repeats: int) -> float:
+    """Median wall-clock milliseconds of ``fn`` after ``warmup`` untimed calls: the timer
+    for CPU tensors, where there are no CUDA events."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
 def triton_fn(op: str, d: int, k: int, s: int, p: int):
     from ndpool.impl.triton import pooling
 
@@ -126,12 +143,16 @@ def step(forward, x, y_bar=None):
     return run
 
 
-def measure(case, op: str, quick: bool, dtype, warmup: int, repeats: int) -> list[dict]:
+def measure(
+    case, op: str, quick: bool, dtype, warmup: int, repeats: int, device=DEVICE, timer=cuda_ms
+) -> list[dict]:
+    """The rows of one case and op, both modes: ``device`` holds the tensors and
+    ``timer(fn, warmup, repeats)`` times in milliseconds (CUDA events on a GPU)."""
     name, d, shape, quick_shape, k, s, p = case
     shape = quick_shape if quick else shape
-    gen = torch.Generator(device=DEVICE).manual_seed(0)
-    x = torch.randn(shape, device=DEVICE, dtype=dtype, generator=gen)
-    clone_ms = cuda_ms(lambda: x.clone(), warmup, repeats)
+    gen = torch.Generator(device=device).manual_seed(0)
+    x = torch.randn(shape, device=device, dtype=dtype, generator=gen)
+    clone_ms = timer(lambda: x.clone(), warmup, repeats)
     clone_gbs = 2 * x.nbytes / clone_ms / 1e6
     rows = []
     for mode in MODES:
@@ -140,7 +161,7 @@ def measure(case, op: str, quick: bool, dtype, warmup: int, repeats: int) -> lis
             y = triton_fn(op, d, k, s, p)(x)
         y_bytes = y.nbytes
         y_bar = (
-            torch.randn(y.shape, device=DEVICE, dtype=dtype, generator=gen) if backward else None
+            torch.randn(y.shape, device=device, dtype=dtype, generator=gen) if backward else None
         )
         ours = step(triton_fn(op, d, k, s, p), x, y_bar)
         theirs_fn = torch_fn(op, d, k, s, p)
@@ -149,15 +170,15 @@ def measure(case, op: str, quick: bool, dtype, warmup: int, repeats: int) -> lis
         first, second = ours(), ours()
         row = dict(case=name, op=op, d=d, kernel=k, stride=s, padding=p, mode=mode,
                    shape=list(shape), dtype=str(dtype).removeprefix("torch."))  # fmt: skip
-        row["triton_ms"] = cuda_ms(ours, warmup, repeats)
+        row["triton_ms"] = timer(ours, warmup, repeats)
         row["triton_gbs"] = moved / row["triton_ms"] / 1e6
         if theirs is not None:
-            row["torch_ms"] = cuda_ms(theirs, warmup, repeats)
+            row["torch_ms"] = timer(theirs, warmup, repeats)
             row["torch_gbs"] = moved / row["torch_ms"] / 1e6
             row["speedup"] = row["torch_ms"] / row["triton_ms"]
             row["max_abs_diff"] = float((first.float() - theirs().float()).abs().max())
         # clone again after the op: the better of the two is the bandwidth reference
-        clone_gbs = max(clone_gbs, 2 * x.nbytes / cuda_ms(lambda: x.clone(), 1, repeats) / 1e6)
+        clone_gbs = max(clone_gbs, 2 * x.nbytes / timer(lambda: x.clone(), 1, repeats) / 1e6)
         row["clone_gbs"] = clone_gbs
         row["triton_of_clone"] = row["triton_gbs"] / clone_gbs
         if theirs is not None:

@@ -4,8 +4,12 @@ The entry points have the signatures, checks and semantics of :mod:`ndpool.impl`
 max, average, Lp and smooth max pooling and the two adaptive ops, on any spatial rank,
 every padding form, per-channel parameters, the four dtypes and any memory layout;
 derivatives (JVP and VJP, parameters included) run through the kernels' own forward-mode
-rules and deterministic gather backward passes. The other ops of the spec have no kernel
-and are reported as not provided.
+rules and deterministic gather backward passes. Every way of differentiating that the
+suite draws for a torch target runs through the kernels (``derivative_modes=True``):
+``torch.func.jvp`` / ``vjp``, forward-mode dual numbers, eager ``torch.autograd.grad``,
+and ``torch.func.jacfwd`` / ``jacrev`` (a vmapped JVP or VJP: the kernels' vmap rule
+folds the vmapped dimension into the channel axis). The other ops of the spec have no
+kernel and are reported as not provided.
 
 On ``device="cpu"`` the kernels run under Triton's interpreter: loading the target sets
 ``TRITON_INTERPRET=1`` before the kernels are imported, and fails if they were already
@@ -88,4 +92,5 @@ def make_target(device: str = "cpu") -> TorchTarget:
         capabilities=CAPABILITIES,
         device=device,
         construct=construct_for("triton", device),
+        derivative_modes=True,
     )

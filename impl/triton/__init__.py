@@ -36,6 +36,7 @@ _LAUNCHERS = (
     "max_backward",
     "max_forward",
     "max_jvp",
+    "max_values",
     "smooth_max_backward",
     "smooth_max_forward",
     "smooth_max_jvp",
@@ -70,10 +71,11 @@ def available() -> bool:
 
 
 def supported_context() -> bool:
-    """Whether the kernels' autograd Functions work where this is called: eagerly or under
-    one ``torch.func`` derivative transform (``grad``, ``vjp``, ``jvp``); not while
-    ``torch.compile`` traces, under ``vmap`` (no batching rule) or under nested
-    transforms (the rules are not differentiable)."""
+    """Whether the kernels' autograd Functions work where this is called: eagerly, under
+    any number of ``torch.func.vmap`` levels (vmapped dimensions are folded into the
+    channel axis) and at most one ``torch.func`` derivative transform (``grad``, ``vjp``,
+    ``jvp``; so ``jacrev`` and ``jacfwd`` too); not while ``torch.compile`` traces or under
+    nested derivative transforms (the rules are not differentiable)."""
     import torch
     from torch._C._functorch import TransformType
     from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
@@ -81,7 +83,7 @@ def supported_context() -> bool:
     if torch.compiler.is_compiling():
         return False
     stack = retrieve_all_functorch_interpreters()
-    return len(stack) <= 1 and all(level.key() != TransformType.Vmap for level in stack)
+    return sum(level.key() != TransformType.Vmap for level in stack) <= 1
 
 
 def applies(x) -> bool:

@@ -1,7 +1,8 @@
 """``torch.autograd.Function`` wrappers of the launchers: reverse mode (``backward``, the
 deterministic gathers) and forward mode (``jvp``), so ``torch.autograd.gradcheck``,
 ``torch.autograd.forward_ad``, ``torch.func.jvp`` and ``torch.func.vjp`` run through the
-kernels.
+kernels; and a ``vmap`` rule (:mod:`.batching`: vmapped dimensions folded into the
+channel axis), so ``torch.func.vmap``, ``jacrev`` and ``jacfwd`` do too.
 
 Inputs are batched ``[N, C, *S]`` tensors with resolved geometry (:class:`.geometry.Axes`);
 ``p`` and ``beta`` are 0-d or ``[C]`` tensors and differentiable. Max pooling returns
@@ -12,35 +13,26 @@ from __future__ import annotations
 
 import torch
 
-from . import ops
+from . import batching, ops
 from .geometry import Axes
 
 
-def _plain(t):
-    """The plain tensor under torch.func's wrappers."""
-    while isinstance(t, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(t):
-        t = torch._C._functorch.get_unwrapped(t)
-    return t
+def _rule(launcher, rule: str, args, roles: str, out_roles: str, saved):
+    """Run a launcher for a ``backward`` or ``jvp`` rule on plain tensors, outside torch.func's
+    transforms: under ``torch.func.jvp`` / ``vjp`` a rule runs at the transform's level,
+    where the saved tensors, tangents and cotangents are wrapped, while a Triton kernel
+    needs the storage itself; under ``vmap`` (``jacrev``'s pullback, ``jacfwd``'s batched
+    tangents) the vmapped dimensions are folded into the channel axis and the outputs
+    wrapped back (:func:`.batching.run_rule`; ``roles`` / ``out_roles`` name each argument
+    and output).
 
-
-def _plain_call(launcher, *args):
-    """Run a launcher on plain tensors, outside torch.func's transforms: under
-    ``torch.func.jvp`` / ``torch.func.vjp`` a rule (``jvp``, ``backward``) runs at the
-    transform's level, where the saved tensors, tangents and cotangents are wrapped and
-    every new tensor would be too, while a Triton kernel needs the storage itself. The
-    plain result is lifted back by torch.func.
-
-    Under two or more transforms (a derivative of a derivative) the outer ones would take
-    the lifted result for a constant and differentiate it to zero: that is refused, as
-    plain autograd's double backward is (the rules are not differentiable themselves)."""
-    if len(torch._functorch.pyfunctorch.retrieve_all_functorch_interpreters()) > 1:
-        raise NotImplementedError(
-            "ndpool.impl.triton: the kernels' JVP and VJP rules are not differentiable; "
-            "a derivative of a derivative (nested torch.func transforms) is not supported"
-        )
-    args = [_plain(a) for a in args]
-    with torch._functorch.pyfunctorch.temporarily_clear_interpreter_stack():
-        return launcher(*args)
+    Where a transform would differentiate the rule (a derivative of a derivative: nested
+    ``torch.func`` derivative transforms) the outer ones would take the plain result for a
+    constant and differentiate it to zero: that is refused with ``NotImplementedError``, as
+    plain autograd's double backward is (the rules are not differentiable themselves);
+    ``saved`` (a tensor the Function saved) tells the transform the Function was applied
+    under, whose own rule this is, from an outer one."""
+    return batching.run_rule(launcher, rule, args, roles, out_roles, saved)
 
 
 class MaxPool(torch.autograd.Function):
@@ -62,12 +54,17 @@ class MaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y, _grad_index):
         (index,) = ctx.saved_tensors
-        return _plain_call(ops.max_backward, grad_y, index, ctx.axes), None
+        args = (grad_y, index, ctx.axes)
+        return _rule(ops.max_backward, "backward", args, "xx.", "x", index), None
 
     @staticmethod
     def jvp(ctx, x_dot, _axes_dot):
         (index,) = ctx.saved_tensors
-        return _plain_call(ops.max_jvp, x_dot, index), None
+        return _rule(ops.max_jvp, "jvp", (x_dot, index), "xx", "x", index), None
+
+    @staticmethod
+    def vmap(info, in_dims, x, axes):
+        return batching.vmap_rule(MaxPool, info, in_dims, (x, axes), "x.")
 
 
 class AvgPool(torch.autograd.Function):
@@ -79,20 +76,27 @@ class AvgPool(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        _, ctx.axes, ctx.count_include_pad, ctx.divisor_override = inputs
+        x, ctx.axes, ctx.count_include_pad, ctx.divisor_override = inputs
+        # nothing to keep but the transform it ran under (see ``_rule``): an empty tensor
+        ctx.save_for_backward(x.new_empty(0))
+        ctx.save_for_forward(x.new_empty(0))
 
     @staticmethod
     def backward(ctx, grad_y):
-        grad_x = _plain_call(
-            ops.avg_backward, grad_y, ctx.axes, ctx.count_include_pad, ctx.divisor_override
-        )
-        return grad_x, None, None, None
+        args = (grad_y, ctx.axes, ctx.count_include_pad, ctx.divisor_override)
+        (saved,) = ctx.saved_tensors
+        return _rule(ops.avg_backward, "backward", args, "x...", "x", saved), None, None, None
 
     @staticmethod
     def jvp(ctx, x_dot, *_):
-        return _plain_call(
-            ops.avg_jvp, x_dot, ctx.axes, ctx.count_include_pad, ctx.divisor_override
-        )
+        args = (x_dot, ctx.axes, ctx.count_include_pad, ctx.divisor_override)
+        (saved,) = ctx.saved_tensors
+        return _rule(ops.avg_jvp, "jvp", args, "x...", "x", saved)
+
+    @staticmethod
+    def vmap(info, in_dims, x, axes, count_include_pad, divisor_override):
+        args = (x, axes, count_include_pad, divisor_override)
+        return batching.vmap_rule(AvgPool, info, in_dims, args, "x...")
 
 
 class LpPool(torch.autograd.Function):
@@ -111,17 +115,21 @@ class LpPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y):
         x, p = ctx.saved_tensors
-        grad_x, grad_p = _plain_call(
-            ops.lp_backward, grad_y, x, p, ctx.axes, ctx.sign, ctx.partial_window
-        )
+        args = (grad_y, x, p, ctx.axes, ctx.sign, ctx.partial_window)
+        grad_x, grad_p = _rule(ops.lp_backward, "backward", args, "xxc...", "xc", x)
         return grad_x, grad_p, None, None, None
 
     @staticmethod
     def jvp(ctx, x_dot, p_dot, *_):
         x, p = ctx.saved_tensors
         x_dot = torch.zeros_like(x) if x_dot is None else x_dot
-        y_dot = _plain_call(ops.lp_jvp, x, p, x_dot, p_dot, ctx.axes, ctx.sign, ctx.partial_window)
-        return y_dot[1]
+        args = (x, p, x_dot, p_dot, ctx.axes, ctx.sign, ctx.partial_window)
+        return _rule(ops.lp_jvp, "jvp", args, "xcxc...", "xx", x)[1]
+
+    @staticmethod
+    def vmap(info, in_dims, x, p, axes, sign, partial_window):
+        args = (x, p, axes, sign, partial_window)
+        return batching.vmap_rule(LpPool, info, in_dims, args, "xc...")
 
 
 class SmoothMaxPool(torch.autograd.Function):
@@ -140,19 +148,21 @@ class SmoothMaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y):
         x, beta = ctx.saved_tensors
-        grad_x, grad_beta = _plain_call(
-            ops.smooth_max_backward, grad_y, x, beta, ctx.axes, ctx.padding_policy
-        )
+        args = (grad_y, x, beta, ctx.axes, ctx.padding_policy)
+        grad_x, grad_beta = _rule(ops.smooth_max_backward, "backward", args, "xxc..", "xc", x)
         return grad_x, grad_beta, None, None
 
     @staticmethod
     def jvp(ctx, x_dot, beta_dot, *_):
         x, beta = ctx.saved_tensors
         x_dot = torch.zeros_like(x) if x_dot is None else x_dot
-        y_dot = _plain_call(
-            ops.smooth_max_jvp, x, beta, x_dot, beta_dot, ctx.axes, ctx.padding_policy
-        )
-        return y_dot[1]
+        args = (x, beta, x_dot, beta_dot, ctx.axes, ctx.padding_policy)
+        return _rule(ops.smooth_max_jvp, "jvp", args, "xcxc..", "xx", x)[1]
+
+    @staticmethod
+    def vmap(info, in_dims, x, beta, axes, padding_policy):
+        args = (x, beta, axes, padding_policy)
+        return batching.vmap_rule(SmoothMaxPool, info, in_dims, args, "xc..")
 
 
 def max_pool(x: torch.Tensor, axes: Axes) -> tuple[torch.Tensor, torch.Tensor]:
@@ -175,7 +185,8 @@ def lp_pool(
 
 
 def smooth_max_pool(
-    x: torch.Tensor, beta: torch.Tensor, axes: Axes, padding_policy: str = "ignore"
+    x: torch.Tensor, beta: torch.Tensor, axes: Axes, padding_policy: str
 ) -> torch.Tensor:
-    """Smooth max pooling, differentiable in ``x`` and ``beta``."""
+    """Smooth max pooling, differentiable in ``x`` and ``beta``; ``padding_policy``
+    (``"zero"`` or ``"ignore"``) is always passed by the entry point, never defaulted."""
     return SmoothMaxPool.apply(x, beta, axes, padding_policy)

@@ -28,12 +28,14 @@ own bfloat16 loads and stores do on a GPU.
 from __future__ import annotations
 
 import torch
+from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+from torch.autograd import forward_ad
 
 from ndpool.spec.constraints import check_flag
 
 from ..geometry import Plan
 from ..inputs import adaptive_input, channel_input, check_values, sliding_input, unbatch
-from . import functions
+from . import batching, functions, ops
 from . import kernels as _kernels
 from .geometry import Axes, adaptive_axes, sliding_axes
 
@@ -74,6 +76,7 @@ def _kernel_input(xb: torch.Tensor) -> torch.Tensor:
     kernels run on), or a bfloat16 ``xb`` widened to float32 under the interpreter (see
     the module doc)."""
     _check_device(xb)
+    batching.refuse_legacy([xb])
     if xb.dtype == torch.bfloat16 and interpreted():
         return xb.float()
     return xb
@@ -108,9 +111,22 @@ def _sliding(x: torch.Tensor, kernel_size, stride, padding, dilation, ceil_mode)
     return plan, xb
 
 
+def _values_only(x: torch.Tensor) -> bool:
+    """Whether a max pool of ``x`` needs no index: no derivative can be taken (no grad
+    needed, no forward-mode tangent, no torch.func transform active)."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return False
+    if retrieve_all_functorch_interpreters():
+        return False
+    return forward_ad.unpack_dual(x).tangent is None
+
+
 def _selection(plan: Plan, xb: torch.Tensor, return_indices: bool):
     check_flag("return_indices", return_indices)
-    y, index = functions.max_pool(_kernel_input(xb), _axes(plan))
+    x = _kernel_input(xb)
+    if not return_indices and _values_only(x):
+        return _finish(ops.max_values(x, _axes(plan)), plan, xb.dtype)
+    y, index = functions.max_pool(x, _axes(plan))
     y = _finish(y, plan, xb.dtype)
     return (y, unbatch(index, plan)) if return_indices else y
 

@@ -167,8 +167,10 @@ def test_impl_sends_the_tensors_the_kernels_take_to_them(pooling, monkeypatch, o
 
 def test_the_dispatch_condition_keeps_the_unsupported_contexts_out():
     """``applies`` (what ndpool.impl asks before routing a tensor to the kernels) is false
-    for CPU tensors, and ``supported_context`` holds eagerly and under one derivative
-    transform, not under vmap, nested transforms or torch.compile tracing."""
+    for CPU tensors, and ``supported_context`` holds eagerly, under vmap levels (the
+    kernels' vmap rule folds them into the channel axis: vmap, jacrev, jacfwd, per-sample
+    gradients) and one derivative transform, not under nested derivative transforms
+    (hessian) or torch.compile tracing."""
     import torch
 
     from ndpool.impl import triton as tk
@@ -184,9 +186,13 @@ def test_the_dispatch_condition_keeps_the_unsupported_contexts_out():
 
     assert not tk.applies(ones)
     assert tk.supported_context()
-    assert torch.func.vmap(seen)(ones).eq(0).all()
+    assert torch.func.vmap(seen)(ones).eq(1).all()
+    assert torch.func.vmap(torch.func.vmap(seen))(ones).eq(1).all()
     assert torch.func.grad(lambda x: seen(x).sum())(ones[0]).eq(1).all()
+    assert torch.func.jacfwd(seen)(ones[0]).eq(torch.eye(3)).all()
+    assert torch.func.vmap(torch.func.grad(lambda x: seen(x).sum()))(ones).eq(1).all()
     assert torch.func.grad(nested)(ones[0]).eq(0).all()
+    assert torch.func.hessian(lambda x: seen(x).pow(2).sum())(ones[0]).eq(0).all()
     assert torch.compile(seen, backend="eager")(ones).eq(0).all()
 
 

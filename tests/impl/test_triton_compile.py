@@ -65,7 +65,8 @@ SCRIPT = textwrap.dedent(
         cdt = tl.float64 if compute == "fp64" else tl.float32
         for fn in KERNELS:
             values = dict(D=d, ADAPTIVE=adaptive, CDT=cdt, BLOCK=256, SIGNED=adaptive,
-                          EMPTY_ZERO=adaptive, **{flag: True for flag in FLAGS})
+                          EMPTY_ZERO=adaptive, STORE_INDEX=not adaptive,
+                          **{flag: True for flag in FLAGS})
             constants = {k: v for k, v in values.items() if k in fn.arg_names}
             index = {(fn.arg_names.index(k),): v for k, v in constants.items()}
             src = ASTSource(fn=fn, signature=signature(fn, data, compute, constants),

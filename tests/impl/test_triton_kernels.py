@@ -728,7 +728,7 @@ def test_backward_gathers_are_deterministic(case):
     if not case.axes.adaptive:
         runs += [
             lambda: tk.lp_backward(y_bar, x, 2.5, case.axes),
-            lambda: tk.smooth_max_backward(y_bar, x, 2.0, case.axes),
+            lambda: tk.smooth_max_backward(y_bar, x, 2.0, case.axes, "zero"),
         ]
     for run in runs:
         first, second = run(), run()
@@ -751,7 +751,282 @@ def test_an_empty_batch_gives_empty_results(case):
     assert tk.lp_forward(x, p, axes).shape == out
     x_bar, p_bar = tk.lp_backward(y, x, p, axes)
     assert x_bar.shape == x.shape and torch.equal(p_bar, torch.zeros_like(p))
-    y, y_dot = tk.smooth_max_jvp(x, 1.0, x, 1.0, axes)
+    y, y_dot = tk.smooth_max_jvp(x, 1.0, x, 1.0, axes, "zero")
     assert y.shape == out and y_dot.shape == out
-    x_bar, beta_bar = tk.smooth_max_backward(y, x, 1.0, axes)
+    x_bar, beta_bar = tk.smooth_max_backward(y, x, 1.0, axes, "zero")
     assert x_bar.shape == x.shape and beta_bar.shape == () and beta_bar.item() == 0
+
+
+# -- torch.func transforms: vmap, jacrev, jacfwd through the kernels ---------------------------
+#: a tiny float64 call of every op the kernels serve, d = 1 and 2: the entry point's keywords
+#: and its differentiable parameter (None: x only); padding, ceil_mode and per-channel
+#: parameters where the op has them
+TRANSFORM_CALLS = {
+    ("max_pool", 1): (dict(kernel_size=(3,), stride=2, padding=1), None),
+    ("max_pool", 2): (dict(kernel_size=(2, 3), stride=(2, 1), padding=1, ceil_mode=True), None),
+    ("avg_pool", 1): (dict(kernel_size=(3,), stride=2, padding=1, count_include_pad=False), None),
+    ("avg_pool", 2): (
+        dict(kernel_size=(2, 2), stride=(1, 2), padding=(1, 0), ceil_mode=True),
+        None,
+    ),
+    ("lp_pool", 1): (dict(kernel_size=(3,), stride=2), [2.5, 1.5]),
+    ("lp_pool", 2): (dict(kernel_size=(2, 3), stride=(2, 1), padding=1, ceil_mode=True), 3.0),
+    ("smooth_max_pool", 1): (dict(kernel_size=(3,), stride=2, padding=1), 1.75),
+    ("smooth_max_pool", 2): (
+        dict(kernel_size=(2, 2), stride=1, padding=(0, 1), padding_policy="ignore"),
+        [0.5, 4.0],
+    ),
+    ("adaptive_max_pool", 1): (dict(output_size=(3,)), None),
+    ("adaptive_max_pool", 2): (dict(output_size=(3, 2)), None),
+    ("adaptive_avg_pool", 1): (dict(output_size=(4,)), None),
+    ("adaptive_avg_pool", 2): (dict(output_size=(2, 3)), None),
+}
+TRANSFORM_SHAPES = {1: (1, 2, 6), 2: (1, 2, 4, 3)}
+
+
+def _transform_primals(op, d, batch=()):
+    """``x`` (positive for Lp: away from its kink at 0) and the parameter, float64 tensors;
+    ``batch`` dimensions in front of both for vmap."""
+    rng = np.random.default_rng(60 + d)
+    cfg, param = TRANSFORM_CALLS[(op, d)]
+    x = rng.standard_normal(batch + TRANSFORM_SHAPES[d])
+    x = np.abs(x) + 0.5 if op == "lp_pool" else x
+    primals = [torch.from_numpy(x)]
+    if param is not None:
+        p = np.asarray(param, dtype=np.float64)
+        scale = 1 + 0.25 * rng.random(batch + p.shape)
+        primals.append(torch.from_numpy(np.asarray(p * scale)))
+    return cfg, primals
+
+
+def _spec_jacobian(op, primals, cfg):
+    """The spec's Jacobian of ``op`` at ``primals``, one ``[y.size, primal.size]`` block
+    per primal: row ``o`` is ``spec.vjp`` of the ``o``-th unit cotangent."""
+    arrays = [p.numpy() for p in primals]
+    y = np.asarray(spec.OPS[op].function(*arrays, **cfg))
+    rows = []
+    for o in range(y.size):
+        e = np.zeros(y.size)
+        e[o] = 1.0
+        rows.append([np.ravel(b) for b in spec.vjp(op, arrays, e.reshape(y.shape), **cfg)])
+    return [np.stack([r[k] for r in rows]) for k in range(len(arrays))]
+
+
+@pytest.fixture(params=["pooling", "routed"])
+def entry(request, monkeypatch):
+    """The op as called: ``ndpool.impl.triton.pooling``'s entry point, or ndpool.impl's
+    namesake routed to it (``applies`` made to hold for CPU tensors wherever the context
+    is supported, as for a CUDA tensor); ``entry.runs`` counts the kernels' entry calls."""
+    from ndpool import impl
+    from ndpool.impl.triton import pooling
+
+    runs = []
+
+    def make(op):
+        kernel = pooling.OPS[op]
+        if request.param == "pooling":
+            return lambda *a, **k: runs.append(op) or kernel(*a, **k)
+        monkeypatch.setattr(tk, "applies", lambda t: tk.supported_context())
+        monkeypatch.setattr(
+            pooling, op, lambda *a, **k: runs.append(op) or kernel(*a, **k), raising=True
+        )
+        return getattr(impl, op)
+
+    make.runs = runs
+    make.kind = request.param
+    return make
+
+
+@pytest.mark.parametrize(
+    "op,d", list(TRANSFORM_CALLS), ids=[f"{o}-d{d}" for o, d in TRANSFORM_CALLS]
+)
+def test_jacrev_and_jacfwd_through_the_kernels_are_the_specs_jacobian(entry, op, d):
+    """``torch.func.jacrev`` (the pullback vmapped over the unit cotangents) and
+    ``torch.func.jacfwd`` (the JVP vmapped over the unit tangents), with respect to ``x``
+    and the op's parameter, equal the spec's Jacobian row by row (the audit found every
+    row of a jacrev Jacobian equal to the first, and jacfwd refused)."""
+    cfg, primals = _transform_primals(op, d)
+    fn = entry(op)
+
+    def f(*args):
+        return fn(*args, **cfg)
+
+    expected = _spec_jacobian(op, primals, cfg)
+    argnums = tuple(range(len(primals)))
+    for transform in (torch.func.jacrev, torch.func.jacfwd):
+        before = len(entry.runs)
+        jacobians = transform(f, argnums=argnums)(*primals)
+        assert len(entry.runs) > before, f"{transform.__name__} {op}: the kernels did not run"
+        for k, (got, want) in enumerate(zip(jacobians, expected)):
+            np.testing.assert_allclose(
+                got.reshape(want.shape).numpy(), want, rtol=1e-12, atol=1e-14,
+                err_msg=f"{transform.__name__} of {op} d={d} ({entry.kind}), primal {k}",
+            )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "op,d", list(TRANSFORM_CALLS), ids=[f"{o}-d{d}" for o, d in TRANSFORM_CALLS]
+)
+def test_vmap_through_the_kernels_is_the_spec_per_sample(entry, op, d):
+    """``torch.func.vmap`` over ``x`` (vmapped dimension in the middle) and the parameter:
+    each sample's value is the spec's, and per-sample gradients (``vmap`` of ``grad``) are
+    the spec's VJP of that sample."""
+    cfg, primals = _transform_primals(op, d, batch=(3,))
+    fn = entry(op)
+    x = primals[0].movedim(0, 2).contiguous()  # the vmapped dimension at position 2
+    in_dims = (2,) + (0,) * (len(primals) - 1)
+    argnums = tuple(range(len(primals)))
+    ys = torch.func.vmap(lambda *a: fn(*a, **cfg), in_dims=in_dims)(x, *primals[1:])
+    grads = torch.func.vmap(
+        torch.func.grad(lambda *a: fn(*a, **cfg).sum(), argnums=argnums), in_dims=in_dims
+    )(x, *primals[1:])
+    assert entry.runs, f"vmap {op}: the kernels did not run"
+    for b in range(3):
+        sample = [p[b].numpy() for p in primals]
+        want = spec.OPS[op].function(*sample, **cfg)
+        what = f"vmap of {op} d={d} ({entry.kind}), sample {b}"
+        np.testing.assert_allclose(ys[b].numpy(), want, rtol=1e-13, atol=1e-15, err_msg=what)
+        bars = spec.vjp(op, sample, np.ones(np.shape(want)), **cfg)
+        for k, (got, bar) in enumerate(zip(grads, bars)):
+            np.testing.assert_allclose(
+                got[b].numpy(), bar, rtol=1e-12, atol=1e-14, err_msg=f"{what}: grad {k}"
+            )
+
+
+def test_nested_vmap_folds_every_level():
+    """vmap of vmap (x at one level, the per-channel p at the other) and vmap of jacrev
+    (per-sample Jacobians): the spec's values and Jacobians for every sample."""
+    from ndpool.impl.triton import pooling
+
+    cfg, (x, p) = _transform_primals("lp_pool", 1, batch=(3,))
+    ps = p[:2]  # [2, C]: p at the outer level, x at the inner
+    inner = torch.func.vmap(lambda x, p: pooling.lp_pool(x, p, **cfg), in_dims=(0, None))
+    ys = torch.func.vmap(inner, in_dims=(None, 0))(x, ps)
+    jac = torch.func.vmap(torch.func.jacrev(lambda x, p: pooling.lp_pool(x, p, **cfg)))(x, p)
+    for a in range(2):
+        for b in range(3):
+            want = spec.lp_pool(x[b].numpy(), ps[a].numpy(), **cfg)
+            np.testing.assert_allclose(ys[a, b].numpy(), want, rtol=1e-13, err_msg=f"{a},{b}")
+    for b in range(3):
+        (want, _) = _spec_jacobian("lp_pool", [x[b], p[b]], cfg)
+        np.testing.assert_allclose(
+            jac[b].reshape(want.shape).numpy(), want, rtol=1e-12, atol=1e-14, err_msg=str(b)
+        )
+
+
+def test_derivatives_of_the_rules_are_refused():
+    """The rules are kernels, not differentiable: a second derivative through them
+    (jacfwd of jacrev, jacrev of jacrev, the gradient or JVP of a pullback, eager double
+    backward, eager autograd through a torch.func derivative) raises
+    ``NotImplementedError`` instead of differentiating the rule to zero."""
+    from ndpool.impl.triton import pooling
+
+    x = torch.linspace(-2.0, 3.0, 12, dtype=torch.float64).reshape(1, 2, 6)
+
+    def f(x):
+        return pooling.lp_pool(x, 3.0, kernel_size=(2,))
+
+    y, pullback = torch.func.vjp(f, x)
+    ct = torch.ones_like(y)
+    attempts = {
+        "hessian": lambda: torch.func.hessian(lambda x: f(x).sum())(x),
+        "jacrev of jacrev": lambda: torch.func.jacrev(torch.func.jacrev(f))(x),
+        "grad of a pullback": lambda: torch.func.grad(lambda c: pullback(c)[0].pow(2).sum())(ct),
+        "jvp of a pullback": lambda: torch.func.jvp(lambda c: pullback(c)[0], (ct,), (ct,)),
+    }
+
+    def eager_double_backward():
+        leaf = x.clone().requires_grad_()
+        (g,) = torch.autograd.grad(f(leaf).sum(), leaf, create_graph=True)
+        torch.autograd.grad(g.pow(2).sum(), leaf)
+
+    def eager_after_func():
+        leaf = x.clone().requires_grad_()
+        y, pullback = torch.func.vjp(f, leaf)
+        (pullback(torch.ones_like(y))[0].pow(2).sum() + leaf.sum()).backward()
+
+    attempts["eager double backward"] = eager_double_backward
+    attempts["eager backward of a torch.func derivative"] = eager_after_func
+    for name, attempt in attempts.items():
+        with pytest.raises(NotImplementedError, match="derivative of a derivative"):
+            attempt()
+            pytest.fail(f"{name}: no error")
+
+
+def test_the_legacy_vmap_is_refused_with_a_message():
+    """``torch._vmap_internals``' deprecated vmap (what gradcheck's ``check_batched_grad``
+    runs) has no wrapper to take off: a clear ``NotImplementedError``, not a kernel that
+    cannot read the storage."""
+    import warnings
+
+    from torch._vmap_internals import vmap as legacy_vmap
+
+    from ndpool.impl.triton import pooling
+
+    x = torch.rand(1, 2, 6, dtype=torch.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        with pytest.raises(NotImplementedError, match="legacy vmap"):
+            legacy_vmap(lambda x: pooling.max_pool(x, kernel_size=2))(x.detach().expand(3, 1, 2, 6))
+        y = pooling.avg_pool(x, kernel_size=2)
+        with pytest.raises(NotImplementedError, match="legacy vmap"):
+            legacy_vmap(lambda g: torch.autograd.grad(y, x, g, retain_graph=True))(
+                torch.ones((3,) + y.shape, dtype=torch.float64)
+            )
+
+
+# -- max values without indices ---------------------------------------------------------------
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64), ids=str)
+@pytest.mark.parametrize("case", ALL, ids=ids(ALL))
+def test_max_values_only_are_the_values_with_indices(case, dtype):
+    """The values-only launch (no int64 index store) gives the spec's values bit for bit,
+    the same as the launch that stores indices."""
+    x = make_x(case.shape, dtype, seed=70)
+    fn = spec.adaptive_max_pool if isinstance(case, Adaptive) else spec.max_pool
+    y = tk.max_values(x, case.axes)
+    assert_exact(y, fn(spec_np(x), **case.cfg), f"max values only {case.name} {dtype}")
+    assert_exact(y, tk.max_forward(x, case.axes)[0], f"max values vs indexed {case.name}")
+
+
+def test_the_max_entry_point_skips_the_index_only_where_none_is_needed(monkeypatch):
+    """``max_pool`` launches values only under no_grad (or on a tensor that needs no
+    gradient) without ``return_indices``; with a gradient to take, a tangent, a torch.func
+    transform or ``return_indices`` it keeps the indices."""
+    import torch.autograd.forward_ad as fwad
+
+    from ndpool.impl.triton import ops, pooling
+
+    calls = []
+    values = ops.max_values
+    monkeypatch.setattr(ops, "max_values", lambda *a: calls.append(1) or values(*a))
+    x = make_x((2, 3, 7, 6), torch.float32, seed=71, kinds=("normal",))
+    cfg = dict(kernel_size=3, stride=2, padding=1)
+
+    def values_only(run) -> bool:
+        calls.clear()
+        run()
+        return bool(calls)
+
+    with torch.no_grad():
+        assert values_only(lambda: pooling.max_pool(x.requires_grad_(), **cfg))
+    x = x.detach()
+    assert values_only(lambda: pooling.max_pool(x, **cfg))
+    assert not values_only(lambda: pooling.max_pool(x, **cfg, return_indices=True))
+    assert not values_only(lambda: pooling.max_pool(x.requires_grad_(), **cfg))
+    x = x.detach()
+    assert not values_only(lambda: torch.func.grad(lambda x: pooling.max_pool(x, **cfg).sum())(x))
+    with fwad.dual_level():
+        dual = fwad.make_dual(x, torch.ones_like(x))
+        assert not values_only(lambda: pooling.max_pool(dual, **cfg))
+    with torch.no_grad():
+        got = pooling.adaptive_max_pool(x, output_size=(3, 4))
+    assert_exact(got, spec.adaptive_max_pool(x.numpy(), output_size=(3, 4)), "adaptive values")
+
+
+def test_the_batching_docstring_example_runs():
+    import doctest
+
+    from ndpool.impl.triton import batching
+
+    result = doctest.testmod(batching, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.attempted and result.failed == 0, result
