@@ -69,7 +69,9 @@ def _lp_power_range(case: Case) -> bool:
     onnx.reference at float16). Under positive_scaling, which evaluates the op at x and at
     alpha * x (the failure names the unscaled case), an overflow of |alpha x|^p for the
     largest alpha counts too (|alpha x|^p only grows with alpha, and x itself is checked
-    for underflow)."""
+    for underflow). Under the derivative properties, a power rule's p |x|^(p-1) t that
+    overflows counts too (t the largest tangent or cotangent drawn,
+    ``meta["derivative_scale"]``)."""
     if case.op != "lp_pool":
         return False
     p = np.asarray(case.params[0], dtype=np.float64)
@@ -84,6 +86,9 @@ def _lp_power_range(case: Case) -> bool:
         for v in k if isinstance(k, (tuple, list)) else [k] * case.d:
             n *= v
         big = np.power(ax * scale, pb) * n > LARGEST[case.dtype]
+        # a derivative by the power rule, p |x|^(p-1) times the tangent (or cotangent)
+        t = case.meta.get("derivative_scale", 0.0)
+        big |= pb * np.power(ax, pb - 1) * t * n > LARGEST[case.dtype]
         small = (ax > 0) & np.isfinite(ax) & (xp < SMALLEST_NORMAL[case.dtype] * 2**10)
     return bool((big | small).any())
 

@@ -369,6 +369,14 @@ def _tangents(data, case: Case, diff) -> tuple[np.ndarray, ...]:
     )
 
 
+def _note_scale(case: Case, *arrays) -> None:
+    """Record the largest finite magnitude of the tangents / cotangent drawn for ``case``
+    (``meta["derivative_scale"]``): a region's fact may need it (a power rule's
+    ``p |x|^(p-1) t`` that leaves the dtype's range, :mod:`.facts`)."""
+    finite = [np.abs(a[np.isfinite(a)]) for a in map(np.asarray, arrays) if a is not None]
+    case.meta["derivative_scale"] = float(max((a.max() for a in finite if a.size), default=0))
+
+
 def _grad_case(data, run: Run, op):
     info = OP_INFO[op]
     return run.draw(data, op, {"regimes": info.gradient_regimes, "finite_p": True})
@@ -379,6 +387,7 @@ def check_jvp(run: Run, op: str, data) -> None:
     case = _grad_case(data, run, op)
     diff = _differentiable(target, op)
     tangents = _tangents(data, case, diff)
+    _note_scale(case, tangents[0])
     with np.errstate(all="ignore"):
         ref_y, ref_dot = spec.jvp(op, case.primals, tangents, **case.cfg)
     mode = _derivative_mode(data, target, case, "jvp", [ref_dot])
@@ -402,6 +411,7 @@ def check_vjp(run: Run, op: str, data) -> None:
     diff = _differentiable(target, op)
     ref_y = np.asarray(case.spec_forward())
     cot = tangent_like(data.draw, ref_y, case.dtype)
+    _note_scale(case, cot)
     with np.errstate(all="ignore"):
         ref_bars = spec.vjp(op, case.primals, cot, **case.cfg)
     mode = _derivative_mode(data, target, case, "vjp", ref_bars)
@@ -437,6 +447,7 @@ def check_adjoint(run: Run, op: str, data) -> None:
     tangents = _tangents(data, case, diff)
     ref_y = np.asarray(case.spec_forward())
     cot = tangent_like(data.draw, ref_y, case.dtype)
+    _note_scale(case, tangents[0], cot)
     with np.errstate(all="ignore"):
         _, ref_dot = spec.jvp(op, case.primals, tangents, **case.cfg)
         ref_bars = spec.vjp(op, case.primals, cot, **case.cfg)

@@ -15,6 +15,8 @@ Known differences from the spec are registered in ``deviations/torch.toml``.
 
 from __future__ import annotations
 
+import numbers
+
 from .base import Capabilities, construct_for
 from .torch_callables import TorchTarget
 
@@ -64,14 +66,19 @@ def avg_pool(
     d = _d(x, kernel_size)
     if d == 1 and divisor_override is not None:
 
-        def two(v):
-            return (1, _one(v)) if v is not None else None
+        def two(v, lead=1):
+            # only an int becomes (lead, v): anything else reaches torch as given, so that
+            # a bool or a float is rejected as avg_pool1d rejects it (avg_pool2d takes a
+            # bool inside a tuple as an int)
+            one = _one(v)
+            is_int = isinstance(one, numbers.Integral) and not isinstance(one, bool)
+            return (lead, one) if is_int else v
 
         y = F.avg_pool2d(
             x.unsqueeze(-2),
             two(kernel_size),
             stride=two(stride),
-            padding=(0, _one(padding)),
+            padding=two(padding, 0),
             ceil_mode=ceil_mode,
             count_include_pad=count_include_pad,
             divisor_override=divisor_override,
