@@ -82,13 +82,18 @@ def _params(draw, caps, channels, dtype, purpose):
     return (sample("s3_pool", 1, draw, purpose),)
 
 
+def _indices_outside(data, case):
+    """C21: train mode with every sampled index moved far outside its grid (a case drawn in
+    eval mode has no indices: they are sampled for it first, else it would break C16)."""
+    cfg = {**case.cfg, "mode": "train"}
+    i = case.params[0]
+    if i is None:
+        i = sample("s3_pool", 1, data.draw, {"x_shape": case.x.shape, "cfg": cfg})
+    return case.with_x(case.x, params=(i + 10**6,), cfg=cfg)
+
+
 S3_INVALID = (
-    Invalid(
-        "C21",
-        "indices outside their grid",
-        "indices",
-        lambda d, c, n: {"mode": "train", "param0": lambda i: None if i is None else i + 10**6},
-    ),
+    Invalid("C21", "indices outside their grid", "indices", _indices_outside, geometry=True),
     Invalid(
         "C16",
         "no indices in train mode",

@@ -6,6 +6,8 @@ import types
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ndpool import spec
 from ndpool.conformance.cases import Case
@@ -147,3 +149,18 @@ def test_gumbel_accepts_either_near_best_cell_only():
     exact = case.with_x(x, dtype="float64")  # float64 scores: the margin is enough
     allowed64 = OP_INFO[exact.op].forward_allowed(exact, exact.spec_forward())
     assert mismatches(np.array([[[1.0]]]), ref, allowed64, "float64").all()
+
+
+@given(st.data())
+@settings(max_examples=10, deadline=None, database=None)
+def test_s3_indices_breaker_breaks_c21_from_an_eval_mode_case(data):
+    """The C21 breaker (indices outside their grid) on a case drawn in eval mode, which
+    has no indices: it samples them first, so the spec names C21, not C16 (no indices in
+    train mode: the suite's own error a thorough run of ndpool.spec found)."""
+    (inv,) = [i for i in OP_INFO["s3_pool"].invalid if i.constraint == "C21"]
+    x = np.arange(2 * 3 * 8, dtype=np.float64).reshape(2, 3, 8)
+    cfg = {"kernel_size": 2, "mode": "eval", "eval_rule": "expectation"}
+    broken = inv.make(data, Case("s3_pool", x, params=(None,), cfg=cfg, dtype="float64"))
+    with pytest.raises(spec.ConstraintError) as raised:
+        spec.OPS["s3_pool"].function(*broken.primals, **broken.cfg)
+    assert raised.value.constraint == "C21", raised.value
