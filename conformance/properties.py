@@ -373,7 +373,8 @@ def _note_scale(case: Case, *arrays) -> None:
     """Record the largest finite magnitude of the tangents / cotangent drawn for ``case``
     (``meta["derivative_scale"]``): a region's fact may need it (a power rule's
     ``p |x|^(p-1) t`` that leaves the dtype's range, :mod:`.facts`)."""
-    finite = [np.abs(a[np.isfinite(a)]) for a in map(np.asarray, arrays) if a is not None]
+    given = [np.asarray(a, dtype=np.float64) for a in arrays if a is not None]
+    finite = [np.abs(a[np.isfinite(a)]) for a in given]
     case.meta["derivative_scale"] = float(max((a.max() for a in finite if a.size), default=0))
 
 
