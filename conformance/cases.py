@@ -3,6 +3,12 @@
 Arrays in a :class:`Case` are float64 NumPy arrays whose values are exactly
 representable in ``case.dtype`` (they were rounded to it when drawn), so the spec,
 evaluated in float64 on them, is the exact reference for the target's dtype.
+
+Integer dtypes (:data:`INTEGER_DTYPES`, for the ops that take them: max pooling) are
+carried the same way: float64 holds every int8 ... uint32 value exactly, and int64 values
+are drawn within +-2**53, where it still does (the spec's own meta-tests cover int64's whole
+range). The spec runs on the array in the integer dtype itself (an empty window is then
+the dtype's minimum, not -inf), and is compared exactly.
 """
 
 from __future__ import annotations
@@ -35,6 +41,29 @@ LARGEST = {
     "float64": float(np.finfo(np.float64).max),
 }
 
+#: The integer dtypes a target may declare (for the ops whose record takes integers).
+INTEGER_DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64")
+#: int64 values are carried in float64: drawn within +-2**53, where it is exact
+FLOAT64_EXACT_INT = 2**53
+
+
+def is_integer_dtype(dtype: str) -> bool:
+    return dtype in INTEGER_DTYPES
+
+
+def integer_range(dtype: str) -> tuple[int, int]:
+    """The least and largest value drawn for an integer dtype (its own range; int64's
+    within float64's exact integers)."""
+    info = np.iinfo(np.dtype(dtype))
+    return max(int(info.min), -FLOAT64_EXACT_INT), min(int(info.max), FLOAT64_EXACT_INT)
+
+
+# integers are exact: no rounding (0), a step of 1, their largest value
+for _name in INTEGER_DTYPES:
+    UNIT_ROUNDOFF[_name] = 0.0
+    SMALLEST_NORMAL[_name] = SMALLEST_SUBNORMAL[_name] = 1.0
+    LARGEST[_name] = float(integer_range(_name)[1])
+
 
 def _round_bfloat16(a: np.ndarray) -> np.ndarray:
     """Round float64 values to bfloat16 (round to nearest even), returned as float64."""
@@ -47,8 +76,15 @@ def _round_bfloat16(a: np.ndarray) -> np.ndarray:
 
 
 def to_dtype(a, dtype: str) -> np.ndarray:
-    """Round to ``dtype`` and return the values as float64 (exactly)."""
+    """Round to ``dtype`` and return the values as float64 (exactly). An integer dtype
+    rounds to the nearest integer and saturates at its range (:func:`integer_range`); a
+    NaN or infinite value has no integer value: ValueError."""
     a = np.asarray(a, dtype=np.float64)
+    if is_integer_dtype(dtype):
+        if not np.isfinite(a).all():
+            raise ValueError(f"a NaN or infinite value has no {dtype} value")
+        lo, hi = integer_range(dtype)
+        return np.clip(np.rint(a), lo, hi)
     if dtype == "bfloat16":
         # (via float32: a double rounding, harmless here since drawn values only need to
         # be representable; the suite never uses this to round a reference result)
@@ -113,11 +149,14 @@ class Case:
 
     def spec_forward(self):
         """The spec's float64 result on the case's (dtype-exact) values (in the case's own
-        dtype where a convention depends on it, see :func:`dtype_dependent`)."""
+        dtype where a convention depends on it, see :func:`dtype_dependent`, and for an
+        integer dtype, whose empty window is the dtype's minimum)."""
         kw = dict(self.cfg)
         if self.return_indices:
             kw["return_indices"] = True
-        own = dtype_dependent(self.cfg) and self.dtype in ("float16", "float32")
+        own = (dtype_dependent(self.cfg) and self.dtype in ("float16", "float32")) or (
+            is_integer_dtype(self.dtype)
+        )
         x = self.x.astype(np.dtype(self.dtype)) if own else self.x
         with np.errstate(all="ignore"):
             out = self.record.function(x, *self.params, **kw)

@@ -1,12 +1,20 @@
 """Hypothesis strategies that draw valid configurations directly (never by filtering).
 
 Geometry is drawn axis by axis so that every constraint holds by construction:
-kernel, dilation and stride first, then padding within half the effective kernel
-(C6), then an input extent long enough for one window (C8). Ranks 1..5 (within what
-the target declares), batched and unbatched, N = 0 included. Values come from
-*regimes* that make edges happen: small integer grids (ties), NaN, +-inf, +-0,
-huge and tiny magnitudes (one scale per array anywhere in the dtype's range, or one per
-cell), windows entirely of -inf.
+kernel, dilation and stride first, then padding -- any amount is valid: in a quarter of
+the draws up to the effective kernel + 1 (so windows wholly in padding, empty windows,
+happen), otherwise within half the effective kernel, which is all a target that declares
+the capability limit C6 (``padding_limit="half_kernel"``) is drawn -- then an input extent
+long enough for one window (C8). Ranks 1..5 (within what the target declares), batched and
+unbatched, N = 0 included. Values come from *regimes* that make edges happen: small
+integer grids (ties), NaN, +-inf, +-0, huge and tiny magnitudes (one scale per array
+anywhere in the dtype's range, or one per cell), windows entirely of -inf.
+
+Integer dtypes are drawn where the target declares them and the op takes them (max
+pooling), for the properties that hold on integers (not the derivatives: integers have
+none; not positive scaling: ``alpha x`` leaves a bounded integer type, and an empty
+window's minimum does not scale). Their regimes: small grids (ties), the dtype's whole
+range with its ends, windows of the dtype's minimum (the analogue of -inf), zeros.
 """
 
 from __future__ import annotations
@@ -21,7 +29,15 @@ from hypothesis import strategies as st
 from ndpool import spec
 
 from . import corpus
-from .cases import LARGEST, SMALLEST_NORMAL, SMALLEST_SUBNORMAL, Case, to_dtype
+from .cases import (
+    LARGEST,
+    SMALLEST_NORMAL,
+    SMALLEST_SUBNORMAL,
+    Case,
+    integer_range,
+    is_integer_dtype,
+    to_dtype,
+)
 from .deviations import accepts
 from .targets.base import Capabilities
 
@@ -48,6 +64,8 @@ def sliding_geometry(draw, caps: Capabilities, op: str, d: int, batched: bool, c
     stride = tuple(draw(st.integers(1, 3)) for _ in range(d)) if use_stride else kernel
     eff = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
     half = tuple(e // 2 for e in eff)
+    if caps.padding_limit is None and "padding" in keys and draw(st.integers(0, 3)) == 0:
+        half = tuple(e + 1 for e in eff)  # past the kernel: windows wholly in padding
     no_pad = ctx.get("no_padding", False)
     forms = [f for f in caps.padding_forms if not no_pad or f in ("int", "valid")]
     form = draw(st.sampled_from(forms)) if "padding" in keys and forms else None
@@ -108,7 +126,8 @@ def adaptive_geometry(draw, caps: Capabilities, op: str, d: int, batched: bool, 
 
 def s3_geometry(draw, caps: Capabilities, op: str, d: int, batched: bool, ctx: dict):
     """``(spatial, cfg)`` for ``s3_pool``: kernel, stride (the downsampling factor), a grid
-    that is a multiple of it, padding within half the kernel, and per axis the shortest
+    that is a multiple of it, padding within half the kernel (its windows of padding only
+    are step 1's, max pooling's, drawn there), and per axis the shortest
     input of ``n`` grids whose last grid holds enough rows (C21), found by a
     deterministic search from the drawn values (never a filter)."""
     keys = caps.keys(op)
@@ -179,8 +198,32 @@ def specials(dtype: str, fraction: float) -> np.ndarray:
     )
 
 
+def integer_values(rng: np.random.Generator, shape, dtype: str, regime: str) -> np.ndarray:
+    """An array of ``shape`` of ``dtype``'s integers (as float64): ``grid`` small values with
+    ties, ``neg_inf`` mostly the dtype's minimum (the integer analogue of a window of
+    -inf), ``zeros`` mostly 0, any other regime the dtype's whole range with its ends, 0
+    and +-1 (int64 within +-2**53, :func:`~.cases.integer_range`)."""
+    lo, hi = integer_range(dtype)
+    n = math.prod(shape)
+    grid = rng.integers(max(lo, -3), min(hi, 3), size=n, endpoint=True)
+    if regime == "grid":
+        out = grid
+    elif regime == "neg_inf":
+        out = np.where(rng.random(n) < 0.75, lo, grid)
+    elif regime == "zeros":
+        out = np.where(rng.random(n) < 0.7, 0, grid)
+    else:
+        wide = rng.integers(lo, hi, size=n, endpoint=True)
+        ends = rng.choice(np.array([lo, hi, 0, max(lo, -1), 1]), size=n)
+        pick = rng.integers(0, 3, size=n)
+        out = np.where(pick == 0, wide, np.where(pick == 1, ends, grid))
+    return out.astype(np.float64).reshape(shape)
+
+
 def values(rng: np.random.Generator, shape, dtype: str, regime: str, fraction: float):
     """An array of ``shape`` in ``regime``, rounded to ``dtype`` (float64 values)."""
+    if is_integer_dtype(dtype):
+        return integer_values(rng, shape, dtype, regime)
     n = math.prod(shape)
     grid = rng.integers(-3, 4, size=n).astype(np.float64)
     if regime == "grid":
@@ -233,6 +276,24 @@ def rng_of(draw) -> np.random.Generator:
 
 
 # -- whole cases -------------------------------------------------------------------------
+#: the properties that hold on floats only: derivatives (integers have none) and positive
+#: scaling (``alpha x`` leaves a bounded integer type; an empty window's minimum does not
+#: scale)
+FLOAT_ONLY_PROPERTIES = ("jvp", "vjp", "adjoint", "positive_scaling")
+
+
+def drawn_dtypes(record, caps: Capabilities, ctx: dict) -> tuple[str, ...]:
+    """The dtypes a case of ``record`` is drawn in: the declared ones (or the property's),
+    without the integer dtypes where the op takes none or the property holds on floats
+    only (:data:`FLOAT_ONLY_PROPERTIES`); where nothing is left, the draw is discarded."""
+    dtypes = tuple(ctx.get("dtypes", caps.dtypes))
+    if not record.integers or ctx.get("property") in FLOAT_ONLY_PROPERTIES:
+        dtypes = tuple(t for t in dtypes if not is_integer_dtype(t))
+    if not dtypes:
+        reject()
+    return dtypes
+
+
 #: the facts of a case that :func:`cases` draws before its values, in this order; a
 #: registered region whose scope names only these is never drawn into (``ctx["excluded"]``)
 DRAWN_FACTS = ("d", "batched", "dtype", "layout")
@@ -283,7 +344,7 @@ def cases(draw, info, caps: Capabilities, ctx: dict | None = None) -> Case:
     spatial, cfg = draw_geometry(draw, caps, op, d, batched, ctx)
     options = info.draw_options(draw, caps, ctx)
     cfg.update(options)
-    dtype = _choose(draw, "dtype", ctx.get("dtypes", caps.dtypes), chosen, excluded)
+    dtype = _choose(draw, "dtype", drawn_dtypes(record, caps, ctx), chosen, excluded)
     layout = _choose(draw, "layout", caps.layouts, chosen, excluded)
     shape = ((n,) if batched else ()) + (c, *spatial)
     regime = draw(st.sampled_from(ctx.get("regimes", info.forward_regimes)))
@@ -317,10 +378,17 @@ def _edge_case(draw, info, caps: Capabilities, ctx: dict) -> Case:
     if not corpus.applies(edge, ctx.get("regimes", info.forward_regimes)):
         raise corpus.NotApplicable(f"the property draws no {edge.kind} values")
     dtypes = ctx.get("dtypes", caps.dtypes)
+    if not spec.OPS[op].integers or ctx.get("property") in FLOAT_ONLY_PROPERTIES:
+        dtypes = tuple(t for t in dtypes if not is_integer_dtype(t))
     if edge.dtype is not None and edge.dtype not in dtypes:
         raise corpus.NotApplicable(f"the property draws no {edge.dtype} inputs")
+    if not dtypes:
+        raise corpus.NotApplicable("the property draws none of the declared dtypes")
     dtype = edge.dtype or draw(st.sampled_from(dtypes))
-    x, cfg, batched = corpus.pinned(edge, op, caps, dtype, info.magnitude_fraction)
+    try:
+        x, cfg, batched = corpus.pinned(edge, op, caps, dtype, info.magnitude_fraction)
+    except ValueError as exc:  # a NaN or infinite cell has no integer value
+        raise corpus.NotApplicable(f"the edge's values are not {dtype} values: {exc}") from exc
     rng = rng_of(draw)
     if info.prepare_x is not None:
         x = to_dtype(info.prepare_x(x, rng), dtype)
@@ -330,6 +398,11 @@ def _edge_case(draw, info, caps: Capabilities, ctx: dict) -> Case:
     shape = x.shape
     pctx = {**ctx, **cfg, "x_shape": shape, "cfg": cfg, "k": window_cells(spec.OPS[op], shape, cfg)}
     params = tuple(info.draw_params(draw, caps, c, dtype, pctx))
+    names = [s.name for s in spec.OPS[op].input_specs[1:]]
+    params = tuple(
+        np.full_like(p, edge.params[name]) if name in edge.params and p is not None else p
+        for name, p in zip(names, params)
+    )
     if info.adjust_params is not None:
         params = tuple(info.adjust_params(x, params, cfg, dtype))
     case = Case(
@@ -347,7 +420,7 @@ def _edge_case(draw, info, caps: Capabilities, ctx: dict) -> Case:
         with np.errstate(all="ignore"):
             case.spec_forward()
     except spec.ConstraintError as exc:  # e.g. a NaN cell where the op needs x >= 0
-        raise corpus.NotApplicable(f"the spec rejects it: {exc}") from exc
+        raise corpus.Redraw(f"the spec rejects it: {exc}") from exc
     return case
 
 

@@ -18,6 +18,10 @@ absolute error ``delta_k`` (the op's record gives ``(|a|, delta)`` per input,
 and every term may be off by a subnormal unit where a partial (or a factor of it)
 underflows. Selections (max and the other exact ops) copy the tangent (compared exactly)
 and add cotangents (:func:`selection_vjp_bound`).
+
+Integer dtypes (max pooling only) are compared exactly: the ops that take them select, and
+an integer dtype has no rounding (``UNIT_ROUNDOFF`` 0, an ulp of 1 in the histograms);
+they have no derivatives, so no derivative bound applies.
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ import numpy as np
 
 from ndpool import spec
 
-from .cases import LARGEST, SMALLEST_SUBNORMAL, UNIT_ROUNDOFF, Case
+from .cases import INTEGER_DTYPES, LARGEST, SMALLEST_SUBNORMAL, UNIT_ROUNDOFF, Case
 
 U64 = 2.0**-53
 MANTISSA_BITS = {"float16": 10, "bfloat16": 7, "float32": 23, "float64": 52}
+# an integer dtype's ulp is 1 (ulp_errors: max(2**(e - 64), 1) = 1 for every value drawn)
+MANTISSA_BITS.update({name: 64 for name in INTEGER_DTYPES})
 
 
 def unit(dtype: str) -> float:

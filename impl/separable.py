@@ -38,9 +38,14 @@ Fill = float | torch.Tensor
 
 def pad_axis(t: torch.Tensor, dim: int, before: int, after: int, fill: Fill) -> torch.Tensor:
     """Pad (``after < 0``: trim) dimension ``dim``; ``fill`` is a scalar or a tensor
-    broadcastable to the padding block (used for per-position fills)."""
+    broadcastable to the padding block (used for per-position fills). A trim longer than
+    the axis (every window lies in the begin padding, possible with any padding >= 0) cuts
+    the rest from ``before``."""
     if after < 0:
-        t = t.narrow(dim, 0, t.shape[dim] + after)
+        keep = t.shape[dim] + after
+        if keep < 0:  # the windows end in the begin padding: they read padding only
+            before, keep = before + keep, 0
+        t = t.narrow(dim, 0, keep)
         after = 0
     if before == 0 and after == 0:
         return t

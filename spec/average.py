@@ -7,8 +7,8 @@ whether they count:
 - ``count_include_pad=True`` (default): the number of window cells inside the
   padded extent ``[-pad_begin, L + pad_end)`` on every axis -- PyTorch's divisor:
   a ceil_mode window that overhangs the padding does not count the overhang;
-- ``count_include_pad=False``: the number of real cells. A window with no real
-  cell (possible with dilation) then divides 0 by 0 and is NaN.
+- ``count_include_pad=False``: the number of real cells. A window with no real cell
+  (wholly in the padding, or between dilated taps) then divides 0 by 0 and is NaN.
 
 Adaptive average pooling divides by the bin size. A window whose cells' sum would
 overflow float64 before the division is summed scaled by a power of two (exactly), so
@@ -104,6 +104,13 @@ def _check(params, options):
 
 AVG_POOL = Op(
     name="avg_pool",
+    empty_window=(
+        "The sum is 0. count_include_pad=True (the default): divided by the window's "
+        "cells inside the padded extent (at least one: a window starts there), so 0 "
+        "with derivative 0; count_include_pad=False: 0 / 0 = NaN, with JVP 0 "
+        "(``empty_window_derivative='zero'``, the default) or NaN (``'nan'``); "
+        "divisor_override D: 0 / D = 0. The VJP sends nothing back (no real cell)."
+    ),
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,
@@ -116,7 +123,12 @@ AVG_POOL = Op(
 )
 
 ADAPTIVE_AVG_POOL = Op(
-    name="adaptive_avg_pool", value=_value, jvp_rule=_jvp, vjp_rule=_vjp, windows=ADAPTIVE
+    name="adaptive_avg_pool",
+    empty_window="Never arises: every adaptive bin holds at least one input cell.",
+    value=_value,
+    jvp_rule=_jvp,
+    vjp_rule=_vjp,
+    windows=ADAPTIVE,
 )
 
 
@@ -135,28 +147,33 @@ def avg_pool(
 ):
     """Mean over every window; padded cells are zero, the divisor rule is explicit.
 
-        ``empty_window_derivative`` (``"zero"`` or ``"nan"``): the JVP of a window with no
-        real cell and a zero divisor (see the module doc).
+    ``empty_window_derivative`` (``"zero"`` or ``"nan"``): the JVP of a window with no
+    real cell and a zero divisor (see the module doc).
 
-        >>> import math
+    >>> import numpy as np
+    >>> x = np.array([[[1.0, 2.0, 3.0, 4.0, 5.0]]])
+    >>> avg_pool(x, kernel_size=2, stride=2, ceil_mode=True)      # [1 2] [3 4] [5 |overhang]
+    array([[[1.5, 3.5, 5. ]]])
+    >>> avg_pool(x, kernel_size=3, stride=2, padding=1)           # [pad 1 2] [2 3 4] [4 5 pad]
+    array([[[1., 3., 3.]]])
+    >>> avg_pool(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
+    array([[[1.5, 3. , 4.5]]])
+    >>> one = np.array([[[2.0]]])          # kernel 2, dilation 2, padding 1: taps -1 and 1
+    >>> cfg = dict(kernel_size=2, dilation=2, padding=1, count_include_pad=False)
+    >>> avg_pool(one, **cfg)
+    array([[[nan]]])
+    >>> from ndpool.spec import jvp
+    >>> jvp("avg_pool", (one,), (one,), **cfg)[1]
+    array([[[0.]]])
+    >>> jvp("avg_pool", (one,), (one,), empty_window_derivative="nan", **cfg)[1]
+    array([[[nan]]])
 
-    import numpy as np
-        >>> x = np.array([[[1.0, 2.0, 3.0, 4.0, 5.0]]])
-        >>> avg_pool(x, kernel_size=2, stride=2, ceil_mode=True)      # [1 2] [3 4] [5 |overhang]
-        array([[[1.5, 3.5, 5. ]]])
-        >>> avg_pool(x, kernel_size=3, stride=2, padding=1)           # [pad 1 2] [2 3 4] [4 5 pad]
-        array([[[1., 3., 3.]]])
-        >>> avg_pool(x, kernel_size=3, stride=2, padding=1, count_include_pad=False)
-        array([[[1.5, 3. , 4.5]]])
-        >>> one = np.array([[[2.0]]])          # kernel 2, dilation 2, padding 1: taps -1 and 1
-        >>> cfg = dict(kernel_size=2, dilation=2, padding=1, count_include_pad=False)
-        >>> avg_pool(one, **cfg)
-        array([[[nan]]])
-        >>> from ndpool.spec import jvp
-        >>> jvp("avg_pool", (one,), (one,), **cfg)[1]
-        array([[[0.]]])
-        >>> jvp("avg_pool", (one,), (one,), empty_window_derivative="nan", **cfg)[1]
-        array([[[nan]]])
+    Padding past half the kernel: the first window (taps -2, -1) lies wholly in the padding.
+
+    >>> avg_pool(x, kernel_size=2, stride=2, padding=((2, 0),))
+    array([[[0. , 1.5, 3.5]]])
+    >>> avg_pool(x, kernel_size=2, stride=2, padding=((2, 0),), count_include_pad=False)
+    array([[[nan, 1.5, 3.5]]])
     """
     return AVG_POOL.forward(
         x,
@@ -175,10 +192,8 @@ def avg_pool(
 def adaptive_avg_pool(x, *, output_size):
     """Mean over adaptive bins ``[floor(i*L/n), ceil((i+1)*L/n))`` on every axis.
 
-        >>> import math
-
-    import numpy as np
-        >>> adaptive_avg_pool(np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), output_size=(3,))
-        array([[[2., 2., 3.]]])
+    >>> import numpy as np
+    >>> adaptive_avg_pool(np.array([[[3.0, 1.0, 4.0, 1.0, 5.0]]]), output_size=(3,))
+    array([[[2., 2., 3.]]])
     """
     return ADAPTIVE_AVG_POOL.forward(x, output_size=output_size)

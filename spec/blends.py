@@ -96,6 +96,7 @@ def _mixed_vjp(w, params, call, y_bar):
 
 MIXED_POOL = Op(
     name="mixed_pool",
+    empty_window="NaN (the max and the mean of no cell are undefined), derivatives 0.",
     value=_mixed_value,
     jvp_rule=_mixed_jvp,
     vjp_rule=_mixed_vjp,
@@ -146,6 +147,7 @@ def _gated_vjp(w, params, call, y_bar):
 
 GATED_POOL = Op(
     name="gated_pool",
+    empty_window="NaN (the max and the mean of no cell are undefined), derivatives 0.",
     value=_gated_value,
     jvp_rule=_gated_jvp,
     vjp_rule=_gated_vjp,
@@ -194,6 +196,10 @@ def _tree_vjp(w, params, call, y_bar):
 
 TREE_POOL = Op(
     name="tree_pool",
+    empty_window=(
+        "0 (every dot product of a filter with no cell is 0), derivatives 0 (the "
+        "filters' included)."
+    ),
     value=_tree_value,
     jvp_rule=_tree_jvp,
     vjp_rule=_tree_vjp,

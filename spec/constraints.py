@@ -4,11 +4,17 @@ Each constraint has a stable identifier (``C1``, ``C2``, ...). The code that
 enforces a constraint raises :class:`ConstraintError` (a ``ValueError``) whose
 message starts with the identifier and names the offending values, e.g.::
 
-    C6: padding (begin 3, end 3) on axis 0 exceeds half the effective kernel
-    (dilation*(kernel-1)+1 = 5, half = 2)
+    C8: output extent 0 on axis 0: input 2 + padding (0, 0) is shorter than the
+    effective kernel 3 (kernel 3, dilation 1)
 
 The table :data:`CONSTRAINTS` is the single source for the documentation and
 for the one-negative-test-per-constraint meta-tests.
+
+:data:`CAPABILITY_LIMITS` names limits that are *not* constraints of the spec: the spec
+accepts what they exclude, but some frameworks do not, so a conformance target may
+declare one (``Capabilities.padding_limit``) and is then never given a configuration
+past it. ``C6`` was the spec's own padding limit until the spec took any padding >= 0
+(ONNX and TensorFlow's explicit paddings do); its id is kept for the limit.
 """
 
 from __future__ import annotations
@@ -28,12 +34,9 @@ CONSTRAINTS: dict[str, str] = {
     "C4": "dilation is a positive integer or a sequence of d positive integers.",
     "C5": (
         "padding is a non-negative integer, d non-negative integers, d (begin, end) pairs of "
-        'non-negative integers, or one of "valid", "same", "same_lower".'
-    ),
-    "C6": (
-        "Each padding amount (begin and end, every axis) is at most half the effective kernel, "
-        "floor((dilation*(kernel-1)+1)/2). PyTorch checks kernel/2 and ignores dilation; the "
-        "spec uses the effective kernel."
+        'non-negative integers, or one of "valid", "same", "same_lower". Any amount is valid: '
+        "a window may lie wholly in the padding (an empty window: what it gives is stated "
+        "by every op, Op.empty_window)."
     ),
     "C7": "Every spatial extent of the input is at least 1 (N = 0 and C = 0 are allowed).",
     "C8": "Every spatial extent of the output is at least 1.",
@@ -89,6 +92,17 @@ CONSTRAINTS: dict[str, str] = {
     ),
 }
 
+
+#: Limits a target may declare (never raised by the spec: every configuration past them is
+#: valid, e.g. a window wholly in padding, whose value each op states as ``Op.empty_window``)
+CAPABILITY_LIMITS: dict[str, str] = {
+    "C6": (
+        "padding_limit='half_kernel': each padding amount (begin and end, every axis) is at "
+        "most half the effective kernel, floor((dilation*(kernel-1)+1)/2), so every window "
+        "reads at least one input cell when there is no dilation. PyTorch's pooling imposes "
+        "it (checking kernel/2, ignoring dilation); the spec accepts any padding >= 0."
+    ),
+}
 
 #: the constraints on a value's type: breaking one raises an error that is a ``TypeError``
 #: as well as a ``ValueError`` (:class:`ConstraintTypeError`)

@@ -129,6 +129,7 @@ def _check(params, options):
 
 GEM_POOL = Op(
     name="gem_pool",
+    empty_window="NaN (a mean over no cell), derivatives 0.",
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,

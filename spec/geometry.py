@@ -24,6 +24,19 @@ Output extent on an axis (``eff = dilation*(kernel-1) + 1``)::
 and with ceil_mode a last window that would *start* in the end padding
 (``(out-1)*stride >= L + pad_begin``) is dropped.
 
+Any padding >= 0 is valid (no limit relative to the kernel: ONNX and TensorFlow's
+explicit paddings take any). A window may then have no real cell -- it lies wholly in the
+padding, or its dilated taps all miss the input -- and is an *empty window*: its cells are
+all absent (``real`` is all False) and what it gives is each op's stated ``empty_window``
+(max: -inf; a mean over real cells: NaN; ...). A padding limit is a capability some targets
+declare (PyTorch: at most half the kernel, ``CAPABILITY_LIMITS["C6"]``), not a constraint.
+
+>>> g = sliding_geometry((2,), kernel_size=(2,), stride=1, padding=((3, 0),))
+>>> g.axes[0].position.tolist()          # the first two windows read padding only
+[[-3, -2], [-2, -1], [-1, 0], [0, 1]]
+>>> g.real.any(axis=-1).tolist()
+[False, False, True, True]
+
 Padding forms: an int; d ints (symmetric per axis); d ``(begin, end)`` pairs;
 ``"valid"`` (none); ``"same"`` / ``"same_lower"``: the total padding
 ``max((ceil(L/stride)-1)*stride + eff - L, 0)`` split in two halves, the odd
@@ -291,21 +304,16 @@ def sliding_axes(
     dilation=1,
     ceil_mode: bool = False,
 ) -> SlidingAxes:
-    """Check constraints C2-C8 and C22 and resolve every axis, by integer arithmetic only."""
+    """Check constraints C2-C5, C7, C8 and C22 and resolve every axis, by integer arithmetic
+    only. Any padding >= 0 is valid: a window may lie wholly in the padding (every op states
+    what such an *empty window* gives, ``Op.empty_window``); how far a target's own padding
+    reaches is its capability limit (:data:`~ndpool.spec.constraints.CAPABILITY_LIMITS`)."""
     check_flag("ceil_mode", ceil_mode)
     d = len(spatial)
     kernel = per_axis(kernel_size, d, "kernel_size", "C2")
     stride = kernel if stride is None else per_axis(stride, d, "stride", "C3")
     dilation = per_axis(dilation, d, "dilation", "C4")
     pads = resolve_padding(padding, spatial, kernel, stride, dilation)
-    for a, (k, dl, pad) in enumerate(zip(kernel, dilation, pads)):
-        eff = dl * (k - 1) + 1
-        if max(pad) > eff // 2:
-            raise fail(
-                "C6",
-                f"padding (begin {pad[0]}, end {pad[1]}) on axis {a} exceeds half the effective "
-                f"kernel (dilation*(kernel-1)+1 = {eff}, half = {eff // 2})",
-            )
     if any(length < 1 for length in spatial):
         raise fail("C7", f"spatial input shape {tuple(spatial)} has an extent below 1")
     out = []
@@ -324,7 +332,7 @@ def sliding_axes(
 
 def sliding_geometry(spatial: Sequence[int], **config) -> Geometry:
     """The sliding-window geometry of ``spatial`` under ``config`` (the keywords of
-    :func:`sliding_axes`, which checks C2-C8)."""
+    :func:`sliding_axes`, which checks C2-C5, C7 and C8)."""
     r = sliding_axes(spatial, **config)
     axes = []
     for length, k, s, dl, pad, out in zip(r.spatial, r.kernel, r.stride, r.dilation, r.pads, r.out):

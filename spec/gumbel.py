@@ -136,6 +136,7 @@ def sample_gumbel(rng: np.random.Generator, x_shape, **cfg) -> np.ndarray:
 
 GUMBEL_POOL = Op(
     name="gumbel_pool",
+    empty_window="NaN in both modes, derivatives 0.",
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,

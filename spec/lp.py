@@ -244,6 +244,10 @@ def _check(params, options):
 
 LP_POOL = Op(
     name="lp_pool",
+    empty_window=(
+        "0 (the p-th root of an empty sum; with p = inf the max of no |x|, taken as 0; "
+        "with reduction='mean' 0 as well), derivatives 0 (dy/dp included)."
+    ),
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,

@@ -7,8 +7,8 @@ Conventions (the spec's contract):
   selected cell;
 - ties: the first maximizer in row-major window order wins, for the value, the
   index, the JVP and the VJP alike (one selection function serves all four);
-- a window with no real cell (possible with dilation) has index -1 and a zero
-  derivative; its value is -inf (the default; see ``empty_window``);
+- a window with no real cell (wholly in the padding, or between dilated taps) has
+  index -1 and a zero derivative; its value is -inf (the default; see ``empty_window``);
 - ``return_indices`` gives PyTorch-style indices: the flat row-major index of the
   selected cell in its ``[*S]`` plane of the (N, C) input.
 
@@ -26,6 +26,18 @@ Two conventions where frameworks disagree are explicit options (strings):
   -1 and the derivative zero under both (the value is a constant).
 
 An unknown value breaks constraint C14.
+
+Integer inputs (int8, uint8, int16, uint16, int32, uint32, int64; not bool) are taken and
+give exact results in their own dtype: the value is always one of the window's cells,
+compared in int64 (which holds them all). There is no -inf: a window with no real cell
+(wholly in the padding, or between dilated taps) is the dtype's *minimum* under both
+``empty_window`` values (-128 for int8, 0 for uint8), the identity of max in that dtype and
+what ONNX's reference evaluator gives for int8 / uint8 MaxPool. ``signed_zeros`` has no
+effect (integers have one zero). Integers have no derivatives: ``jvp`` and ``vjp`` of an
+integer ``x`` raise a TypeError (cast to a float dtype to differentiate).
+
+Any padding >= 0 is valid; with a padding past half the effective kernel a window can lie
+wholly in the padding, and gets the empty window's value above.
 
 Derivatives: ``y_dot = x_dot[winner]``; ``x_bar[winner] += y_bar``.
 """
@@ -46,7 +58,10 @@ def _select(w, params, call):
 
 
 def _empty_value(w, call):
-    """The value of a window with no real cell, by the ``empty_window`` option."""
+    """The value of a window with no real cell, by the ``empty_window`` option (for an
+    integer dtype its minimum under both: there is no -inf)."""
+    if nm.is_integer(np.empty(0, dtype=call.dtype)):
+        return np.int64(nm.lowest(call.dtype))
     if call.options.get("empty_window", "-inf") == "-inf":
         return nm.const("-inf", w)
     dtype = np.dtype(np.float64) if call.dtype == object else np.dtype(call.dtype)
@@ -64,16 +79,24 @@ SIGNED_ZEROS_OPTION = Option("signed_zeros", "tie", SIGNED_ZEROS, convention=Tru
 
 MAX_POOL = Op(
     name="max_pool",
+    empty_window=(
+        "-inf (``empty_window='-inf'``, the default: the max of an empty set) or the "
+        "dtype's lowest finite value (``empty_window='lowest'``); for an integer input "
+        "the dtype's minimum under both (the identity of max in that dtype). Index -1; "
+        "derivatives 0."
+    ),
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,
     options=(SIGNED_ZEROS_OPTION, Option("empty_window", "-inf", EMPTY_WINDOWS, convention=True)),
     exact=True,
     select=_select,
+    integers=True,
 )
 
 ADAPTIVE_MAX_POOL = Op(
     name="adaptive_max_pool",
+    empty_window="Never arises: every adaptive bin holds at least one input cell.",
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,
@@ -81,6 +104,7 @@ ADAPTIVE_MAX_POOL = Op(
     windows=ADAPTIVE,
     exact=True,
     select=_select,
+    integers=True,
 )
 
 
@@ -118,6 +142,13 @@ def max_pool(
     >>> one = np.array([[[5.0]]], dtype=np.float32)      # kernel 2, dilation 2: taps -1, 1
     >>> max_pool(one, kernel_size=2, dilation=2, padding=1, empty_window="lowest")
     array([[[-3.4028235e+38]]], dtype=float32)
+
+    Padding past half the kernel: the first window lies wholly in the padding.
+
+    >>> max_pool(x, kernel_size=2, stride=2, padding=((2, 0),))
+    array([[[-inf,   5.,   5.]]])
+    >>> max_pool(np.array([[[3, -7, 2]]], dtype=np.int8), kernel_size=2, padding=((2, 1),))
+    array([[[-128,    3,    2]]], dtype=int8)
     """
     return MAX_POOL.forward(
         x,

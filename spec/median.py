@@ -11,8 +11,8 @@ Selection (one rule for the value, the index, the JVP and the VJP):
   median value (ties by first occurrence);
 - NaN propagates: a window with a NaN real cell outputs NaN and selects its
   first NaN (as max does);
-- a window with no real cell (possible with dilation) is NaN with index -1 and a
-  zero derivative.
+- a window with no real cell (wholly in the padding, or between dilated taps) is
+  NaN with index -1 and a zero derivative.
 
 Derivatives: ``y_dot = x_dot[selected]``; ``x_bar[selected] += y_bar``.
 ``return_indices`` gives PyTorch-style flat indices into the ``[*S]`` plane.
@@ -55,6 +55,7 @@ _jvp, _vjp = selection_rules(_select)
 
 MEDIAN_POOL = Op(
     name="median_pool",
+    empty_window="NaN, index -1, derivatives 0.",
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,

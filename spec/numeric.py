@@ -1,5 +1,8 @@
 """How the spec computes: float64 internally, one rounding to the input dtype.
 
+Integer inputs (max pooling only, :data:`INTEGER_DTYPES`) are compared in int64, which
+holds every such dtype's values exactly, and returned in the input's dtype: exact.
+
 The spec evaluates every op in float64 (or, for object arrays of ``mpmath.mpf``,
 in the precision of mpmath) and rounds the result once to the dtype of the
 input. For float16 and float32 inputs the spec's output is therefore the
@@ -31,18 +34,48 @@ from __future__ import annotations
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+#: The integer dtypes an op that declares ``integers`` (max pooling) takes: every one whose
+#: values int64 holds exactly, so the spec compares them in int64 and returns the input's
+#: dtype. (Not uint64, which int64 cannot hold, and not bool: max over bools is a logical
+#: OR that no framework's pooling offers; cast to uint8 for the same values.)
+INTEGER_DTYPES = tuple(
+    np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64)
+)
 
 
 def is_object(a: np.ndarray) -> bool:
     return a.dtype == object
 
 
-def check_dtype(x: np.ndarray, name: str = "x") -> None:
-    if x.dtype not in FLOAT_DTYPES and not is_object(x):
+def is_integer(a: np.ndarray) -> bool:
+    """An array of one of :data:`INTEGER_DTYPES` (bool is not an integer here)."""
+    return np.asarray(a).dtype in INTEGER_DTYPES
+
+
+def check_dtype(x: np.ndarray, name: str = "x", *, integers: bool = False, op: str = "") -> None:
+    """A TypeError unless ``x`` is a float dtype, an object array (mpmath), or -- where the
+    op takes them (``integers``) -- one of :data:`INTEGER_DTYPES`."""
+    if x.dtype in FLOAT_DTYPES or is_object(x) or (integers and x.dtype in INTEGER_DTYPES):
+        return
+    who = f"{op}: " if op else ""
+    if x.dtype in INTEGER_DTYPES:
         raise TypeError(
-            f"{name} has dtype {x.dtype}; the spec takes float16, float32, float64 "
-            "or object arrays of mpmath.mpf"
+            f"{who}{name} has dtype {x.dtype}; integer inputs are taken by the ops whose value "
+            "is a window cell (max_pool, adaptive_max_pool) only; this op takes float16, "
+            "float32, float64 or object arrays of mpmath.mpf"
         )
+    raise TypeError(
+        f"{who}{name} has dtype {x.dtype}; the spec takes float16, float32, float64 "
+        "or object arrays of mpmath.mpf (max pooling also int8, uint8, int16, uint16, "
+        "int32, uint32, int64)"
+    )
+
+
+def lowest(dtype) -> int | float:
+    """The least value of ``dtype``: the dtype's minimum for an integer dtype (the identity
+    of max over it, what an empty max window holds there), -inf for a float dtype."""
+    dtype = np.dtype(dtype)
+    return int(np.iinfo(dtype).min) if dtype in INTEGER_DTYPES else float("-inf")
 
 
 def to_compute(a) -> np.ndarray:
@@ -54,10 +87,14 @@ def to_compute(a) -> np.ndarray:
 
 
 def compute_dtype(*arrays: np.ndarray) -> np.dtype:
-    """object if any input is an object array, else float64."""
-    return (
-        np.dtype(object) if any(is_object(np.asarray(a)) for a in arrays) else np.dtype(np.float64)
-    )
+    """object if any input is an object array; int64 for an integer ``x`` (the first array:
+    only ops that select a cell take one, and int64 holds every integer dtype's values
+    exactly, where float64 would round an int64 past 2**53); else float64."""
+    if any(is_object(np.asarray(a)) for a in arrays):
+        return np.dtype(object)
+    if arrays and is_integer(arrays[0]):
+        return np.dtype(np.int64)
+    return np.dtype(np.float64)
 
 
 def round_to(a: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -36,7 +36,7 @@ import numpy as np
 from . import geometry as geo
 from .blocks import blocks
 from .constraints import check_flag, fail, is_flag
-from .numeric import check_dtype, compute_dtype, round_to
+from .numeric import check_dtype, compute_dtype, is_integer, round_to
 
 #: The kinds of positional input an op may declare, with the shapes they accept
 #: (``K`` = window cells in row-major order, ``O`` = the output's spatial shape;
@@ -188,6 +188,15 @@ class Op:
     winner for ``return_indices``; ``check(params, options)`` checks parameter values
     and options, ``validate(xb, params, call)`` the input's values; ``stage(cfg) ->
     (op, cfg)`` an op whose output this op's windows read.
+
+    ``empty_window`` states, in words, what a window with no real cell gives -- its value
+    and its derivatives. Such a window lies wholly in the padding (any padding >= 0 is
+    valid) or between the taps of a dilated kernel; every built-in op states one (the docs
+    render them, tests/spec/test_spec_empty_windows.py holds each op to it). ``integers``
+    says the op takes integer ``x`` (one of
+    :data:`~ndpool.spec.numeric.INTEGER_DTYPES`; forward only, exact: the value is a
+    window cell, or the dtype's minimum for an empty window); ``jvp`` and ``vjp`` reject
+    an integer ``x`` (a TypeError: integers have no derivatives).
     """
 
     name: str
@@ -202,6 +211,8 @@ class Op:
     check: Callable | None = None
     validate: Callable | None = None
     stage: Callable[[dict], tuple[Op, dict]] | None = None
+    empty_window: str = ""
+    integers: bool = False
     function: Callable | None = None  # the public function, set by ``defines``
 
     def __post_init__(self):
@@ -376,7 +387,7 @@ class Op:
         arrays = self._arrays(primals)
         cfg = self.config(cfg)
         x = arrays[0]
-        check_dtype(x)
+        check_dtype(x, integers=self.integers, op=self.name)
         d = self.rank(x.ndim, cfg)
         xb, batched = geo.as_batched(x, d)
         geom = self.windows.build(x.shape[-d:], cfg, arrays)
@@ -453,6 +464,18 @@ class Op:
         inner, inner_cfg = self.stage(self.config(cfg))
         return (inner.forward(primals[0], **inner_cfg), *primals[1:])
 
+    def _no_integer_derivative(self, x: np.ndarray, which: str) -> None:
+        """Integer inputs have no derivatives: ``jvp`` / ``vjp`` of an integer ``x`` is a
+        TypeError (as torch refuses ``requires_grad`` on an integer tensor), never a silent
+        zero. (An op that takes no integers rejects them as it does in its forward.)"""
+        if is_integer(x):
+            check_dtype(x, integers=self.integers, op=self.name)
+            raise TypeError(
+                f"{self.name}: x has dtype {x.dtype}; integer inputs have no derivatives, "
+                f"so spec.{which} takes float x only (the forward takes {x.dtype}; cast x "
+                "to a float dtype to differentiate)"
+            )
+
     def _tangents(self, tangents, primals) -> list:
         tangents = list(tangents) + [None] * (len(self.input_specs) - len(tangents))
         if len(tangents) != len(self.input_specs):
@@ -474,6 +497,7 @@ class Op:
         is ignored (pass ``None`` or zeros); every other tangent has its primal's shape."""
         cfg.pop("return_indices", None)
         primals = tuple(self._arrays(primals))
+        self._no_integer_derivative(primals[0], "jvp")
         tangents = self._tangents(tangents, primals)
         if self.stage is not None:
             inner, inner_cfg = self.stage(self.config(cfg))
@@ -513,6 +537,7 @@ class Op:
         non-differentiable or absent input); ``cotangent`` has the output's shape."""
         cfg.pop("return_indices", None)
         arrays = self._arrays(primals)
+        self._no_integer_derivative(arrays[0], "vjp")
         call, xb, params, cdt = self._setup(self._staged(tuple(arrays), cfg), cfg)
         geom = call.geometry
         want = call.unbatch(np.empty(xb.shape[:2] + geom.spatial_out, dtype=bool)).shape

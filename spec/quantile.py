@@ -213,6 +213,7 @@ def _check(params, options):
 
 QUANTILE_POOL = Op(
     name="quantile_pool",
+    empty_window="NaN (F has no term, so no root), derivatives 0.",
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,

@@ -368,6 +368,12 @@ def s3_sample_indices(rng: np.random.Generator, x_shape, **cfg) -> np.ndarray:
 
 S3_POOL = Op(
     name="s3_pool",
+    empty_window=(
+        "Step 1 is max_pool with its default: a window of the stride-1 max map with no "
+        "real cell is -inf, with derivative 0; step 2 samples (mode='train') or "
+        "averages (mode='eval') that map, so an output that reads only such cells is "
+        "-inf. Step 2's own windows always hold a cell of the map."
+    ),
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numeric import const, is_object, isnan
+from .numeric import const, is_integer, is_object, isnan
 from .op import one_hot, pick
 
 SIGNED_ZEROS = ("tie", "ordered")
@@ -52,7 +52,9 @@ def first_maximizer(w: np.ndarray, real: np.ndarray, signed_zeros: str = "tie") 
     real = np.broadcast_to(real, w.shape)
     nan = real & isnan(w)
     any_nan = nan.any(axis=-1)
-    ninf = const("-inf", w)
+    # the least value of the number type: -inf, or an integer dtype's minimum (exact: an
+    # int64 window is compared as int64, never through float64)
+    ninf = np.iinfo(w.dtype).min if is_integer(w) else const("-inf", w)
     candidates = np.where(real & ~nan, w, ninf)
     m = candidates.max(axis=-1) if w.shape[-1] else np.full(w.shape[:-1], ninf)
     top = real & ~nan & (candidates == m[..., None])

@@ -112,6 +112,12 @@ def _check(params, options):
 
 SMOOTH_MAX_POOL = Op(
     name="smooth_max_pool",
+    empty_window=(
+        "padding_policy='zero' (the default): not empty for this op, its n cells inside "
+        "the padded extent take part as zeros, y = log(n) / beta, dy/dbeta = -log(n) / "
+        "beta^2, dy/dx = 0; padding_policy='ignore': -inf (the log of an empty sum), "
+        "derivatives 0."
+    ),
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,

@@ -58,7 +58,13 @@ def _vjp(w, params, call, y_bar):
     return (_partials(w, params, call)[1] * y_bar[..., None],)
 
 
-SOFT_POOL = Op(name="soft_pool", value=_value, jvp_rule=_jvp, vjp_rule=_vjp)
+SOFT_POOL = Op(
+    name="soft_pool",
+    empty_window="NaN, derivatives 0.",
+    value=_value,
+    jvp_rule=_jvp,
+    vjp_rule=_vjp,
+)
 
 
 @SOFT_POOL.defines

@@ -130,6 +130,7 @@ def sample_u(rng: np.random.Generator, x_shape, **cfg) -> np.ndarray:
 
 STOCHASTIC_POOL = Op(
     name="stochastic_pool",
+    empty_window="0 in both modes (an all-zero window, S = 0), derivatives 0.",
     value=_value,
     jvp_rule=_jvp,
     vjp_rule=_vjp,

@@ -24,6 +24,8 @@ draws only configurations inside them, and reports an op the target lacks as
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +40,14 @@ from ..cases import Case, from_dtype
 #: the built-in targets' known-deviations registries, ``<target name>.toml``
 DEVIATIONS_DIR = Path(__file__).with_name("deviations")
 
+#: the default dtypes: the float dtypes every op takes. The integer dtypes
+#: (:data:`~ndpool.conformance.cases.INTEGER_DTYPES`, for the ops that take them) are drawn
+#: only where a target declares them
 ALL_DTYPES = ("float16", "bfloat16", "float32", "float64")
+#: the padding limits a target may declare (``Capabilities.padding_limit``): ``None``, any
+#: padding >= 0 (the spec); ``"half_kernel"``, the limit C6 (each padding amount at most
+#: half the effective kernel, ``ndpool.spec.constraints.CAPABILITY_LIMITS``)
+PADDING_LIMITS = (None, "half_kernel")
 #: the memory layouts ``x`` is drawn in (:func:`memory_order`, :func:`numpy_layout`; a
 #: torch target's ``to_tensor``): ``contiguous``; ``channels_last``, the channel axis
 #: innermost (torch's ``channels_last`` for a batched 4-D ``x``, ``channels_last_3d`` for
@@ -77,6 +86,14 @@ class Capabilities:
     configuration is typed by its format (ONNX attributes are ints, floats, strings), so a
     keyword or parameter of the wrong Python type cannot reach it: the wrong-type breakers
     of ``invalid_config`` are not drawn.
+    ``dtypes``: the float dtypes by default; a target that takes integer inputs for the ops
+    that have them (max pooling: ``int8``, ``uint8``, ... ``int64``) declares them here
+    (per op), and is then checked on them, exactly (forward properties only: integers
+    have no derivatives, and positive scaling does not hold in a bounded integer type).
+    ``padding_limit``: ``None`` (default: any padding >= 0, as the spec, so windows wholly
+    in padding are drawn) or ``"half_kernel"`` (the capability limit C6: every padding
+    amount at most ``floor((dilation*(kernel-1)+1)/2)``, PyTorch's limit): a target that
+    declares it is never drawn a padding past it.
     """
 
     dtypes: tuple[str, ...] = ALL_DTYPES
@@ -94,6 +111,13 @@ class Capabilities:
     error_ids: bool = False
     devices: tuple[str, ...] = ("cpu",)
     typed_config: bool = False
+    padding_limit: str | None = None
+
+    def __post_init__(self):
+        if self.padding_limit not in PADDING_LIMITS:
+            raise ValueError(
+                f"padding_limit={self.padding_limit!r} must be one of {PADDING_LIMITS}"
+            )
 
     def replace(self, **changes: Any) -> Capabilities:
         return dataclasses.replace(self, **changes)
@@ -123,6 +147,15 @@ def follow_conventions(op: str, cfg: dict[str, Any], caps: Capabilities) -> dict
         if value not in follows:
             raise ValueError(f"this target follows {option.name}={follows[0]!r}, not {value!r}")
     return out
+
+
+def triton_before_tensorflow() -> None:
+    """Load Triton (where it is installed) before TensorFlow is imported: in that order the
+    two LLVMs coexist; Triton loaded after TensorFlow (by ``torch._dynamo``, so by
+    ``ndpool.impl`` or a torch target later in the same process) aborts the process."""
+    if "tensorflow" not in sys.modules and "triton" not in sys.modules:
+        if importlib.util.find_spec("triton") is not None:
+            import triton  # noqa: F401
 
 
 def construct_for(name: str, device: str = "cpu") -> str:

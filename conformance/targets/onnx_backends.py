@@ -52,7 +52,9 @@ A case the adapter cannot express raises :class:`NotExpressible` (a
 :class:`~ndpool.conformance.targets.NotProvided` that Hypothesis treats as a failed
 ``assume``: the example is discarded, never counted as a failure). ONNX has no
 gradients, no bfloat16 on ONNX Runtime's CPU pooling kernels, and takes contiguous
-buffers only: the capabilities say so.
+buffers only: the capabilities say so. ``MaxPool`` takes int8 and uint8 too (declared for
+``max_pool``; compared exactly, an empty window being the dtype's minimum). Any padding is
+accepted by the ONNX operators (no padding limit declared).
 """
 
 from __future__ import annotations
@@ -130,6 +132,8 @@ def _elem_type(dtype: str) -> int:
         "float16": TensorProto.FLOAT16,
         "float32": TensorProto.FLOAT,
         "float64": TensorProto.DOUBLE,
+        "int8": TensorProto.INT8,
+        "uint8": TensorProto.UINT8,
     }[dtype]
 
 
@@ -305,8 +309,11 @@ def per_op_capabilities(backend: str, opset: int) -> dict[str, Capabilities]:
     # a ceil_mode partial window, which the ONNX operator text contradicts: a deviation)
     if backend == "onnxruntime":
         max_values["empty_window"] = ("lowest",)
+    # MaxPool (opset 12 on) also takes int8 and uint8 (the operator's type constraint T);
+    # GlobalMaxPool, which adaptive_max_pool may become, takes floats only
+    max_dtypes = (*base.dtypes, "int8", "uint8")
     return {
-        "max_pool": base.replace(option_values=max_values),
+        "max_pool": base.replace(option_values=max_values, dtypes=max_dtypes),
         "avg_pool": base.replace(config_keys=avg_keys, dtypes=dtypes["avg_pool"]),
         "adaptive_max_pool": base.replace(dtypes=dtypes["adaptive_max_pool"]),
         "adaptive_avg_pool": base.replace(dtypes=dtypes["adaptive_avg_pool"]),

@@ -18,7 +18,9 @@ vmapped JVP or VJP) as the way to differentiate, each held to the same bound::
     target = TorchTarget(
         {"max_pool": lambda x, *, kernel_size, **kw: F.max_pool2d(x, kernel_size, **kw)},
         name="my-max-pool",
-        capabilities=Capabilities(ranks=(2,), padding_forms=("int", "ints")),
+        capabilities=Capabilities(
+            ranks=(2,), padding_forms=("int", "ints"), padding_limit="half_kernel"
+        ),
         device="cpu",
     )
 """

@@ -141,7 +141,11 @@ OPS = {
     "adaptive_avg_pool": adaptive_avg_pool,
 }
 
-CAPABILITIES = Capabilities(ranks=(1, 2, 3), padding_forms=("int", "ints"))
+#: PyTorch's pooling takes symmetric padding up to half the kernel (the capability limit C6;
+#: it checks kernel // 2 and ignores dilation: deviation padding-limit-ignores-dilation)
+CAPABILITIES = Capabilities(
+    ranks=(1, 2, 3), padding_forms=("int", "ints"), padding_limit="half_kernel"
+)
 PER_OP = {
     "avg_pool": CAPABILITIES.replace(
         config_keys=(

@@ -34,7 +34,7 @@ INTERPRETER = "triton.runtime.interpreter"
 
 #: every option ndpool.impl takes, with the values the kernels compute
 #: (``KERNEL_OPTIONS``: other values stay on impl's torch path); no convention option
-#: beyond the spec's defaults
+#: beyond the spec's defaults; any padding >= 0, as the spec (no padding limit)
 CAPABILITIES = Capabilities(
     error_ids=True, devices=("cpu", "cuda"), option_values={"reduction": ("sum",)}
 )

@@ -13,8 +13,11 @@ U = np.finfo(np.float64).eps / 2  # unit roundoff of float64
 PADDING_FORMS = ("int", "per_axis", "pairs", "valid", "same", "same_lower")
 
 
-def random_sliding_config(rng: np.random.Generator, d: int, spatial_max: int = 5) -> tuple:
-    """``(spatial, cfg)``: a valid sliding-window configuration (retries until valid)."""
+def random_sliding_config(
+    rng: np.random.Generator, d: int, spatial_max: int = 5, past_half: float = 0.25
+) -> tuple:
+    """``(spatial, cfg)``: a valid sliding-window configuration (retries until valid); with
+    probability ``past_half`` per axis the padding may pass half the effective kernel."""
     while True:
         spatial = tuple(int(v) for v in rng.integers(1, spatial_max + 1, d))
         kernel = tuple(int(v) for v in rng.integers(1, 4, d))
@@ -22,14 +25,15 @@ def random_sliding_config(rng: np.random.Generator, d: int, spatial_max: int = 5
         dilation = tuple(int(v) for v in rng.integers(1, 3, d))
         eff = [dl * (k - 1) + 1 for k, dl in zip(kernel, dilation)]
         form = PADDING_FORMS[rng.integers(len(PADDING_FORMS))]
+        # any padding >= 0 is valid: by default a quarter of the axes pad past half the
+        # effective kernel (up to eff + 1: windows wholly in the padding, empty windows)
+        top = [e + 2 if rng.random() < past_half else e // 2 + 1 for e in eff]
         if form == "int":
-            padding = int(rng.integers(0, min(eff) // 2 + 1))
+            padding = int(rng.integers(0, min(top)))
         elif form == "per_axis":
-            padding = tuple(int(rng.integers(0, e // 2 + 1)) for e in eff)
+            padding = tuple(int(rng.integers(0, t)) for t in top)
         elif form == "pairs":
-            padding = tuple(
-                (int(rng.integers(0, e // 2 + 1)), int(rng.integers(0, e // 2 + 1))) for e in eff
-            )
+            padding = tuple((int(rng.integers(0, t)), int(rng.integers(0, t))) for t in top)
         else:
             padding = form
         cfg = {
@@ -104,3 +108,22 @@ def window_size(cfg: dict, d: int) -> int:
     if k is None:
         return 1
     return math.prod((k,) * d if isinstance(k, int) else k)
+
+
+def valid_params(op: spec.Op, x: np.ndarray, cfg: dict, rng: np.random.Generator) -> list:
+    """Valid extra inputs of ``op`` for ``x`` under ``cfg``: the record's sampler for the
+    random draws and indices, a ramp over the window for window-shaped parameters, q = 1/2,
+    and 2 for every other parameter (a valid p, beta, alpha, temperature, logit or bias)."""
+    out = []
+    sliding = op.windows.name == "sliding"
+    k = op.geometry(x.shape, **cfg).window_size if sliding else 2
+    for s in op.input_specs[1:]:
+        if s.sampler is not None:
+            out.append(s.sampler(rng, x.shape, **cfg))
+        elif s.kind == "window":
+            out.append(np.linspace(-0.3, 0.4, k))
+        elif s.name == "q":
+            out.append(np.array(0.5))
+        else:
+            out.append(np.array(2.0))
+    return out

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from ndpool import spec
+from ndpool.spec.constraints import CAPABILITY_LIMITS
 
 X = np.zeros((1, 2, 5, 5))  # [N, C, H, W]
 
@@ -52,11 +53,15 @@ def test_C5_padding_form():
         spec.max_pool(X, kernel_size=2, padding=((1, -1), 0))
 
 
-def test_C6_padding_at_most_half_effective_kernel():
-    # kernel 2, dilation 1: effective kernel 2, half 1
-    with broken("C6", "begin 2", "half = 1"):
-        spec.max_pool(X, kernel_size=2, padding=2)
-    # with dilation 3 the effective kernel is 4: padding 2 is allowed (not in PyTorch)
+def test_padding_past_half_the_kernel_is_no_constraint():
+    """C6 is a capability limit a target may declare, not a constraint of the spec."""
+    assert "C6" not in spec.CONSTRAINTS
+    assert "C6" in CAPABILITY_LIMITS
+    # kernel 2 (stride 2), padding 2: the first window on each axis reads [-2, -1], padding
+    y = spec.max_pool(X, kernel_size=2, padding=2)
+    assert y.shape == (1, 2, 4, 4)
+    assert np.isneginf(y[..., 0, :]).all() and np.isneginf(y[..., :, 0]).all()
+    assert (y[..., 1:, 1:] == 0).all()
     assert spec.max_pool(X, kernel_size=2, padding=2, dilation=3).shape == (1, 2, 3, 3)
 
 

@@ -180,13 +180,14 @@ def test_signed_zeros_ordered_agrees_with_jax():
 
 
 # -- max: empty_window="lowest" --------------------------------------------------------------
-def _empty_window_cases():
-    """Configurations with at least one window of padding only (dilation + padding)."""
+def _empty_window_cases(past_half: float = 0.25):
+    """Configurations with at least one window of padding only (dilation + padding, or a
+    padding past half the kernel unless ``past_half`` is 0)."""
     out = []
     for seed in range(400):
         rng = np.random.default_rng(seed)
         d = int(rng.integers(1, 3))
-        spatial, cfg = random_sliding_config(rng, d, spatial_max=2)
+        spatial, cfg = random_sliding_config(rng, d, spatial_max=2, past_half=past_half)
         _, wins = _windows(spatial, cfg, False)
         if any(not any(real for _, real, _ in taps) for taps in wins.values()):
             out.append((rng, spatial, cfg))
@@ -225,7 +226,8 @@ def test_empty_window_lowest_agrees_with_onnxruntime(dtype):
 
     target = make_target("onnxruntime")
     compared = 0
-    for rng, spatial, cfg in _empty_window_cases():
+    # within half the kernel: ONNX Runtime rejects pads >= kernel (a registered deviation)
+    for rng, spatial, cfg in _empty_window_cases(past_half=0.0):
         if isinstance(cfg["padding"], str):
             continue  # ONNX Runtime's auto_pad ignores the dilation (a registered deviation)
         x = rng.integers(-3, 4, (1, 2, *spatial)).astype(np.float64)

@@ -224,6 +224,26 @@ def test_difference_padding_check_ignores_dilation():
         F.max_pool1d(torch.from_numpy(x), **cfg)
 
 
+def test_difference_padding_above_half_the_kernel():
+    x = np.arange(1.0, 4.0).reshape(1, 1, 3)
+    cfg = {"kernel_size": 2, "stride": 2, "padding": 2}  # the first window reads [-2, -1]
+    assert spec.max_pool(x, **cfg).tolist() == [[[-np.inf, 2.0, 3.0]]]
+    with pytest.raises(RuntimeError, match="padding should be at most half of kernel size"):
+        F.max_pool1d(torch.from_numpy(x), **cfg)
+
+
+def test_difference_integer_max_pool():
+    x = np.array([[[[1, 5, 2, 8]]]], dtype=np.int32)
+    want = [[[[5, 8]]]]
+    assert spec.max_pool(x, kernel_size=(1, 2)).tolist() == want
+    assert F.max_pool2d(torch.from_numpy(x), (1, 2)).tolist() == want  # 2-D: same values
+    assert spec.max_pool(x[0], kernel_size=2, padding=((2, 0),)).tolist() == [[[-(2**31), 5, 8]]]
+    with pytest.raises(NotImplementedError):
+        F.max_pool1d(torch.from_numpy(x[0]), 2)
+    with pytest.raises(NotImplementedError):
+        F.adaptive_max_pool2d(torch.from_numpy(x), (1, 2))
+
+
 def test_difference_no_rank_above_3():
     assert not any(hasattr(F, f"{op}_pool4d") for op in ("max", "avg", "lp", "adaptive_max"))
     x = np.zeros((1, 1, 2, 2, 2, 2))

@@ -1,4 +1,4 @@
-"""jax / accepts-empty-input-and-any-padding: reduce_window accepts a spatial extent of 0 (spec C7).
+"""jax / accepts-empty-or-short-input: reduce_window accepts a spatial extent of 0 (spec C7).
 
 Registered in conformance/targets/deviations/jax.toml. Exits 1 while the difference exists."""
 
