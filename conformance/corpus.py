@@ -4,9 +4,10 @@ example in every profile.
 A drawn run reaches an edge class only by chance; the corpus makes sure that every run
 -- a quick one included -- meets each of them at least once for each op it applies to:
 NaN (one, several, a whole window), +-inf, both in one window, an all -inf window, ties
-(and signed zeros), a ceil_mode window overhanging the padding (with and without
-``count_include_pad``), dilation with padding, a kernel the size of the input, an empty
-batch, an unbatched input, and magnitudes at both ends of the dtype's range. docs/
+(and signed zeros), negative cells under Lp's ``sign="signed"``, a ceil_mode window
+overhanging the padding (with and without ``count_include_pad``), dilation with padding, a
+kernel the size of the input, an empty batch, an unbatched input, and magnitudes at both
+ends of the dtype's range. docs/
 conformance/edges.md lists them with what the spec says happens there.
 
 An :class:`Edge` pins the input's values, its geometry and, where it matters, options;
@@ -50,12 +51,19 @@ class NotApplicable(Exception):
     """The edge does not apply to this op, target or property (it is skipped)."""
 
 
+class Redraw(NotApplicable):
+    """The edge does not apply with the free parts drawn this time (the spec rejects the
+    case they make); other draws may fit, so the pin draws again."""
+
+
 @dataclass(frozen=True)
 class Edge:
     """One edge class: ``values(dtype, fraction)`` gives the 1-D cells ``[N, C, L]`` (or
     ``[C, L]`` unbatched), ``cfg`` the 1-D geometry, ``options`` option values it needs
-    (an option the target lacks skips it), ``kind`` which values it holds (see
-    ``_REGIMES_OF``), ``dtype`` the dtype it is pinned to (``None``: drawn)."""
+    (an option the target lacks skips it), ``params`` values of extra inputs it needs, by
+    input name (every entry of the drawn array set to it; an op without that input draws
+    its own), ``kind`` which values it holds (see ``_REGIMES_OF``), ``dtype`` the dtype it
+    is pinned to (``None``: drawn)."""
 
     name: str
     what: str
@@ -64,6 +72,7 @@ class Edge:
     cfg: dict[str, Any]
     kind: str = "finite"
     options: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, float] = field(default_factory=dict)
     batched: bool = True
     dtype: str | None = None
 
@@ -121,6 +130,15 @@ SLIDING_EDGES = (
         "sliding",
         _fixed([2, 2, 1, 2, 2, 0], [1, 3, 3, 0, 3, 3], [-0.0, 0.0, 0.0, -0.0, -1, -0.0]),
         K3,
+    ),
+    Edge(
+        "signed-cells",
+        "negative cells under sign='signed', p = 3 (Lp: the sign kept, not |x|)",
+        "sliding",
+        _fixed([-1, 2, -3, 0.5, -2, 1]),
+        {"kernel_size": 2, "stride": 1},
+        options={"sign": "signed"},
+        params={"norm_type": 3.0},  # an odd power: x**3 keeps the sign, |x|**3 does not
     ),
     Edge(
         "ceil-overhang-pad",

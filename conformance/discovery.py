@@ -48,6 +48,7 @@ REGION_FACTS = (
     "lp_power_out_of_range",
     "dilated",
     "padded",
+    "padded_after_first_axis",
     "ceil_mode",
     "partial_ceil_window",
     "padding_over_half_kernel",
@@ -121,6 +122,9 @@ class Finding:
     #: a run with the registry set aside (``--unregistered``): the id of the entry that
     #: covers the minimal example, ``None`` for a failure no entry covers (a new one)
     entry: str | None = "?"
+    #: the target crashed (or hung) the process on the example: the search that goes on
+    #: sets its region aside before the target is called (:meth:`holds`)
+    crash: bool = False
 
     @classmethod
     def of(cls, message: str, case: Case | None) -> Finding:
@@ -137,7 +141,11 @@ class Finding:
     def covers(self, kind: str, case: Case | None) -> bool:
         """A failure of ``kind`` on ``case`` is this finding again: the same kind, and
         ``case`` has every fact of the region (with the same value)."""
-        if kind != self.kind or case is None:
+        return kind == self.kind and self.holds(case)
+
+    def holds(self, case: Case | None) -> bool:
+        """``case`` has every fact of the region (with the same value)."""
+        if case is None:
             return False
         for name, want in self.region.items():
             try:
@@ -158,6 +166,7 @@ class Finding:
             "absorbed": self.absorbed,
             "message": self.message,
             **({} if self.entry == "?" else {"entry": self.entry}),
+            **({"crash": True} if self.crash else {}),
         }
 
 

@@ -10,12 +10,13 @@ carries it in ``meta``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .cases import LARGEST, SMALLEST_NORMAL, Case
+from .cases import LARGEST, SMALLEST_NORMAL, Case, is_integer_dtype
 
 
 def _windows(case: Case):
@@ -161,6 +162,53 @@ def dilated(case: Case) -> bool:
     return any(int(v) > 1 for v in _values(case, "dilation", 1))
 
 
+def strided(case: Case) -> bool:
+    """Some axis has a stride > 1 (an unset stride is the kernel size)."""
+    key = "kernel_size" if case.cfg.get("stride") is None else "stride"
+    return any(int(v) > 1 for v in _values(case, key, 1))
+
+
+def all_windows_empty(case: Case) -> bool:
+    """Every window lies wholly in the padding (the output does not depend on x)."""
+    n = _windows(case).n
+    return bool(np.size(n)) and bool((np.asarray(n) == 0).all())
+
+
+def strided_view_flattens(case: Case) -> bool:
+    """The ``strided`` layout's view of a batched, unpadded ``x``, moved channels-last
+    (``[N, *S, C]``, as MLX's pooling layers take it), flattens to one strided axis without
+    a copy (its axes longer than 1 merge, with a step above 1), and some axis takes
+    overlapping windows (a stride other than the kernel, or an extent the kernel does not
+    divide): where ``mx.as_strided``, handed such a view, raises ("AsStrided must be used
+    with row contiguous arrays only.")."""
+    if case.layout != "strided" or not case.batched or case.x.size == 0:
+        return False
+    if case.record.adaptive or "kernel_size" not in case.cfg:
+        return False
+    pad = case.cfg.get("padding", 0)
+    if isinstance(pad, str) or any(int(p) != 0 for p in np.ravel(pad)):
+        return False  # a padded input is a new, contiguous array
+    kernel = _values(case, "kernel_size", 1)
+    stride = _values(case, "stride", None)
+    stride = kernel if None in stride else stride
+    spatial = case.x.shape[2:]
+    if all(k == s and n % k == 0 for n, k, s in zip(spatial, kernel, stride)):
+        return False  # the layers' non-overlapping path: a reshape, no as_strided
+    shape = case.x.shape
+    # the strided layout is a step-2 view of an array twice as long on every spatial axis
+    big = list(shape[:2]) + [2 * n for n in spatial]
+    steps = [int(np.prod(big[i + 1 :])) for i in range(len(big))]
+    steps = steps[:2] + [2 * s for s in steps[2:]]
+    order = [0, *range(2, len(shape)), 1]  # channels last
+    axes = [(shape[i], steps[i]) for i in order if shape[i] > 1]
+    if not axes:
+        return False
+    for (_, outer), (n_inner, inner) in itertools.pairwise(axes):
+        if outer != inner * n_inner:
+            return False  # flatten copies: a contiguous array
+    return axes[-1][1] != 1
+
+
 def nan_input(case: Case) -> bool:
     """The input holds a NaN (read by a window or not)."""
     return bool(np.isnan(case.x).any())
@@ -274,6 +322,50 @@ def beyond_float32(case: Case) -> bool:
     return _float32_inexact(y)
 
 
+def adaptive_output_empty(case: Case) -> bool:
+    """Adaptive pooling with an output extent of 0 on some axis: an empty input axis whose
+    ``output_size`` is ``None`` (keep the input's extent)."""
+    sizes = case.cfg.get("output_size")
+    if sizes is None or not case.record.adaptive:
+        return False
+    spatial = case.x.shape[-case.d :]
+    sizes = sizes if isinstance(sizes, (tuple, list)) else (sizes,) * case.d
+    return any((length if n is None else n) == 0 for n, length in zip(sizes, spatial))
+
+
+def integer_minimum_window(case: Case) -> bool:
+    """An integer case where some window's real cells all hold the dtype's minimum (the
+    integer analogue of an all -inf window: a running maximum that starts at the minimum
+    and moves only on a greater cell never leaves its first index)."""
+    if not is_integer_dtype(case.dtype):
+        return False
+    from .tolerances import Windows
+
+    low = float(np.iinfo(np.dtype(case.dtype)).min)
+    win = Windows(case)
+    real = np.broadcast_to(win.real, win.w.shape)
+    top = np.where(real, win.w, -np.inf).max(axis=-1, initial=-np.inf)
+    return bool((real.any(axis=-1) & (top == low)).any())
+
+
+def beyond_int32(case: Case) -> bool:
+    """An integer case whose input holds a value int32 does not (uint32 above 2**31 - 1,
+    int64 outside int32): what a backend that computes uint32 and int64 in int32 changes."""
+    if not is_integer_dtype(case.dtype):
+        return False
+    x = np.asarray(case.x, dtype=np.float64)
+    return bool(((x > 2**31 - 1) | (x < -(2**31))).any())
+
+
+def integer_beyond_float32(case: Case) -> bool:
+    """An integer case whose input holds a value float32 does not represent exactly (beyond
+    2**24 in magnitude, not a multiple of its spacing there): what a backend that computes
+    integers in float32 changes."""
+    if not is_integer_dtype(case.dtype):
+        return False
+    return _float32_inexact(case.x)
+
+
 def adaptive_bin_reaches_input(case: Case) -> bool:
     """Adaptive pooling where some axis's largest bin, ceil(L / n), is as long as the input
     (L = 1, or n = 1): where Keras' tensorflow backend, which pools windows of ceil(L / n)
@@ -318,6 +410,16 @@ def padded(case: Case) -> bool:
         return p != "valid"
     flat = [v for q in (p if isinstance(p, (tuple, list)) else [p]) for v in np.ravel(q)]
     return any(int(v) > 0 for v in flat)
+
+
+def padded_after_first_axis(case: Case) -> bool:
+    """Some window reaches into padding on a spatial axis after the first (where XLA's
+    reduce_window JVP stops taking the first tied maximum)."""
+    if case.record.adaptive:
+        return False
+    from .tolerances import geometry
+
+    return any(bool((a.in_extent & ~a.real).any()) for a in geometry(case).axes[1:])
 
 
 def signed_zero_tie(case: Case) -> bool:
@@ -492,11 +594,21 @@ FACTS: dict[str, Callable[[Case], Any]] = {
     "sign": lambda c: c.cfg.get("sign"),
     "broken_constraint": lambda c: c.meta.get("broken_constraint"),
     "broken_key": lambda c: c.meta.get("broken_key"),
+    # the type name of an invalid_config breaker's wrong-type value ("float", "str", "bool",
+    # "complex", "int", "NoneType", ...); None where the breaker's value has the right type
+    "broken_type": lambda c: c.meta.get("broken_type"),
     "zero_channels": lambda c: c.x.shape[1 if c.batched else 0] == 0,
     "stride_past_int32": lambda c: any(s >= 2**31 for s in np.ravel(c.cfg.get("stride") or 0)),
     "property": lambda c: c.meta.get("property"),
     # the framework targets' registries
     "dilated": dilated,
+    "strided": strided,
+    "all_windows_empty": all_windows_empty,
+    "strided_view_flattens": strided_view_flattens,
+    "integer_minimum_window": integer_minimum_window,
+    "adaptive_output_empty": adaptive_output_empty,
+    "beyond_int32": beyond_int32,
+    "integer_beyond_float32": integer_beyond_float32,
     "nan_input": nan_input,
     "padding_reaches_kernel": padding_reaches_kernel,
     "output_size_one": output_size_one,
@@ -508,6 +620,7 @@ FACTS: dict[str, Callable[[Case], Any]] = {
     "np_max_node": np_max_node,
     "mlas_max_node": mlas_max_node,
     "padded": padded,
+    "padded_after_first_axis": padded_after_first_axis,
     "signed_zero_tie": signed_zero_tie,
     "subnormal_input": subnormal_input,
     "subnormal_in_or_out": subnormal_in_or_out,

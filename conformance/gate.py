@@ -15,7 +15,9 @@ reproducer, as the cell's failure, starts a new worker and carries on.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
@@ -29,7 +31,7 @@ from .discovery import where
 from .example_db import DatabaseError, check_database
 from .properties import PROPERTIES, _call_code, availability
 from .reporting import Matrix, write_report
-from .runner import PROFILES, CheckContext, Outcome
+from .runner import DISCOVER_BY_DEFAULT, MAX_FINDINGS, PROFILES, CheckContext, Outcome
 from .shards import CostTable, Shard, cost_function, shard_cells
 from .targets import BUILTIN_TARGETS, load_target
 
@@ -234,12 +236,45 @@ def runnable(target, cells) -> tuple[list, dict]:
 
 
 # -- workers --------------------------------------------------------------------------------------
+#: the variables that size the thread pools of the frameworks a worker may load (OpenMP:
+#: torch, onnxruntime's MLAS; BLAS; TensorFlow's two pools), read when each is imported
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+
+
+def worker_threads(jobs: int) -> int:
+    """The threads of one worker's framework: the cores shared out between the ``jobs``
+    workers, at least one. A framework left to its default takes a pool of every core in
+    each worker, and the workers' pools together oversubscribe the cores: a parallel
+    region then waits for a thread that has no core (torch's ``logsigmoid`` over 4096
+    float64 takes tens of milliseconds instead of half of one on a loaded 2-core machine)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // max(jobs, 1))
+
+
+def size_thread_pools(jobs: int) -> None:
+    """Size the thread pools before the target's framework is imported (a variable the
+    user set is kept), and torch's where it is imported already."""
+    threads = str(worker_threads(jobs))
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
 def _worker(conn, cfg: GateConfig) -> None:
     """Load the target and run the cells the parent sends, reporting every example."""
     import warnings
 
     if not cfg.verbose:
         warnings.simplefilter("ignore")
+    size_thread_pools(cfg.jobs)
     try:
         target = load_target(cfg.target, device=cfg.device)
         ctx = CheckContext(
@@ -264,8 +299,8 @@ def _worker(conn, cfg: GateConfig) -> None:
         message = conn.recv()
         if message is None:
             return
-        op, prop = message
-        conn.send(("done", ctx.run(op, prop)))
+        op, prop, crashed = message
+        conn.send(("done", ctx.run(op, prop, crashed)))
 
 
 @dataclass
@@ -288,6 +323,12 @@ class Gate:
         self.weights = weights or {}
         self.context = mp.get_context("spawn")
         self.outcomes: dict[tuple[str, str], Outcome] = {}
+        #: per cell, ``(message, case)`` of each example that crashed (or hung) a worker:
+        #: with discovery the cell runs again in a new worker with their regions set aside
+        self.crashes: dict[tuple[str, str], list] = {}
+        self.discover = (
+            cfg.discover if cfg.discover is not None else cfg.profile in DISCOVER_BY_DEFAULT
+        )
         self.started = self.last_line = time.monotonic()
 
     def _spawn(self) -> _Worker:
@@ -307,7 +348,7 @@ class Gate:
                 if w.cell is None and queue:
                     w.cell = queue.pop(0)
                     w.last, w.since = None, time.monotonic()
-                    w.conn.send(w.cell)
+                    w.conn.send((*w.cell, tuple(self.crashes.get(w.cell, ()))))
             busy = [w for w in workers if w.cell]
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
             now = time.monotonic()
@@ -336,6 +377,11 @@ class Gate:
                     outcome = self._hung(w)
                 if outcome is None:
                     continue
+                if self._search_on(w, outcome):
+                    queue.insert(0, w.cell)
+                    w.cell = None
+                    workers[workers.index(w)] = self._spawn()
+                    continue
                 self.outcomes[w.cell] = outcome
                 done += 1
                 self._report_progress(outcome, done, cells)
@@ -359,6 +405,19 @@ class Gate:
         return f"{what} of {case.describe()}\nreproducer:\n" + _indent(
             reproducer(case, self.target.construct, _call_code(what, args))
         )
+
+    def _search_on(self, w: _Worker, outcome: Outcome) -> bool:
+        """After a crash (or a hang) on a known example, with discovery: note it, and run
+        the cell again in a new worker with its region set aside (so that what the crash
+        hides is searched too), until the cell has :data:`MAX_FINDINGS` of them."""
+        if w.process.is_alive() or w.last is None or not self.discover:
+            return False
+        crashes = self.crashes.setdefault(w.cell, [])
+        if len(crashes) + 1 >= MAX_FINDINGS:
+            return False
+        crashes.append((outcome.message, w.last[0]))
+        self._line(f"{w.cell[0]} / {w.cell[1]}: {outcome.message.splitlines()[0]}; searching on")
+        return True
 
     def _crashed(self, w: _Worker) -> Outcome:
         w.process.join(timeout=5)

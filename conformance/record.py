@@ -51,13 +51,16 @@ class Invalid:
     case)`` returns the broken case. ``key`` is the config key or input it changes (the
     breaker is skipped when the target lacks it; ``"per_channel"``: needs per-channel
     parameters; ``"values"``: always applies). ``constraint`` None: the breaker passes a
-    value of the wrong type, and the constraint is the one the spec names for it."""
+    value of the wrong type, and the constraint is the one the spec names for it; ``given``
+    is then that value's type name (``"float"``, ``"str"``, ``"bool"``, ...: the scope fact
+    ``broken_type``), None for a breaker of a value of the right type."""
 
     constraint: str | None  # None: whichever the spec names (a wrong type)
     what: str
     key: str
     make: Callable[..., Any]
     geometry: bool = False  # make(data, case) -> case, rather than make(draw, caps, C) -> changes
+    given: str | None = None
 
 
 def never(cfg: dict) -> bool:

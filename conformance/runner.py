@@ -192,10 +192,13 @@ class CheckContext:
             report_multiple_bugs=True,
         )
 
-    def run(self, op: str, prop: str) -> Outcome:
+    def run(self, op: str, prop: str, crashed: tuple = ()) -> Outcome:
         """Check ``prop`` on ``op`` with this context's budget, seed and registry: its pins
         first (:meth:`pins`: the edge corpus, every breaker), then the drawn examples
-        (with discovery, until the budget is spent or :data:`MAX_FINDINGS` are found)."""
+        (with discovery, until the budget is spent or :data:`MAX_FINDINGS` are found).
+        ``crashed``: ``(message, case)`` of the examples on which the target crashed (or
+        hung) the processes that ran this cell before (``ndpool check``'s workers); each
+        is a finding whose region the run sets aside before the target is called."""
         blocked = availability(self.target, op, prop)
         if blocked:
             return Outcome(op, prop, blocked[0], blocked[1])
@@ -203,19 +206,23 @@ class CheckContext:
         before = [dict(c) for c in counters]
         tally = Tally()
         start = time.perf_counter()
-        findings: list[Finding] = []
+        findings = [self._crash(op, prop, message, case) for message, case in crashed]
         for label, pin in self.pins(op, prop):
-            status, failure, exc = self._example(op, prop, tally, pin, findings=findings)
-            if not failure:
-                continue
-            new = self._findings(op, prop, exc) if self.discover and status == "fail" else []
-            if not new:
-                message = f"{label}:\n{failure}"
-                seconds = time.perf_counter() - start
-                return Outcome(op, prop, status, message, seconds, tally.examples)
-            for finding in new:
-                finding.message = f"{label}:\n{finding.message}"
-            findings += new
+            # with discovery, a pin that found a failure runs again with it set aside (its
+            # free parts drawn anew), so that a failure on one draw (a dtype, a layout)
+            # does not leave the edge itself unchecked
+            for _ in range(MAX_FINDINGS):
+                status, failure, exc = self._example(op, prop, tally, pin, findings=findings)
+                if not failure:
+                    break
+                new = self._findings(op, prop, exc) if self.discover and status == "fail" else []
+                if not new:
+                    message = f"{label}:\n{failure}"
+                    seconds = time.perf_counter() - start
+                    return Outcome(op, prop, status, message, seconds, tally.examples)
+                for finding in new:
+                    finding.message = f"{label}:\n{finding.message}"
+                findings += new
         db = self.example_database()
         replayed = stored(db, self.database_key(op, prop)) if db is not None else 0
         pinned, first, passed_pins = tally.examples, [None], tally.passed
@@ -269,6 +276,17 @@ class CheckContext:
             outcome.found_at = None
         return outcome
 
+    def _crash(self, op: str, prop: str, message: str, case) -> Finding:
+        """The finding of a crash (or a hang) on ``case``: its region is the case's facts
+        (a raise's message names what failed; a crash's names no more than the signal)."""
+        found = Finding.of(message, case)
+        if not found.region and found.seen:
+            found.region, found.seen = found.seen, {}
+        found.crash = True
+        if self.labels is not None and case is not None:
+            found.entry = " or ".join(self.labels.matches(prop, op, case)) or None
+        return found
+
     def _findings(self, op: str, prop: str, exc: BaseException) -> list[Finding]:
         """The distinct failures in ``exc`` (a property failure, or Hypothesis' group of
         several), each with its case's region (and, ``unregistered``, the registry entry
@@ -297,7 +315,14 @@ class CheckContext:
         example set aside (a registered region, a found failure's repeat) so that it does
         not count towards the budget."""
 
+        pinned = run is not None and (run.edge is not None or run.breaker is not None)
+
         def inner(data):
+            # Hypothesis' first example is the simplest draw of every free part (the first
+            # dtype, layout and parameter value, the same for every pin and seed): a pin
+            # passes it over, and its one example draws them from the seed
+            if pinned and data.draw(st.integers(0, 2**16 - 1), label="pin's draw") == 0:
+                reject()
             tally.calls += 1
             try:
                 run_example(run, op, data)
@@ -308,6 +333,9 @@ class CheckContext:
                 else:
                     aside.finding.absorbed += 1
                     tally.repeats += 1
+                reject()
+            except corpus.Redraw:
+                tally.rejected += 1
                 reject()
             except (corpus.NotApplicable, UnsatisfiedAssumption):
                 tally.rejected += 1
@@ -392,8 +420,8 @@ class CheckContext:
         return "pass", "", None
 
     def pin_settings(self) -> settings:
-        """One example per pin: generated (its free parts drawn), never shrunk or stored
-        (the pin itself is the minimal case)."""
+        """One example per pin: generated (its free parts drawn from the seed, see
+        :meth:`_drawn`), never shrunk or stored (the pin itself is the minimal case)."""
         return settings(
             max_examples=1,
             deadline=None,

@@ -158,3 +158,21 @@ def test_a_case_with_raw_parameters_reaches_the_target_unconverted():
     with pytest.raises(spec.ConstraintError, match=r"^C24"):
         target.forward(case)
     assert seen == ["2"]
+
+
+def test_pins_draw_their_free_parts_from_the_seed():
+    """Hypothesis' first example is the simplest draw (norm_type 1, the first layout) for
+    every pin and seed: the pins pass it over, so their free parts change with the seed."""
+    from ndpool.conformance.runner import Tally
+
+    norms, layouts = set(), set()
+    for seed_value in range(3):
+        ctx = CheckContext(load_target("ndpool.spec"), seed=seed_value)
+        cases = []
+        ctx.observer = lambda case, what, args, seen=cases: seen.append(case)
+        for _, pin in ctx.pins("lp_pool", "forward"):
+            ctx._example("lp_pool", "forward", Tally(), pin)
+        assert cases
+        norms |= {float(np.ravel(c.params[0])[0]) for c in cases}
+        layouts |= {c.layout for c in cases}
+    assert len(norms) > 3 and len(layouts) > 1, (norms, layouts)

@@ -66,6 +66,33 @@ def test_discovery_on_the_command_line_one_line_per_failure(tmp_path):
     assert "--discover" in out.stdout  # the replay command keeps discovery on
 
 
+def test_discovery_goes_on_past_a_crash(tmp_path):
+    """A crash ends the worker, not the search: the cell runs again in a new worker with the
+    crash's region set aside, and the wrong value behind it is found too."""
+    args = ["--target", "broken_targets:crash_and_defect", "--op", "max_pool"]
+    args += ["--property", "forward", "--seed", "3", "--discover", "--report", "r.json"]
+    out = cli_run.ndpool(tmp_path, "check", *args)
+    assert out.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(out)
+    assert "searching on" in out.stdout, cli_run.tail(out)
+    found = json.loads((tmp_path / "r.json").read_text())["targets"]["crash_and_defect"]
+    found = found["findings"]["max_pool"]["forward"]
+    crashes = [f for f in found if f.get("crash")]
+    wrong = [f for f in found if "elements differ from the spec" in f["kind"]]
+    assert crashes and wrong, [f["kind"] for f in found]
+    assert all("crashed the process (signal SIGABRT)" in f["kind"] for f in crashes)
+    assert all(f["region"]["dtype"] == "float16" for f in crashes), crashes
+    assert all(f["region"]["dtype"] != "float16" for f in wrong), wrong
+
+
+def test_without_discovery_a_crash_ends_its_cell(tmp_path):
+    args = ["--target", "broken_targets:crash_and_defect", "--op", "max_pool"]
+    args += ["--property", "forward", "--seed", "3", "--report", "r.json"]
+    out = cli_run.ndpool(tmp_path, "check", *args)
+    assert out.returncode == EXIT_NOT_CONFORMANT, cli_run.tail(out)
+    assert "searching on" not in out.stdout, cli_run.tail(out)
+    assert "the target crashed the process (signal SIGABRT)" in out.stdout
+
+
 def test_registered_regions_are_not_drawn_into(tmp_path):
     """A float16 region is pruned from the draws (the target never sees float16 outside
     the pins); a NaN region is found after the draw and set aside, not counted."""

@@ -182,3 +182,35 @@ def test_command_line_basics(tmp_path):
     assert "exit status:" in helptext and ":param" not in helptext and "``" not in helptext
     for profile in ("quick", "ci", "thorough"):
         assert f"{profile}: " in helptext
+
+
+_THREADS = (
+    "import os, sys\n"
+    "from ndpool.conformance.gate import size_thread_pools\n"
+    "size_thread_pools(int(sys.argv[1]))\n"
+    "import torch\n"
+    "print(torch.get_num_threads(), os.environ['TF_NUM_INTRAOP_THREADS'])\n"
+)
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 64])
+def test_workers_share_the_cores_out(jobs):
+    """A worker's torch (and the pools sized by environment) get the cores over the
+    workers, at least one each; a variable the user set is kept."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    from ndpool.conformance.gate import THREAD_VARIABLES, worker_threads
+
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    want = max(1, cores // jobs)
+    assert worker_threads(jobs) == want
+    run = [sys.executable, "-c", _THREADS, str(jobs)]
+    out = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(want), str(want)]
+    env["TF_NUM_INTRAOP_THREADS"] = "7"
+    out = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(want), "7"]

@@ -263,3 +263,37 @@ def test_derivative_bounds_near_the_top_of_the_range_are_not_zero():
     allowed = OP_INFO["lp_pool"].jvp_allowed(case, tangents, ref, ("x", "norm_type"))
     assert (allowed.hi - allowed.lo > 0).all()
     assert not mismatches(ref + np.spacing(np.abs(ref)), ref, allowed, "float64").any()
+
+
+def test_invalid_config_starts_from_a_case_the_target_computes(tmp_path):
+    """A breaker's valid base case never lies in a registered forward deviation (a dtype
+    the target lacks): the target's error there would come from the gap, not from the
+    broken constraint, and read as a rejection. The target here raises for float16 (its
+    registered gap) and accepts a bool kernel size; the run must see the bool accepted."""
+    from ndpool.conformance.runner import CheckContext
+
+    def max_pool(x, *args, kernel_size, **kwargs):
+        if x.dtype == np.float16:
+            raise NotImplementedError("no float16 kernel")
+        k = int(kernel_size) if isinstance(kernel_size, bool) else kernel_size
+        return spec.max_pool(x, *args, kernel_size=k, **kwargs)
+
+    caps = Capabilities(dtypes=("float16", "float32"))
+    target = NumpyTarget(types.SimpleNamespace(max_pool=max_pool), name="gap", capabilities=caps)
+    path = tmp_path / "gap.toml"
+    path.write_text(
+        '[[deviation]]\nid = "no-float16"\nproperty = "forward"\n'
+        'op = "max_pool"\nscope = { dtype = "float16" }\nreason = "r"\n'
+    )
+    called = []
+    ctx = CheckContext(
+        target,
+        profile="quick",
+        seed=0,
+        deviations=path,
+        observer=lambda case, what, args: called.append(case),
+        discover=True,  # on past the first failure: every breaker is drawn
+    )
+    outcome = ctx.run("max_pool", "invalid_config")
+    assert called and all(c.dtype != "float16" for c in called), [c.dtype for c in called]
+    assert outcome.status == "fail" and "kernel_size=True" in outcome.message, outcome.message
