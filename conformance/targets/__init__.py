@@ -112,6 +112,40 @@ BUILTIN_TARGETS: dict[str, Builtin] = {
     "jax": Builtin(
         "jax_lax", requires=("jax",), install=_TARGETS, description="jax.lax.reduce_window"
     ),
+    "tensorflow": Builtin(
+        "tensorflow_nn",
+        requires=("tensorflow",),
+        install='pip install -e ".[tensorflow]" (in a checkout of ndpool)',
+        description="tf.nn pooling (tensorflow-cpu)",
+    ),
+    **{
+        f"keras-{backend}": Builtin(
+            "keras_layers",
+            {"backend": backend},
+            ("keras", backend),
+            'pip install -e ".[keras]" (in a checkout of ndpool)',
+            f"Keras 3 pooling layers on its {backend} backend",
+        )
+        for backend in ("tensorflow", "jax", "torch")
+    },
+    "openvino": Builtin(
+        "openvino_ops",
+        requires=("openvino",),
+        install='pip install -e ".[openvino]" (in a checkout of ndpool)',
+        description="OpenVINO MaxPool / AvgPool (CPU plugin)",
+    ),
+    "tinygrad": Builtin(
+        "tinygrad_tensor",
+        requires=("tinygrad",),
+        install='pip install -e ".[tinygrad]" (in a checkout of ndpool)',
+        description="tinygrad Tensor.max_pool2d / avg_pool2d (its PYTHON device)",
+    ),
+    "mlx": Builtin(
+        "mlx_nn",
+        requires=("mlx",),
+        install='pip install -e ".[mlx]" (in a checkout of ndpool)',
+        description="mlx.nn pooling layers (CPU build)",
+    ),
 }
 
 

@@ -23,6 +23,7 @@ when the checked-in one is stale.
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import json
 import sys
 from dataclasses import dataclass, field
@@ -40,7 +41,33 @@ from ..targets import NotProvided, load_target
 from ..targets.base import DEVIATIONS_DIR
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"  # conformance/tools/ -> the repository
-COLUMNS = ("ndpool.impl", "torch", "torch-compile", "onnxruntime", "onnx-reference", "jax")
+COLUMNS = (
+    "ndpool.impl",
+    "torch",
+    "torch-compile",
+    "onnxruntime",
+    "onnx-reference",
+    "jax",
+    "tensorflow",
+    "keras-tensorflow",
+    "keras-jax",
+    "keras-torch",
+    "openvino",
+    "tinygrad",
+    "mlx",
+)
+#: the modules whose versions the page names (the frameworks of :data:`COLUMNS`)
+FRAMEWORKS = (
+    "torch",
+    "onnx",
+    "onnxruntime",
+    "jax",
+    "tensorflow",
+    "keras",
+    "openvino",
+    "tinygrad",
+    "mlx",
+)
 REPRO_DIR = "frameworks/repro"  # relative to docs/
 DISCOVERY_DIR = "frameworks/discovery"  # relative to docs/
 COMMAND = "python -m ndpool.conformance.tools.frameworks_page docs/frameworks.md"
@@ -73,6 +100,8 @@ class Probe:
 
 #: the conventions the page probes, one ``[[probe]]`` table each (data, not code)
 PROBES_FILE = Path(__file__).with_name("probes.toml")
+#: the registered deviations worth reporting upstream, one ``[[finding]]`` each
+FINDINGS_FILE = Path(__file__).with_name("findings.toml")
 
 
 def load_probes(path: Path = PROBES_FILE) -> tuple[Probe, ...]:
@@ -127,14 +156,45 @@ def _unavailable(target, probe: Probe, cfg: dict) -> str | None:
     for k, v in cfg.items():
         if k not in keys and v != defaults.get(k):
             return f"no {k}"
+    for k, v in cfg.items():
+        allowed = caps.option_values.get(k)
+        if allowed is not None and k not in probe.conventions and v not in allowed:
+            return f"no {k}={v!r}"
     p = cfg.get("padding", 0)
-    if isinstance(p, str) and p not in caps.padding_forms:
+    form = p if isinstance(p, str) else _padding_form(p)
+    if form not in caps.padding_forms and p != defaults.get("padding"):
         return f"no padding={p!r}"
+    if (
+        caps.padding_limit == "half_kernel"
+        and "kernel_size" in cfg
+        and _past_half_kernel(probe, cfg)
+    ):
+        return "padding past its limit C6"
     if probe.show in ("indices",) and not caps.return_indices:
         return "no indices"
     if probe.show in ("jvp", "vjp") and probe.show not in caps.gradients:
         return f"no {probe.show.upper()}"
     return None
+
+
+def _padding_form(p) -> str:
+    """The :data:`~..targets.base.ALL_PADDING_FORMS` name of a padding that is no string."""
+    if isinstance(p, int):
+        return "int"
+    return "pairs" if any(isinstance(e, (list, tuple)) for e in p) else "ints"
+
+
+def _past_half_kernel(probe: Probe, cfg: dict) -> bool:
+    """Whether the probe's padding passes C6 (half the effective kernel, on any axis)."""
+    x = np.asarray(probe.x)
+    spatial = x.shape[-1:] if x.ndim <= 2 else x.shape[2:]
+    d = len(spatial)
+    kernel = spec.geometry.per_axis(cfg["kernel_size"], d, "kernel_size", "C2")
+    dilation = spec.geometry.per_axis(cfg.get("dilation", 1), d, "dilation", "C4")
+    stride = spec.geometry.per_axis(cfg.get("stride") or kernel, d, "stride", "C3")
+    pads = spec.geometry.resolve_padding(cfg.get("padding", 0), spatial, kernel, stride, dilation)
+    half = [(dl * (k - 1) + 1) // 2 for k, dl in zip(kernel, dilation)]
+    return any(max(pair) > h for pair, h in zip(pads, half))
 
 
 def _case(target, probe: Probe) -> tuple[Case | None, str]:
@@ -242,9 +302,12 @@ def spec_cell(probe: Probe) -> str:
 # -- the page ---------------------------------------------------------------------------------
 def _versions() -> list[str]:
     out = []
-    for mod in ("torch", "onnx", "onnxruntime", "jax"):
+    for mod in FRAMEWORKS:
         try:
-            out.append(f"{mod} {__import__(mod).__version__}")
+            version = getattr(__import__(mod), "__version__", None)
+            # tinygrad and mlx have no __version__; openvino's names its build after a "-"
+            version = (version or importlib.metadata.version(mod)).split("-")[0]
+            out.append(f"{mod} {version}")
         except ImportError:
             out.append(f"{mod} not installed")
     return out
@@ -307,8 +370,23 @@ def render() -> str:
         "`onnx.reference.ReferenceEvaluator` | `targets/onnx_backends.py` |",
         "| `jax` | `lax.reduce_window` max, flax-style average; `jax.jvp` / `jax.vjp`; "
         "float64 via `jax_enable_x64` | `targets/jax_lax.py` |",
+        "| `tensorflow` | `tf.nn.max_pool*d` / `avg_pool*d`, `tf.nn.pool` with dilations, "
+        "`tf.nn.max_pool_with_argmax` for indices (2-D), eager on the CPU; "
+        "`tf.GradientTape` / `tf.autodiff.ForwardAccumulator`; NHWC in the adapter "
+        "| `targets/tensorflow_nn.py` |",
+        "| `keras-tensorflow`, `keras-jax`, `keras-torch` | the Keras 3 layers "
+        "`MaxPooling*D`, `AveragePooling*D`, `Global*Pooling*D`, `Adaptive*Pooling*D` on "
+        "one backend each, differentiated by that backend | `targets/keras_layers.py` |",
+        "| `openvino` | one-node `MaxPool-14` / `AvgPool-16` models compiled for the CPU "
+        "plugin; forward and indices only | `targets/openvino_ops.py` |",
+        "| `tinygrad` | `Tensor.max_pool2d` / `avg_pool2d` (any rank) on the PYTHON device; "
+        "VJP by `.backward()` | `targets/tinygrad_tensor.py` |",
+        "| `mlx` | `mlx.nn.MaxPool*d` / `AvgPool*d` (CPU build), `mx.jvp` / `mx.vjp` "
+        "| `targets/mlx_nn.py` |",
         "",
-        '`pip install -e ".[targets]"` installs onnx, onnxruntime and jax; without them these '
+        '`pip install -e ".[targets]"` installs onnx, onnxruntime and jax; the extras '
+        "`tensorflow`, `keras`, `openvino`, `tinygrad` and `mlx` one framework each "
+        "(`ndpool --list-targets` says which are installed). Without them these "
         "targets fail to load with the missing module's name and their tests skip. ONNX "
         "`GlobalMaxPool` / `GlobalAveragePool` are the spec's adaptive pooling with "
         "`output_size` 1; other adaptive sizes that divide the input are `MaxPool` / "
@@ -338,6 +416,7 @@ def render() -> str:
                 mark += f" ([shown]({REPRO_DIR}/{link}))"
             row.append(_cell(text) + mark)
         lines.append("| " + " | ".join(row) + " |")
+    lines += findings_section()
     lines += discovery_section()
     lines += ["", "## Reproducers", ""]
     lines.append(
@@ -429,7 +508,7 @@ def discovery_section() -> list[str]:
             continue
         lines += ["| registry entry | distinct failures | cells |", "|---|---:|---|"]
         for entry, cells in sorted(by_entry.items()):
-            links = [f"[`{e}`]({REPRO_DIR}/{run['target']}-{e}.py)" for e in entry.split(" or ")]
+            links = [_entry_link(run["target"], e) for e in entry.split(" or ")]
             lines.append(
                 f"| {' or '.join(links)} | {len(cells)} | {', '.join(sorted(set(cells)))} |"
             )
@@ -437,6 +516,46 @@ def discovery_section() -> list[str]:
             lines.append(f"| **new**: {_cell(f['kind'])} ({_cell(where(f))}) | 1 | {cell} |")
         lines.append("")
     return lines
+
+
+def load_findings(path: Path = FINDINGS_FILE) -> list[dict[str, str]]:
+    """The ``[[finding]]`` tables of ``path``: ``target``, ``entry`` (a registry id),
+    ``why``."""
+    return tomllib.loads(path.read_text())["finding"]
+
+
+def findings_section() -> list[str]:
+    """The "Findings worth reporting upstream" section from :data:`FINDINGS_FILE`."""
+    lines = [
+        "",
+        "## Findings worth reporting upstream",
+        "",
+        "The registered deviations that look like real bugs: a crash or a hang, a silently "
+        "wrong value, index or derivative, or a behaviour the framework's own documentation "
+        "or its other kernels contradict (`conformance/tools/findings.toml`). Each links "
+        "the smallest reproducer the suite has for it; the registry entry's reason says "
+        "more. Lenient validation, documented conventions, missing dtypes and sums in the "
+        "input's dtype are registered too, but left out here: a framework may well call "
+        "them intended.",
+        "",
+        "| framework target | finding | why report it |",
+        "|---|---|---|",
+    ]
+    for f in load_findings():
+        name = f"{f['target']}-{f['entry']}.py"
+        lines.append(
+            f"| `{f['target']}` | [`{f['entry']}`]({REPRO_DIR}/{name}) | {_cell(f['why'])} |"
+        )
+    return lines
+
+
+def _entry_link(target: str, entry: str) -> str:
+    """A registry entry named by a discovery run, linked to its reproducer; one removed from
+    the registry since the run (its reproducer gone with it) is said to be."""
+    name = f"{target}-{entry}.py"
+    if (DOCS / REPRO_DIR / name).exists():
+        return f"[`{entry}`]({REPRO_DIR}/{name})"
+    return f"`{entry}` (no longer registered)"
 
 
 def _registered_conventions() -> set[str]:

@@ -1,0 +1,47 @@
+"""keras-jax / avg-sum-overflows:
+the float16 average of [32752, 24560, 32752] is inf.
+
+Registered in conformance/targets/deviations/keras-jax.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=jax (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "jax"
+
+
+def main() -> int:
+    import jax
+    import keras
+    import numpy as np
+
+    from ndpool import spec
+
+    jax.config.update("jax_enable_x64", True)
+
+    x = np.array([[[32752.0, 24560.0, 32752.0]]])
+    layer = keras.layers.AveragePooling1D(3, data_format="channels_first", dtype="float16")
+    got = np.asarray(layer(x.astype(np.float16))).astype(np.float64)
+    want = spec.avg_pool(x, kernel_size=3)  # 30021.33, 30016 in float16
+    print("target:", got)
+    print("spec:  ", want)
+    return 0 if np.allclose(got, want, rtol=1e-3) else 1
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())

@@ -1,0 +1,51 @@
+"""keras-tensorflow / adaptive-avg-jvp-bin-longer-than-input:
+the JVP of AdaptiveAveragePooling1D(2) on a length-1 input fails.
+
+Registered in conformance/targets/deviations/keras-tensorflow.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=tensorflow (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "tensorflow"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from ndpool import spec
+
+    x = np.array([[[1.0]]])
+    layer = keras.layers.AdaptiveAveragePooling1D(2, data_format="channels_first", dtype="float64")
+    xt = tf.constant(x)
+    try:
+        with tf.autodiff.ForwardAccumulator(xt, tf.ones_like(xt)) as acc:
+            y = layer(xt)
+        got = acc.jvp(y).numpy()
+    except Exception as exc:  # ValueError: Negative dimension size (the 2-cell window, VALID)
+        got = f"raised {type(exc).__name__}"
+    want = spec.jvp("adaptive_avg_pool", (x,), (np.ones_like(x),), output_size=2)[1]
+    print("target:", got)
+    print("spec:  ", want)
+    return 0 if not isinstance(got, str) and np.allclose(got, want) else 1
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())

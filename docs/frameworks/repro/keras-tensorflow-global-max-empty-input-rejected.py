@@ -1,0 +1,49 @@
+"""keras-tensorflow / global-max-empty-input-rejected:
+GlobalMaxPooling1D rejects a batch of 0 inputs.
+
+Registered in conformance/targets/deviations/keras-tensorflow.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=tensorflow (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "tensorflow"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+
+    from ndpool import spec
+
+    x = np.zeros((0, 1, 3))
+    try:
+        layer = keras.layers.GlobalMaxPooling1D(
+            data_format="channels_first", keepdims=True, dtype="float64"
+        )
+        got = keras.ops.convert_to_numpy(layer(x)).shape
+    except Exception as exc:  # "Cannot compute the max of an empty tensor."
+        got = f"raised {type(exc).__name__}"
+    want = spec.adaptive_max_pool(x, output_size=1).shape
+    print("target:", got)
+    print("spec:  ", want)
+    return 1 if isinstance(got, str) else 0
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())

@@ -1,0 +1,51 @@
+"""keras-tensorflow / global-max-ties-split:
+GlobalMaxPooling1D splits the gradient over tied maxima.
+
+Registered in conformance/targets/deviations/keras-tensorflow.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=tensorflow (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "tensorflow"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from ndpool import spec
+
+    x = np.array([[[-3.0, -3.0]]])
+    layer = keras.layers.GlobalMaxPooling1D(
+        data_format="channels_first", keepdims=True, dtype="float64"
+    )
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = layer(xt)
+    got = tape.gradient(y, xt, output_gradients=tf.constant([[[-2.0]]], tf.float64)).numpy()
+    (want,) = spec.vjp("adaptive_max_pool", (x,), np.array([[[-2.0]]]), output_size=1)
+    print("target:", got)
+    print("spec:  ", want)
+    return 0 if np.array_equal(got, want) else 1
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())

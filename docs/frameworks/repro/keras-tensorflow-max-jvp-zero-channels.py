@@ -1,0 +1,51 @@
+"""keras-tensorflow / max-jvp-zero-channels:
+the forward-mode derivative of max pooling fails for C = 0.
+
+Registered in conformance/targets/deviations/keras-tensorflow.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=tensorflow (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "tensorflow"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from ndpool import spec
+
+    x = np.zeros((1, 0, 4))
+    layer = keras.layers.MaxPooling1D(2, data_format="channels_first", dtype="float64")
+    xt = tf.constant(x)
+    try:
+        with tf.autodiff.ForwardAccumulator(xt, tf.zeros_like(xt)) as acc:
+            y = layer(xt)
+        got = acc.jvp(y).shape
+    except Exception as exc:  # ValueError: Negative dimension size (MaxPoolGradGrad)
+        got = f"raised {type(exc).__name__}"
+    want = spec.jvp("max_pool", (x,), (x,), kernel_size=2)[1].shape
+    print("target:", got)
+    print("spec:  ", want)
+    return 1 if isinstance(got, str) else 0
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())

@@ -1,0 +1,52 @@
+"""keras-torch / adaptive-avg-zero-channels-vjp:
+the VJP of AdaptiveAveragePooling2D fails for C = 0.
+
+Registered in conformance/targets/deviations/keras-torch.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=torch (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "torch"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+    import torch
+
+    from ndpool import spec
+
+    x = np.zeros((1, 0, 2, 4))
+    layer = keras.layers.AdaptiveAveragePooling2D(
+        (1, 2), data_format="channels_first", dtype="float64"
+    )
+    xt = torch.tensor(x, requires_grad=True)
+    try:
+        layer(xt).backward(torch.zeros((1, 0, 1, 2), dtype=torch.float64))
+        got = xt.grad.shape
+    except Exception as exc:  # adaptive_avg_pool2d_backward(): Expected grad_output ...
+        got = f"raised {type(exc).__name__}"
+    (want,) = spec.vjp("adaptive_avg_pool", (x,), np.zeros((1, 0, 1, 2)), output_size=(1, 2))
+    print("target:", got)
+    print("spec:  ", want.shape)
+    return 1 if isinstance(got, str) else 0
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())

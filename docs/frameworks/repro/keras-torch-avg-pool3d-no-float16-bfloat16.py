@@ -1,0 +1,47 @@
+"""keras-torch / avg-pool3d-no-float16-bfloat16:
+AveragePooling3D has no float16 / bfloat16 CPU kernel.
+
+Registered in conformance/targets/deviations/keras-torch.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=torch (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "torch"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+
+    from ndpool import spec
+
+    x = np.arange(8.0).reshape(1, 1, 2, 2, 2)
+    want = spec.avg_pool(x, kernel_size=2)
+    try:
+        layer = keras.layers.AveragePooling3D(2, data_format="channels_first", dtype="float16")
+        got = keras.ops.convert_to_numpy(layer(x.astype(np.float16)))
+    except Exception as exc:  # NotImplementedError: "avg_pool3d_out_frame" not implemented
+        got = f"raised {type(exc).__name__}"
+    print("target:", got)
+    print("spec:  ", want)
+    return 1 if isinstance(got, str) else 0
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())

@@ -1,0 +1,46 @@
+"""keras-torch / avg-same-uneven-padding-replicated:
+AveragePooling1D(4, 1, 'same') counts replicated edge cells.
+
+Registered in conformance/targets/deviations/keras-torch.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=torch (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "torch"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+
+    from ndpool import spec
+
+    x = np.array([[[1.0, 2.0, 3.0, 4.0]]])
+    layer = keras.layers.AveragePooling1D(
+        4, strides=1, padding="same", data_format="channels_first", dtype="float64"
+    )
+    got = keras.ops.convert_to_numpy(layer(x))
+    want = spec.avg_pool(x, kernel_size=4, stride=1, padding="same", count_include_pad=False)
+    print("target:", got)
+    print("spec:  ", want)
+    return 0 if np.allclose(got, want, rtol=1e-15, atol=0) else 1
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())

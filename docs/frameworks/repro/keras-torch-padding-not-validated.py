@@ -1,0 +1,52 @@
+"""keras-torch / padding-not-validated:
+padding='1' is taken as 'valid' (the spec rejects it, C5).
+
+Registered in conformance/targets/deviations/keras-torch.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=torch (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "torch"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+
+    from ndpool import spec
+
+    x = np.arange(4.0).reshape(1, 1, 4)
+    try:
+        layer = keras.layers.MaxPooling1D(
+            2, padding="1", data_format="channels_first", dtype="float64"
+        )
+        got = keras.ops.convert_to_numpy(layer(x))
+    except Exception as exc:
+        got = f"rejected: {type(exc).__name__}"
+    try:
+        want = spec.max_pool(x, kernel_size=2, padding="1")
+    except ValueError as exc:
+        want = f"rejected: {exc}"
+    print("target:", got)
+    print("spec:  ", want)
+    return 0 if isinstance(got, str) else 1
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())
