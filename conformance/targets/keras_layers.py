@@ -238,11 +238,9 @@ class KerasTarget(Target):
             import torch
 
             return torch.func.jvp(f, (x,), (t,))
-        import tensorflow as tf
+        from .tensorflow_nn import forward_accumulator_jvp
 
-        with tf.autodiff.ForwardAccumulator(primals=x, tangents=t) as acc:
-            y = f(x)
-        return y, acc.jvp(y, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return forward_accumulator_jvp(f, x, t)
 
     def _vjp(self, case: Case, cotangent):
         f = self._fn(case)
@@ -258,15 +256,9 @@ class KerasTarget(Target):
 
             _, pullback = torch.func.vjp(f, x)
             return pullback(ct)
-        import tensorflow as tf
+        from .tensorflow_nn import gradient_tape_vjp
 
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = f(x)
-        (x_bar,) = tape.gradient(
-            y, [x], output_gradients=ct, unconnected_gradients=tf.UnconnectedGradients.ZERO
-        )
-        return (x_bar,)
+        return gradient_tape_vjp(f, x, ct)
 
 
 CAPABILITIES = Capabilities(

@@ -223,27 +223,36 @@ class TensorflowTarget(Target):
         return f(x)
 
     def _jvp(self, case: Case, tangents):
-        tf = _tf()
         f, _ = self._fn(case)
         x = self.tensor(case.x, case.dtype)
-        t = self.tensor(tangents[0], case.dtype)
-        with tf.autodiff.ForwardAccumulator(primals=x, tangents=t) as acc:
-            y = f(x)
-        y_dot = acc.jvp(y, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        return y, y_dot
+        return forward_accumulator_jvp(f, x, self.tensor(tangents[0], case.dtype))
 
     def _vjp(self, case: Case, cotangent):
-        tf = _tf()
         f, _ = self._fn(case)
         x = self.tensor(case.x, case.dtype)
-        ct = self.tensor(cotangent, case.dtype)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = f(x)
-        (x_bar,) = tape.gradient(
-            y, [x], output_gradients=ct, unconnected_gradients=tf.UnconnectedGradients.ZERO
-        )
-        return (x_bar,)
+        return gradient_tape_vjp(f, x, self.tensor(cotangent, case.dtype))
+
+
+def forward_accumulator_jvp(f, x, t) -> tuple:
+    """``(f(x), J t)`` by ``tf.autodiff.ForwardAccumulator`` (a tangent that does not reach
+    the output is zero)."""
+    tf = _tf()
+    with tf.autodiff.ForwardAccumulator(primals=x, tangents=t) as acc:
+        y = f(x)
+    return y, acc.jvp(y, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+
+def gradient_tape_vjp(f, x, ct) -> tuple:
+    """``(J^T ct,)`` by ``tf.GradientTape`` (an input that does not reach the output gets
+    zeros, not ``None``)."""
+    tf = _tf()
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = f(x)
+    (x_bar,) = tape.gradient(
+        y, [x], output_gradients=ct, unconnected_gradients=tf.UnconnectedGradients.ZERO
+    )
+    return (x_bar,)
 
 
 #: MaxPool (1-D, 2-D) also takes these integer dtypes on the CPU (not uint32: no kernel);
