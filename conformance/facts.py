@@ -227,14 +227,21 @@ def padding_reaches_kernel(case: Case) -> bool:
     return any(max(b, e) >= k for (b, e), k in zip(pairs, kernel))
 
 
-def output_size_one(case: Case) -> bool:
-    """Adaptive pooling to one cell on every axis (ONNX GlobalMaxPool / GlobalAveragePool)."""
+def _output_sizes(case: Case) -> list[int] | None:
+    """An adaptive case's output extent per axis (``None`` in ``output_size``: the input's
+    extent); ``None`` for a case without ``output_size``."""
     sizes = case.cfg.get("output_size")
     if sizes is None:
-        return False
+        return None
     spatial = case.x.shape[-case.d :]
     sizes = sizes if isinstance(sizes, (tuple, list)) else (sizes,) * case.d
-    return all((length if n is None else n) == 1 for n, length in zip(sizes, spatial))
+    return [length if n is None else n for n, length in zip(sizes, spatial)]
+
+
+def output_size_one(case: Case) -> bool:
+    """Adaptive pooling to one cell on every axis (ONNX GlobalMaxPool / GlobalAveragePool)."""
+    sizes = _output_sizes(case)
+    return sizes is not None and all(n == 1 for n in sizes)
 
 
 def subnormal_input(case: Case) -> bool:
@@ -253,17 +260,20 @@ def subnormal_in_or_out(case: Case) -> bool:
     return bool(((a > 0) & (a < SMALLEST_NORMAL[case.dtype])).any())
 
 
-def neg_inf_window(case: Case) -> bool:
-    """Some window's largest real cell is -inf (its max is -inf)."""
+def _window_top_is(case: Case, low: float) -> bool:
+    """Some window that has real cells has ``low`` as its largest one (NaN cells aside)."""
     from .tolerances import Windows
 
     win = Windows(case)
     real = np.broadcast_to(win.real, win.w.shape)
-    w = np.where(real & ~np.isnan(win.w), win.w, np.nan)
-    has = real.any(axis=-1)
     with np.errstate(invalid="ignore"):
-        top = np.where(np.isnan(w), -np.inf, w).max(axis=-1, initial=-np.inf)
-    return bool((has & (top == -np.inf)).any())
+        top = np.where(real & ~np.isnan(win.w), win.w, -np.inf).max(axis=-1, initial=-np.inf)
+    return bool((real.any(axis=-1) & (top == low)).any())
+
+
+def neg_inf_window(case: Case) -> bool:
+    """Some window's largest real cell is -inf (its max is -inf)."""
+    return _window_top_is(case, -np.inf)
 
 
 def max_tie(case: Case) -> bool:
@@ -325,12 +335,8 @@ def beyond_float32(case: Case) -> bool:
 def adaptive_output_empty(case: Case) -> bool:
     """Adaptive pooling with an output extent of 0 on some axis: an empty input axis whose
     ``output_size`` is ``None`` (keep the input's extent)."""
-    sizes = case.cfg.get("output_size")
-    if sizes is None or not case.record.adaptive:
-        return False
-    spatial = case.x.shape[-case.d :]
-    sizes = sizes if isinstance(sizes, (tuple, list)) else (sizes,) * case.d
-    return any((length if n is None else n) == 0 for n, length in zip(sizes, spatial))
+    sizes = _output_sizes(case)
+    return sizes is not None and case.record.adaptive and any(n == 0 for n in sizes)
 
 
 def integer_minimum_window(case: Case) -> bool:
@@ -339,13 +345,7 @@ def integer_minimum_window(case: Case) -> bool:
     and moves only on a greater cell never leaves its first index)."""
     if not is_integer_dtype(case.dtype):
         return False
-    from .tolerances import Windows
-
-    low = float(np.iinfo(np.dtype(case.dtype)).min)
-    win = Windows(case)
-    real = np.broadcast_to(win.real, win.w.shape)
-    top = np.where(real, win.w, -np.inf).max(axis=-1, initial=-np.inf)
-    return bool((real.any(axis=-1) & (top == low)).any())
+    return _window_top_is(case, float(np.iinfo(np.dtype(case.dtype)).min))
 
 
 def beyond_int32(case: Case) -> bool:

@@ -315,7 +315,7 @@ class CheckContext:
         example set aside (a registered region, a found failure's repeat) so that it does
         not count towards the budget."""
 
-        pinned = run is not None and (run.edge is not None or run.breaker is not None)
+        pinned = run is not None and run.pinned
 
         def inner(data):
             # Hypothesis' first example is the simplest draw of every free part (the first
