@@ -6,15 +6,16 @@ A drawn run reaches an edge class only by chance; the corpus makes sure that eve
 NaN (one, several, a whole window), +-inf, both in one window, an all -inf window, ties
 (and signed zeros), negative cells under Lp's ``sign="signed"``, a ceil_mode window
 overhanging the padding (with and without ``count_include_pad``), dilation with padding, a
-kernel the size of the input, an empty batch, an unbatched input, and magnitudes at both
-ends of the dtype's range. docs/
-conformance/edges.md lists them with what the spec says happens there.
+window of padding only, "same" padding whose total would be negative (a stride longer than
+the kernel), a kernel the size of the input, an empty batch, an unbatched input, and
+magnitudes at both ends of the dtype's range. docs/conformance/edges.md lists them with
+what the spec says happens there.
 
 An :class:`Edge` pins the input's values, its geometry and, where it matters, options;
 Hypothesis still draws the rest (parameters, layout, dtype unless pinned) so that the
 corpus runs through the very properties the drawn examples do
-(:meth:`~ndpool.conformance.runner.CheckContext.run`). The 1-D form is lifted to the
-target's smallest spatial rank by axes of length 1.
+(:meth:`~ndpool.conformance.runner.CheckContext.run`). The 1-D form is lifted by axes of
+length 1 to every spatial rank the target declares up to 3-D (:func:`per_rank`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class Edge:
     (an option the target lacks skips it), ``params`` values of extra inputs it needs, by
     input name (every entry of the drawn array set to it; an op without that input draws
     its own), ``kind`` which values it holds (see ``_REGIMES_OF``), ``dtype`` the dtype it
-    is pinned to (``None``: drawn)."""
+    is pinned to (``None``: drawn), ``rank`` the spatial rank it is lifted to (``None``:
+    the target's smallest; see :func:`per_rank`)."""
 
     name: str
     what: str
@@ -75,6 +77,7 @@ class Edge:
     params: dict[str, float] = field(default_factory=dict)
     batched: bool = True
     dtype: str | None = None
+    rank: int | None = None
 
 
 def _fixed(*rows) -> Callable[[str, float], np.ndarray]:
@@ -102,6 +105,10 @@ def _magnitudes(dtype: str, fraction: float) -> np.ndarray:
 
 
 K3 = {"kernel_size": 3, "stride": 1}
+#: 8 cells under kernel 1, stride 4: the SAME total padding (ceil(8/4)-1)*4 + 1 - 8 = -3
+#: is negative, which the spec clamps to 0 (windows at cells 0 and 4); a kernel that
+#: splits -3 as a padding starts each window a cell late under either form
+_PAST_KERNEL = [1, -2, 3, 0, 5, 4, 2, -1]
 SLIDING_EDGES = (
     Edge(
         "nan",
@@ -169,6 +176,28 @@ SLIDING_EDGES = (
         "sliding",
         _fixed([1, -2, 3, 0, 5, 4]),
         {"kernel_size": 2, "stride": 1, "dilation": 2, "padding": 1},
+    ),
+    Edge(
+        "empty-window",
+        "a window of padding only (a dilated kernel over a 1-cell axis), not counting padding",
+        "sliding",
+        _fixed([5]),
+        {"kernel_size": 2, "stride": 1, "dilation": 2, "padding": 1},
+        options={"count_include_pad": False},
+    ),
+    Edge(
+        "same-stride-past-kernel",
+        'padding "same" where the stride is longer than the kernel (no padding, not negative)',
+        "sliding",
+        _fixed(_PAST_KERNEL),
+        {"kernel_size": 1, "stride": 4, "padding": "same"},
+    ),
+    Edge(
+        "same-lower-stride-past-kernel",
+        'the same with padding "same_lower"',
+        "sliding",
+        _fixed(_PAST_KERNEL),
+        {"kernel_size": 1, "stride": 4, "padding": "same_lower"},
     ),
     Edge(
         "kernel-is-input",
@@ -266,6 +295,23 @@ def per_dtype(edge: Edge, dtypes) -> list[Edge]:
     return [dataclasses.replace(edge, dtype=dtype) for dtype in dtypes]
 
 
+#: the highest spatial rank the corpus is lifted to: frameworks have a kernel per rank up to
+#: 3-D (max_pool3d, MaxPool3DGrad, adaptive_avg_pool3d), and their rank-specific defects
+#: are there; above it the kernels are the generic N-D ones of the lower ranks
+CORPUS_MAX_RANK = 3
+
+
+def per_rank(edge: Edge, ranks) -> list[Edge]:
+    """The edge once per spatial rank of ``ranks`` up to :data:`CORPUS_MAX_RANK` (lifted by
+    axes of length 1): a framework's 1-D, 2-D and 3-D pooling are separate kernels, and a
+    defect of one (a 3-D gradient that loses a +inf maximum, a 3-D float16 average summed
+    in float16) is invisible in the others."""
+    chosen = sorted(r for r in set(ranks) if r <= CORPUS_MAX_RANK) or [min(ranks)]
+    if len(chosen) == 1:
+        return [edge]
+    return [dataclasses.replace(edge, rank=r) for r in chosen]
+
+
 def edges_for(windows: str) -> tuple[Edge, ...]:
     """The corpus of an op whose windows are of kind ``windows`` (none for s3_pool, whose
     geometry of grids is drawn)."""
@@ -289,7 +335,9 @@ def pinned(edge: Edge, op: str, caps: Capabilities, dtype: str, fraction: float)
     """``(x, cfg, batched)`` of ``edge`` within ``caps`` at ``dtype`` (the cells rounded to
     it), or :class:`NotApplicable`."""
     keys = caps.keys(op)
-    d = min(caps.ranks)
+    d = min(caps.ranks) if edge.rank is None else edge.rank
+    if d not in caps.ranks:
+        raise NotApplicable(f"{d}-D pooling not declared")
     if edge.batched not in caps.batched:
         raise NotApplicable(f"{'un' if not edge.batched else ''}batched input not declared")
     x = np.asarray(edge.values(dtype, fraction), dtype=np.float64)
@@ -305,7 +353,11 @@ def pinned(edge: Edge, op: str, caps: Capabilities, dtype: str, fraction: float)
             raise NotApplicable(f"the edge needs {key}, which the target does not declare")
         if key == "padding":
             forms = caps.padding_forms
-            if d == 1 and "int" in forms:
+            if isinstance(value, str):
+                if value not in forms:
+                    raise NotApplicable(f"padding={value!r} not declared")
+                cfg[key] = value
+            elif d == 1 and "int" in forms:
                 cfg[key] = value
             elif "ints" in forms:
                 cfg[key] = (0,) * (d - 1) + (value,)

@@ -361,15 +361,17 @@ class CheckContext:
                 (f"breaker: {b.what}", {"breaker": b}) for b in invalid_breakers(op, self.target)
             ]
         if prop in corpus.CORPUS_PROPERTIES:
-            dtypes = self.target.capabilities(op).dtypes
+            caps = self.target.capabilities(op)
             edges = [
                 pinned
                 for e in corpus.edges_for(spec.OPS[op].windows.name)
-                for pinned in corpus.per_dtype(e, dtypes)
+                for in_rank in corpus.per_rank(e, caps.ranks)
+                for pinned in corpus.per_dtype(in_rank, caps.dtypes)
             ]
             return [
                 (
-                    f"edge corpus, {e.name}{f' in {e.dtype}' if e.dtype else ''} ({e.what})",
+                    f"edge corpus, {e.name}{f' in {e.rank}-D' if e.rank else ''}"
+                    f"{f' in {e.dtype}' if e.dtype else ''} ({e.what})",
                     {"edge": e},
                 )
                 for e in edges

@@ -61,6 +61,53 @@ def test_the_edges_hold_what_they_name():
         assert ((sums > 1) & (sums / 3 < 1)).any()
 
 
+def test_the_padding_edges_hold_what_they_name():
+    """The empty-window edge has a window of padding only; the two "same" edges have a
+    negative ONNX SAME total (the fact the registries scope by) and windows that the spec
+    starts at cells 0 and 4, in every rank a target may declare."""
+    from ndpool.conformance import facts
+
+    by_name = {e.name: e for e in corpus.SLIDING_EDGES}
+    for ranks in ((1,), (2, 3), (3,)):
+        caps = CAPS.replace(ranks=ranks)
+        x, cfg, _ = corpus.pinned(by_name["empty-window"], "avg_pool", caps, "float32", 1.0)
+        geom = spec.OPS["avg_pool"].geometry(x.shape, **cfg)
+        assert not np.broadcast_to(geom.real, geom.gather(x, 0).shape).any()
+        assert np.isnan(spec.avg_pool(x, **cfg)).all()
+        for name in ("same-stride-past-kernel", "same-lower-stride-past-kernel"):
+            x, cfg, _ = corpus.pinned(by_name[name], "max_pool", caps, "float64", 1.0)
+            case = Case(
+                op="max_pool", x=x, params=(), cfg=cfg, dtype="float64",
+                layout="contiguous", batched=True, return_indices=False,
+            )  # fmt: skip
+            assert facts.same_padding_negative(case)
+            assert spec.max_pool(x, **cfg).ravel().tolist() == [x.ravel()[0], x.ravel()[4]]
+
+
+def test_the_corpus_is_lifted_to_every_declared_rank_up_to_3d():
+    """A target's 1-D, 2-D and 3-D pooling are separate kernels: each edge is pinned in each
+    declared rank up to 3 (its cells on the last axis, length-1 axes before), once where a
+    target declares one rank; a rank the op does not declare is skipped, not failed."""
+    nan = next(e for e in corpus.SLIDING_EDGES if e.name == "nan")
+    assert corpus.per_rank(nan, (2,)) == [nan]
+    lifted = corpus.per_rank(nan, (1, 2, 3, 4, 5))
+    assert [e.rank for e in lifted] == [1, 2, 3]
+    for e in lifted:
+        x, cfg, _ = corpus.pinned(e, "max_pool", CAPS, "float32", 1.0)
+        assert x.shape == (1, 3) + (1,) * (e.rank - 1) + (6,)
+        assert e.rank == 1 or len(cfg["kernel_size"]) == e.rank
+        assert spec.max_pool(x, **cfg).shape[-1] == 4
+    with pytest.raises(corpus.NotApplicable):
+        corpus.pinned(lifted[2], "max_pool", CAPS.replace(ranks=(1, 2)), "float32", 1.0)
+
+
+def test_a_padding_form_the_target_lacks_skips_the_edge():
+    same = next(e for e in corpus.SLIDING_EDGES if e.name == "same-stride-past-kernel")
+    caps = CAPS.replace(padding_forms=("int", "ints", "pairs", "valid"))
+    with pytest.raises(corpus.NotApplicable):
+        corpus.pinned(same, "max_pool", caps, "float32", 1.0)
+
+
 def test_an_edge_a_target_cannot_take_is_skipped_not_failed():
     unbatched = next(e for e in corpus.SLIDING_EDGES if e.name == "unbatched")
     with pytest.raises(corpus.NotApplicable):

@@ -17,6 +17,7 @@ import pytest
 
 from ndpool import spec
 from ndpool.conformance.targets import BUILTIN_TARGETS
+from ndpool.conformance.targets.base import triton_before_tensorflow
 
 try:
     import tomllib
@@ -36,6 +37,10 @@ def _target(path: Path) -> str:
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
 def test_reproducer_still_reproduces(script, capsys):
+    # the reproducers share this process: importing keras (its default backend) loads
+    # TensorFlow, and Triton loaded after it (by torch._dynamo in a later torch reproducer)
+    # aborts the process, so Triton goes first, as the targets do
+    triton_before_tensorflow()
     for mod in NEEDS[_target(script)]:
         pytest.importorskip(mod)
     deviation = script.stem[len(_target(script)) + 1 :]

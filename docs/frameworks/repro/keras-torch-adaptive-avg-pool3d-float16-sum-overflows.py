@@ -1,0 +1,49 @@
+"""keras-torch / adaptive-avg-pool3d-float16-sum-overflows:
+AdaptiveAveragePooling3D in float16 sums its bins in float16 (torch's adaptive_avg_pool3d):
+the average of [0.5, 0.375, 0.5] * max overflows to inf.
+
+Registered in conformance/targets/deviations/keras-torch.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=torch (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "torch"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+
+    from ndpool import spec
+
+    big = float(np.finfo(np.float16).max)
+    x = np.array([0.5, 0.375, 0.5, 0.5, 0.375, 0.5]).reshape(1, 1, 1, 1, 6) * big
+    x = x.astype(np.float16)  # two bins whose float16 means are finite
+    layer = keras.layers.AdaptiveAveragePooling3D(
+        (1, 1, 2), data_format="channels_first", dtype="float16"
+    )
+    got = keras.ops.convert_to_numpy(layer(x)).astype(np.float64)
+    want = spec.adaptive_avg_pool(x.astype(np.float64), output_size=(1, 1, 2))
+    print("target:", got)
+    print("spec:  ", want)
+    return 0 if np.allclose(got, want, rtol=1e-3) else 1
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())

@@ -1,0 +1,50 @@
+"""keras-torch / adaptive-avg-pool3d-zero-channels-rejected:
+AdaptiveAveragePooling3D (torch's adaptive_avg_pool3d) rejects an input with C = 0 channels
+where the spec returns an empty output.
+
+Registered in conformance/targets/deviations/keras-torch.toml.
+Exits 1 while the difference exists.
+Keras fixes its backend when it is imported, so the script runs itself again in a fresh
+process with KERAS_BACKEND=torch (and prints that run's output)."""
+
+import os
+import subprocess
+import sys
+
+BACKEND = "torch"
+
+
+def main() -> int:
+    import keras
+    import numpy as np
+
+    from ndpool import spec
+
+    x = np.zeros((1, 0, 1, 1, 2), dtype=np.float32)
+    layer = keras.layers.AdaptiveAveragePooling3D(
+        (1, 1, 2), data_format="channels_first", dtype="float32"
+    )
+    try:
+        got = f"shape {tuple(keras.ops.convert_to_numpy(layer(x)).shape)}"
+    except Exception as exc:  # Keras wraps torch's RuntimeError
+        got = f"rejected: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+    want = spec.adaptive_avg_pool(x.astype(np.float64), output_size=(1, 1, 2))
+    print("target:", got)
+    print("spec:   shape", want.shape)
+    return 1 if got.startswith("rejected") else 0
+
+
+def in_fresh_process() -> int:
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, "NDPOOL_KERAS_REPRO": BACKEND}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run = subprocess.run(
+        [sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True
+    )
+    print(run.stdout, end="")
+    if run.returncode not in (0, 1):
+        print(run.stderr[-3000:], file=sys.stderr)
+    return run.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())
