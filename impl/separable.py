@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -313,36 +314,72 @@ def _first_zero_signs(x: torch.Tensor, y: torch.Tensor, plan: Plan) -> torch.Ten
     return torch.where(y == 0, signed, y)
 
 
-def logsumexp_taps(views: list[torch.Tensor], beta=1.0) -> torch.Tensor:
-    """``(1/beta) log sum exp(beta v)`` over the taps, in units of ``v``, one tap at a time
-    (no K-fold copy): ``m + log(sum exp(beta (v - m))) / beta`` with ``m`` the taps' max,
-    so ``beta v`` itself, which may overflow where the result does not, is never formed.
-    ``beta`` is a float or a tensor broadcasting over the taps. The log-sum-exps of the
-    taps of partial log-sum-exps is the log-sum-exp of the window: stages compose.
+class LogSumExp(NamedTuple):
+    """A partial log-sum-exp in parts: ``top + log(total) / beta`` with ``top`` the max of
+    the cells so far (a constant: no derivative flows through it) and ``total`` the sum of
+    ``exp(beta (x - top))`` over them (every derivative flows through it), and ``carrier``,
+    0 in value, which passes a NaN cotangent on to every cell of an infinite window
+    (0 * NaN = NaN)."""
 
-    A window whose max is ``+-inf`` returns that max with a zero derivative; a window
-    holding NaN returns NaN with NaN derivatives (as the spec says); a ``-inf`` cell, or
-    one whose ``beta (v - m)`` is past exp's range, adds 0 with a zero derivative.
-    """
-    m = tap_maximum([v.detach() for v in views])
-    infinite = m.isinf()
-    shift = torch.where(infinite | m.isnan(), 0.0, m)
-    total = None
-    carrier = None  # 0 in value; passes a NaN cotangent on to every cell (0 * NaN = NaN)
+    top: torch.Tensor
+    total: torch.Tensor
+    carrier: torch.Tensor
+
+
+def _scaled(d: torch.Tensor, beta) -> torch.Tensor:
+    """``exp(beta d)`` for ``d <= 0``: a ``-inf`` difference adds exp(-inf) = 0 whatever
+    beta (it never meets beta, so no derivative forms beta * -inf, nor 0 * -inf in the
+    where's unselected branch); an underflowed term is 0 with no derivative (its tangent
+    beta_dot * d may have overflowed, 0 * inf, which a where's unselected branch does not
+    pass on)."""
+    absent = d == float("-inf")
+    e = torch.exp(beta * torch.where(absent, 0.0, d))
+    return torch.where(absent, torch.exp(d), torch.where(e == 0, 0.0, e))
+
+
+def logsumexp_cells(views: list[torch.Tensor], beta=1.0) -> LogSumExp:
+    """The log-sum-exp of the taps of cells, in parts (:class:`LogSumExp`), one tap at a
+    time (no K-fold copy): ``beta v``, which may overflow where the result does not, is
+    never formed. ``beta`` is a float or a tensor broadcasting over the taps."""
+    top = tap_maximum([v.detach() for v in views])
+    infinite = top.isinf()
+    shift = torch.where(infinite | top.isnan(), 0.0, top)
+    total = carrier = None
     for v in views:
-        d = torch.where(infinite, 0.0, v - shift)
-        # a -inf difference adds exp(-inf) = 0 whatever beta: it never meets beta, so no
-        # derivative forms beta * -inf (nor 0 * -inf in the where's unselected branch),
-        # while its cell still takes a NaN window's NaN cotangent (exp' = 0, 0 * NaN)
-        absent = d == float("-inf")
-        e = torch.exp(beta * torch.where(absent, 0.0, d))
-        # an underflowed term is 0 with no derivative: its tangent beta_dot * d may have
-        # overflowed (0 * inf), which a where's unselected branch does not pass on
-        e = torch.where(absent, torch.exp(d), torch.where(e == 0, 0.0, e))
+        e = _scaled(torch.where(infinite, 0.0, v - shift), beta)
         total = e if total is None else total + e
         zero = torch.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0) * 0.0
         carrier = zero if carrier is None else carrier + zero
-    return torch.where(infinite, m + carrier, shift + total.log() / beta)
+    return LogSumExp(top, total, carrier)
+
+
+def logsumexp_parts(parts: list[LogSumExp], beta=1.0) -> LogSumExp:
+    """The log-sum-exp of the taps of partial ones (:class:`LogSumExp`): their tops are
+    exact cells, so a stage rounds no partial result that ``beta`` would then amplify
+    (the derivatives of ``m + log(s) / beta`` formed stage by stage from rounded partial
+    results are off by ``beta`` times their rounding error)."""
+    top = tap_maximum([p.top for p in parts])
+    infinite = top.isinf()
+    shift = torch.where(infinite | top.isnan(), 0.0, top)
+    total = carrier = None
+    for p in parts:
+        # the carrier (0) in the exponent takes a NaN window's NaN derivative to the cells
+        # of a part whose own max is +-inf (their other derivatives are cut at 0)
+        term = p.total * _scaled(torch.where(infinite, 0.0, p.top + p.carrier - shift), beta)
+        total = term if total is None else total + term
+        carrier = p.carrier if carrier is None else carrier + p.carrier
+    return LogSumExp(top, total, carrier)
+
+
+def logsumexp_value(lse: LogSumExp, beta=1.0) -> torch.Tensor:
+    """``top + log(total) / beta``; a window whose max is ``+-inf`` gives that max with a
+    zero derivative, one holding NaN gives NaN with NaN derivatives."""
+    infinite = lse.top.isinf()
+    shift = torch.where(infinite | lse.top.isnan(), 0.0, lse.top)
+    # an infinite window's total may be 0 (every part absent): its log's derivative, inf,
+    # would meet the where's zero in the unselected branch (0 * inf = NaN)
+    total = torch.where(infinite, 1.0, lse.total)
+    return torch.where(infinite, lse.top + lse.carrier, shift + total.log() / beta)
 
 
 def mask_unread(x: torch.Tensor, plan: Plan) -> torch.Tensor:

@@ -2,15 +2,18 @@
 
 Log-sum-exp is associative over a box window (the log-sum-exp of per-row
 log-sum-exps is the log-sum-exp of the window), so it is reduced one axis at a
-time like a sum (:func:`ndpool.impl.separable.logsumexp_taps`, in units of x:
-``m + log(sum exp(beta (x - m))) / beta`` with the window max ``m``, so ``beta x``,
-which may overflow where the result does not, is never formed). ``padding_policy``:
+time like a sum, in units of x: ``m + log(sum exp(beta (x - m))) / beta`` with the
+window max ``m``, so ``beta x``, which may overflow where the result does not, is never
+formed. The partial results between axes are kept in parts, the max ``m`` (an exact
+cell) and the sum (:class:`ndpool.impl.separable.LogSumExp`), never rounded to
+``m + log(sum) / beta``: the derivatives of a rounded partial result are off by ``beta``
+times its rounding error. ``padding_policy``:
 
 - ``"zero"`` (default, the spec's): cells inside the padded extent take part with
   the value 0 (ceil overhang never does). A padded *row* of an outer axis then
   stands for the inner partial windows of zeros, whose smooth max is
   ``log(count) / beta`` with ``count`` the number of in-extent inner cells, so that
-  is its fill;
+  is its fill (in parts: ``(0, count)``);
 - ``"ignore"``: padded cells are absent (-inf).
 
 Derivatives are autograd's through the stable formula (double backward
@@ -23,28 +26,46 @@ import torch
 
 from .geometry import Plan, per_output
 from .inputs import channel_input, check_values, unbatch
-from .separable import logsumexp_taps, reduce_axes, reduction_input, taps
+from .separable import (
+    LogSumExp,
+    logsumexp_cells,
+    logsumexp_parts,
+    logsumexp_value,
+    reduction_input,
+    taps,
+)
 from .triton import routed
 
 NEG_INF = float("-inf")
 
 
-def _zero_fill(plan: Plan, a: int, like: torch.Tensor, beta):
-    """Fill of a padded cell of axis ``a`` under ``"zero"``: the smooth max of the inner
-    partial window of zeros it stands for, ``log(count) / beta`` (``count`` its in-extent
-    cells)."""
+def _zero_count(plan: Plan, a: int, like: torch.Tensor):
+    """Under ``"zero"``, a padded cell of the outer axis ``a`` stands for the inner partial
+    window of zeros, whose log-sum-exp in parts is ``(0, count)``: ``count`` its in-extent
+    cells (1 on the innermost axis, a single zero)."""
     inner = [ax.extent_count for ax in plan.axes[a + 1 :]]
     if not inner:
-        return 0.0
-    return per_output(inner, like.dtype, like.device).log() / beta
+        return 1.0
+    return per_output(inner, like.dtype, like.device)
 
 
 def _smooth_max(x: torch.Tensor, beta, plan: Plan, policy: str) -> torch.Tensor:
-    def stage(t, dim, a):
-        fill = _zero_fill(plan, a, t, beta) if policy == "zero" else NEG_INF
-        return logsumexp_taps(taps(t, dim, plan.axes[a], fill, overhang=NEG_INF), beta)
-
-    return reduce_axes(x, plan, stage)
+    """Reduced one axis at a time, innermost first, the partial results kept in parts
+    (:class:`~ndpool.impl.separable.LogSumExp`) and combined at the end."""
+    lse = None
+    for a in reversed(range(plan.d)):
+        ax, dim = plan.axes[a], x.ndim - plan.d + a
+        zero = policy == "zero"
+        if lse is None:
+            lse = logsumexp_cells(taps(x, dim, ax, 0.0 if zero else NEG_INF, NEG_INF), beta)
+            continue
+        parts = zip(
+            taps(lse.top, dim, ax, 0.0 if zero else NEG_INF, NEG_INF),
+            taps(lse.total, dim, ax, _zero_count(plan, a, x) if zero else 0.0, 0.0),
+            taps(lse.carrier, dim, ax, 0.0, 0.0),
+        )
+        lse = logsumexp_parts([LogSumExp(*p) for p in parts], beta)
+    return logsumexp_value(lse, beta)
 
 
 @routed

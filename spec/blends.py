@@ -110,6 +110,12 @@ def _dot(w, v, call):
     return nm.masked_sum(w * v, real)
 
 
+def _times_cells(c, other, w, call):
+    """``c * other * x`` per window cell, rounded once, 0 outside the input."""
+    real = np.broadcast_to(call.real, w.shape)
+    return np.where(real, nm.product(c, other, w), nm.zeros_like(w))
+
+
 def _gate(w, params, call):
     """``sigma(omega . x + b)`` (``b = 0`` without a bias)."""
     omega, bias = params
@@ -118,15 +124,14 @@ def _gate(w, params, call):
 
 
 def _gated_partials(w, params, call):
-    """``(y, dy/dx, dy/domega, dy/db)``."""
+    """``(y, dy/dx, dy/db)``; ``dy/domega`` is ``dy/db * x`` (formed with the tangent or
+    cotangent by :func:`_times_cells`, rounded once)."""
     real = np.broadcast_to(call.real, w.shape)
     g = _gate(w, params, call)
     y, dx, dg = _blend_partials(w, g, call)
     dbias = g * (1 - g) * dg
-    k = dbias[..., None]
-    dx = dx + np.where(real, k * params[0], nm.zeros_like(w))
-    domega = np.where(real, k * w, nm.zeros_like(w))
-    return y, dx, domega, dbias
+    dx = dx + np.where(real, dbias[..., None] * params[0], nm.zeros_like(w))
+    return y, dx, dbias
 
 
 def _gated_value(w, params, call):
@@ -134,15 +139,17 @@ def _gated_value(w, params, call):
 
 
 def _gated_jvp(w, params, call, w_dot, param_dots):
-    _, dx, domega, dbias = _gated_partials(w, params, call)
-    y_dot = (dx * w_dot).sum(axis=-1) + (domega * param_dots[0]).sum(axis=-1)
+    _, dx, dbias = _gated_partials(w, params, call)
+    k = dbias[..., None]
+    y_dot = (dx * w_dot).sum(axis=-1) + _times_cells(k, param_dots[0], w, call).sum(axis=-1)
     return y_dot if param_dots[1] is None else y_dot + dbias * param_dots[1]
 
 
 def _gated_vjp(w, params, call, y_bar):
-    _, dx, domega, dbias = _gated_partials(w, params, call)
+    _, dx, dbias = _gated_partials(w, params, call)
     b_bar = None if params[1] is None else dbias * y_bar
-    return dx * y_bar[..., None], domega * y_bar[..., None], b_bar
+    yb = y_bar[..., None]
+    return dx * yb, _times_cells(dbias[..., None], yb, w, call), b_bar
 
 
 GATED_POOL = Op(
@@ -161,6 +168,10 @@ GATED_POOL = Op(
 
 # -- tree -------------------------------------------------------------------------------
 def _tree_partials(w, params, call):
+    """``(y, dy/dx, (c1, c2, c_omega))``: the partials for the filters are ``c * x`` (``c``
+    per window), kept apart so that the derivatives form ``c * t * x`` rounded once
+    (:func:`~ndpool.spec.numeric.product`: with a subnormal cell, ``(c * x) * t`` loses
+    it)."""
     v1, v2, omega = params
     real = np.broadcast_to(call.real, w.shape)
     g = nm.sigmoid(_dot(w, omega, call))
@@ -168,12 +179,8 @@ def _tree_partials(w, params, call):
     y = g * a + (1 - g) * b
     gk = g[..., None]
     k = (g * (1 - g) * (a - b))[..., None]
-    zero = nm.zeros_like(w)
-    dx = np.where(real, gk * v1 + (1 - gk) * v2 + k * omega, zero)
-    dv1 = np.where(real, gk * w, zero)
-    dv2 = np.where(real, (1 - gk) * w, zero)
-    domega = np.where(real, k * w, zero)
-    return y, dx, dv1, dv2, domega
+    dx = np.where(real, gk * v1 + (1 - gk) * v2 + k * omega, nm.zeros_like(w))
+    return y, dx, (gk, 1 - gk, k)
 
 
 def _tree_value(w, params, call):
@@ -181,17 +188,17 @@ def _tree_value(w, params, call):
 
 
 def _tree_jvp(w, params, call, w_dot, param_dots):
-    _, dx, dv1, dv2, domega = _tree_partials(w, params, call)
+    _, dx, coefficients = _tree_partials(w, params, call)
     total = (dx * w_dot).sum(axis=-1)
-    for d, t in zip((dv1, dv2, domega), param_dots):
-        total = total + (d * t).sum(axis=-1)
+    for c, t in zip(coefficients, param_dots):
+        total = total + _times_cells(c, t, w, call).sum(axis=-1)
     return total
 
 
 def _tree_vjp(w, params, call, y_bar):
-    _, dx, dv1, dv2, domega = _tree_partials(w, params, call)
+    _, dx, coefficients = _tree_partials(w, params, call)
     yb = y_bar[..., None]
-    return dx * yb, dv1 * yb, dv2 * yb, domega * yb
+    return (dx * yb,) + tuple(_times_cells(c, yb, w, call) for c in coefficients)
 
 
 TREE_POOL = Op(

@@ -18,7 +18,9 @@ function works on both, in a form that does not overflow or cancel:
 - ``log_sigmoid(z) = -softplus(-z) = min(z, 0) - log1p(e^-|z|)``;
 - ``logit(q) = log q - log1p(-q)``;
 - ``masked_*``: reductions over the last (window) axis that only see the cells
-  where ``mask`` is true; ``const(value, like)``: a number in ``like``'s number type.
+  where ``mask`` is true; ``const(value, like)``: a number in ``like``'s number type;
+- ``product``: a product of several factors rounded once (no partial product underflows
+  or overflows).
 
 >>> import numpy as np
 >>> sigmoid(np.array([-800.0, 0.0, 800.0]))
@@ -264,6 +266,27 @@ def const(value, like):
     if is_object(np.asarray(like)):
         return _mp().mpf(value)
     return np.float64(value)
+
+
+def product(*factors):
+    """The product of the factors, rounded once: their significands multiplied (each in
+    [0.5, 1), so no partial product leaves the normal range), their exponents added, one
+    ``ldexp``. A product of float64 factors, one of them subnormal, is then the correctly
+    rounded value, where ``a * b * c`` may round ``a * b`` into the subnormal range first
+    and lose most of it (``0.5 * 5e-324 * 20`` is 0 that way, 5e-323 exactly). Object
+    (mpmath) factors multiply as they are."""
+    arrays = [np.asarray(f) for f in factors]
+    if any(is_object(a) for a in arrays):
+        out = arrays[0]
+        for a in arrays[1:]:
+            out = out * a
+        return out
+    significand, exponent = np.frexp(arrays[0])
+    for a in arrays[1:]:
+        m, e = np.frexp(a)
+        significand, exponent = significand * m, exponent + e
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(significand, exponent)
 
 
 def masked_sum(a, mask):

@@ -202,3 +202,31 @@ def test_adjoint_identity_float64(name, mode, per_channel, unbatched):
     ]
     if name != "s3_pool":
         np.testing.assert_array_equal(spec.jvp(name, primals, v0, **cfg)[1], y_dot)
+
+
+@pytest.mark.parametrize("name", ["tree_pool", "gated_pool"])
+def test_filter_derivatives_at_subnormal_cells_are_rounded_once(name):
+    """The derivatives for the learned filters are (coefficient x cotangent x cell): with a
+    subnormal cell, rounding coefficient x cell first would lose it (0.5 x 5e-324 is 0),
+    so the float64 spec must equal its own 40-digit evaluation rounded once."""
+    x = np.array([[-5e-324, 3 * 5e-324]])
+    k = 2
+    if name == "tree_pool":
+        params = (np.full(k, 0.1257302210933933), np.full(k, 0.3), np.full(k, 0.0628))
+    else:
+        params = (np.full(k, 0.0628), None)
+    y_bar = np.array([[20.938403079298705]])
+    cfg = {"kernel_size": (k,)}
+    got = spec.vjp(name, (x, *params), y_bar, **cfg)
+    with mpmath.workdps(40):
+        exact = spec.vjp(
+            name,
+            (mp_array(x), *(None if p is None else mp_array(p) for p in params)),
+            mp_array(y_bar),
+            **cfg,
+        )
+    for g, e in zip(got, exact):
+        if g is None:
+            continue
+        want = np.array([float(v) for v in np.ravel(e)]).reshape(np.shape(g))
+        np.testing.assert_array_equal(g, want)
