@@ -5,9 +5,10 @@ A drawn run reaches an edge class only by chance; the corpus makes sure that eve
 -- a quick one included -- meets each of them at least once for each op it applies to:
 NaN (one, several, a whole window), +-inf, both in one window, an all -inf window, ties
 (and signed zeros), negative cells under Lp's ``sign="signed"``, a ceil_mode window
-overhanging the padding (with and without ``count_include_pad``), dilation with padding, a
-window of padding only, "same" padding whose total would be negative (a stride longer than
-the kernel), a kernel the size of the input, an empty batch, an unbatched input, and
+overhanging the padding (with and without ``count_include_pad``) or the input by 2 cells,
+padding at stride 1 (with and without ceil_mode), dilation with padding, a window of
+padding only, "same" padding whose total would be negative (a stride longer than the
+kernel), a kernel the size of the input, an empty batch, an unbatched input, and
 magnitudes at both ends of the dtype's range. docs/conformance/edges.md lists them with
 what the spec says happens there.
 
@@ -65,7 +66,8 @@ class Edge:
     input name (every entry of the drawn array set to it; an op without that input draws
     its own), ``kind`` which values it holds (see ``_REGIMES_OF``), ``dtype`` the dtype it
     is pinned to (``None``: drawn), ``rank`` the spatial rank it is lifted to (``None``:
-    the target's smallest; see :func:`per_rank`)."""
+    the target's smallest; see :func:`per_rank`), ``every_dtype`` whether it is pinned to
+    each dtype (see :func:`per_dtype`)."""
 
     name: str
     what: str
@@ -78,6 +80,7 @@ class Edge:
     batched: bool = True
     dtype: str | None = None
     rank: int | None = None
+    every_dtype: bool = False
 
 
 def _fixed(*rows) -> Callable[[str, float], np.ndarray]:
@@ -164,6 +167,27 @@ SLIDING_EDGES = (
         options={"count_include_pad": False},
     ),
     Edge(
+        "padded",
+        "padding 1 at both ends, stride 1 (the commonest padded pooling)",
+        "sliding",
+        _fixed([1, -2, 3, 0, 5, 4]),
+        {"kernel_size": 2, "stride": 1, "padding": 1},
+    ),
+    Edge(
+        "padded-ceil",
+        "the same with ceil_mode (no window past the padded extent at stride 1)",
+        "sliding",
+        _fixed([1, -2, 3, 0, 5, 4]),
+        {"kernel_size": 2, "stride": 1, "padding": 1, "ceil_mode": True},
+    ),
+    Edge(
+        "ceil-overhang-2",
+        "a ceil_mode window 2 cells past the input (kernel 3, stride 3 over 4 cells)",
+        "sliding",
+        _fixed([1, -2, 3, 4]),
+        {"kernel_size": 3, "stride": 3, "ceil_mode": True},
+    ),
+    Edge(
         "ceil-overhang",
         "a ceil_mode window past the input, no padding",
         "sliding",
@@ -213,13 +237,21 @@ SLIDING_EDGES = (
         _fixed([1, -2, 3, 0, 5]),
         {"kernel_size": 2, "stride": 2**31},
     ),
-    Edge("empty-batch", "N = 0", "sliding", lambda dt, f: np.zeros((0, 2, 5)), {"kernel_size": 2}),
+    Edge(
+        "empty-batch",
+        "N = 0",
+        "sliding",
+        lambda dt, f: np.zeros((0, 2, 5)),
+        {"kernel_size": 2},
+        every_dtype=True,
+    ),
     Edge(
         "zero-channels",
         "C = 0",
         "sliding",
         lambda dt, f: np.zeros((1, 0, 5)),
         {"kernel_size": 2},
+        every_dtype=True,
     ),
     Edge(
         "unbatched",
@@ -264,13 +296,21 @@ ADAPTIVE_EDGES = (
         {"output_size": 3},
     ),
     Edge("more-bins", "more bins than cells", "adaptive", _fixed([1, -2, 3]), {"output_size": 5}),
-    Edge("empty-batch", "N = 0", "adaptive", lambda dt, f: np.zeros((0, 2, 5)), {"output_size": 2}),
+    Edge(
+        "empty-batch",
+        "N = 0",
+        "adaptive",
+        lambda dt, f: np.zeros((0, 2, 5)),
+        {"output_size": 2},
+        every_dtype=True,
+    ),
     Edge(
         "zero-channels",
         "C = 0",
         "adaptive",
         lambda dt, f: np.zeros((1, 0, 5)),
         {"output_size": 2},
+        every_dtype=True,
     ),
     Edge(
         "magnitudes",
@@ -286,11 +326,14 @@ EDGES = {"sliding": SLIDING_EDGES, "adaptive": ADAPTIVE_EDGES}
 
 
 def per_dtype(edge: Edge, dtypes) -> list[Edge]:
-    """The edge once per dtype of ``dtypes`` where its cells depend on the dtype's range
-    (``kind="magnitude"``: what overflows or underflows depends on the dtype, and on the
-    dtype a target computes in -- a float16 input summed in float32 does not overflow where
-    a float32 one does), else the edge itself, its dtype drawn."""
-    if edge.kind != "magnitude":
+    """The edge once per dtype of ``dtypes`` where its outcome depends on the dtype: its
+    cells depend on the dtype's range (``kind="magnitude"``: what overflows or underflows
+    depends on the dtype, and on the dtype a target computes in -- a float16 input summed
+    in float32 does not overflow where a float32 one does), or a framework dispatches it
+    to a different kernel per dtype (``every_dtype``: an empty input, which TensorFlow's
+    float32 gradient sends to oneDNN and rejects, where its float16 one returns the empty
+    result); else the edge itself, its dtype drawn."""
+    if edge.kind != "magnitude" and not edge.every_dtype:
         return [edge]
     return [dataclasses.replace(edge, dtype=dtype) for dtype in dtypes]
 

@@ -101,6 +101,19 @@ def test_the_corpus_is_lifted_to_every_declared_rank_up_to_3d():
         corpus.pinned(lifted[2], "max_pool", CAPS.replace(ranks=(1, 2)), "float32", 1.0)
 
 
+def test_empty_inputs_and_magnitudes_are_pinned_to_every_dtype():
+    """An empty input's outcome depends on the kernel a dtype dispatches to (TensorFlow's
+    float32 average gradient rejects C = 0, its float16 one does not), a magnitude's on the
+    dtype's range: those edges are pinned once per dtype, the others draw theirs."""
+    dtypes = ("float16", "float32", "float64")
+    for e in corpus.SLIDING_EDGES + corpus.ADAPTIVE_EDGES:
+        pinned = corpus.per_dtype(e, dtypes)
+        if e.name in ("empty-batch", "zero-channels", "magnitudes"):
+            assert [p.dtype for p in pinned] == list(dtypes), e.name
+        else:
+            assert pinned == [e], e.name
+
+
 def test_a_padding_form_the_target_lacks_skips_the_edge():
     same = next(e for e in corpus.SLIDING_EDGES if e.name == "same-stride-past-kernel")
     caps = CAPS.replace(padding_forms=("int", "ints", "pairs", "valid"))

@@ -9,6 +9,7 @@ process with KERAS_BACKEND=jax (and prints that run's output)."""
 import os
 import subprocess
 import sys
+import traceback
 
 BACKEND = "jax"
 
@@ -44,5 +45,15 @@ def in_fresh_process() -> int:
     return run.returncode
 
 
+def in_this_process() -> int:
+    """``main``, an exception in it made exit 2 (exit 1 says the deviation is there)."""
+    try:
+        return main()
+    except Exception:
+        traceback.print_exc()
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main() if os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND else in_fresh_process())
+    here = os.environ.get("NDPOOL_KERAS_REPRO") == BACKEND
+    sys.exit(in_this_process() if here else in_fresh_process())
