@@ -39,13 +39,11 @@ from .triton import routed
 NEG_INF = float("-inf")
 
 
-def _zero_count(plan: Plan, a: int, like: torch.Tensor):
-    """Under ``"zero"``, a padded cell of the outer axis ``a`` stands for the inner partial
-    window of zeros, whose log-sum-exp in parts is ``(0, count)``: ``count`` its in-extent
-    cells (1 on the innermost axis, a single zero)."""
+def _zero_count(plan: Plan, a: int, like: torch.Tensor) -> torch.Tensor:
+    """Under ``"zero"``, a padded cell of the outer axis ``a`` (not the innermost, whose
+    padded cells are zeros) stands for the inner partial window of zeros, whose
+    log-sum-exp in parts is ``(0, count)``: ``count`` its in-extent cells."""
     inner = [ax.extent_count for ax in plan.axes[a + 1 :]]
-    if not inner:
-        return 1.0
     return per_output(inner, like.dtype, like.device)
 
 
