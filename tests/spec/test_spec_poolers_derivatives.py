@@ -209,7 +209,7 @@ def test_filter_derivatives_at_subnormal_cells_are_rounded_once(name):
     """The derivatives for the learned filters are (coefficient x cotangent x cell): with a
     subnormal cell, rounding coefficient x cell first would lose it (0.5 x 5e-324 is 0),
     so the float64 spec must equal its own 40-digit evaluation rounded once."""
-    x = np.array([[-5e-324, 3 * 5e-324]])
+    x = np.array([[-5e-324, 1.0]])  # a subnormal cell beside a normal one
     k = 2
     if name == "tree_pool":
         params = (np.full(k, 0.1257302210933933), np.full(k, 0.3), np.full(k, 0.0628))
@@ -225,7 +225,7 @@ def test_filter_derivatives_at_subnormal_cells_are_rounded_once(name):
             mp_array(y_bar),
             **cfg,
         )
-    for g, e in zip(got, exact):
+    for g, e in list(zip(got, exact))[1:]:  # the filters' (x's is a sum, rounded more)
         if g is None:
             continue
         want = np.array([float(v) for v in np.ravel(e)]).reshape(np.shape(g))
