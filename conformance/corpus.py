@@ -67,7 +67,10 @@ class Edge:
     its own), ``kind`` which values it holds (see ``_REGIMES_OF``), ``dtype`` the dtype it
     is pinned to (``None``: drawn), ``rank`` the spatial rank it is lifted to (``None``:
     the target's smallest; see :func:`per_rank`), ``every_dtype`` whether it is pinned to
-    each dtype (see :func:`per_dtype`)."""
+    each dtype (see :func:`per_dtype`), ``layout`` the memory layout it is pinned to
+    (``None``: drawn; see :func:`per_layout`), ``axis`` the spatial axis its cells and
+    geometry lie on once lifted (``-1``: the last; ``"every"``: the geometry on every axis,
+    the cells along the last and repeated along the others; see :func:`per_axis`)."""
 
     name: str
     what: str
@@ -81,6 +84,8 @@ class Edge:
     dtype: str | None = None
     rank: int | None = None
     every_dtype: bool = False
+    layout: str | None = None
+    axis: int | str = -1
 
 
 def _fixed(*rows) -> Callable[[str, float], np.ndarray]:
@@ -123,13 +128,14 @@ SLIDING_EDGES = (
     ),
     Edge(
         "infinities",
-        "+inf, -inf, both in one window, a window of -inf only",
+        "+inf, -inf, both in one window, a window of -inf only (first, and past the first)",
         "sliding",
         _fixed(
             [1, INF, 2, -1, 3, 0],
             [1, -INF, 2, -1, 3, 0],
             [INF, -INF, 1, 2, 0, 1],
             [-INF, -INF, -INF, 1, 2, -INF],
+            [1, -INF, -INF, -INF, 2, -INF],
         ),
         K3,
         "inf",
@@ -355,6 +361,32 @@ def per_rank(edge: Edge, ranks) -> list[Edge]:
     return [dataclasses.replace(edge, rank=r) for r in chosen]
 
 
+def per_layout(edge: Edge, layouts) -> list[Edge]:
+    """The edge once per memory layout of ``layouts`` (the thorough profile's corpus,
+    ``runner.PIN_EVERY_PLACEMENT``): a framework may send each layout to a kernel of its
+    own (torch's channels_last_3d max-pool is one), and a pin that draws its layout meets
+    only one of them per run."""
+    if len(layouts) == 1:
+        return [edge]
+    return [dataclasses.replace(edge, layout=layout) for layout in layouts]
+
+
+#: how a pin's label names the axes an edge is lifted along (the last: nothing)
+AXIS_LABELS = {0: " along the first axis", "every": " along every axis"}
+
+
+def per_axis(edge: Edge) -> list[Edge]:
+    """The edge lifted to 2-D or 3-D along the last spatial axis, along the first, and
+    along every axis (the thorough profile's corpus, ``runner.PIN_EVERY_PLACEMENT``): a
+    kernel may treat the outer axes apart (torch's channels_last_3d max-pool indices
+    start a window of -inf only at depth 0), and the lifts along one axis leave the
+    others of length 1 with kernel 1, where a kernel that mixes up the axes' geometry
+    (ONNX's 2-D pads read in the wrong order) may be right by chance."""
+    if edge.rank is None or edge.rank < 2:
+        return [edge]
+    return [edge, dataclasses.replace(edge, axis=0), dataclasses.replace(edge, axis="every")]
+
+
 def edges_for(windows: str) -> tuple[Edge, ...]:
     """The corpus of an op whose windows are of kind ``windows`` (none for s3_pool, whose
     geometry of grids is drawn)."""
@@ -367,11 +399,20 @@ def applies(edge: Edge, regimes) -> bool:
     return allowed is None or any(r in allowed for r in regimes)
 
 
-def _lift(v, d: int, fill):
-    """A 1-D geometry value for ``d`` axes: itself for d = 1, else a ``d``-tuple with
-    ``fill`` on the added (length-1) axes first."""
+def _on_axis(v, d: int, fill, axis: int | str) -> tuple:
+    """A ``d``-tuple with ``v`` on spatial axis ``axis`` (the one holding the edge's cells)
+    and ``fill`` on the added (length-1) axes; ``v`` on every axis for ``"every"``."""
+    if axis == "every":
+        return (v,) * d
+    out = [fill] * d
+    out[axis] = v
+    return tuple(out)
+
+
+def _lift(v, d: int, fill, axis: int = -1):
+    """A 1-D geometry value for ``d`` axes: itself for d = 1, else :func:`_on_axis`."""
     v = v[0] if isinstance(v, (tuple, list)) else v
-    return v if d == 1 else (fill,) * (d - 1) + (v,)
+    return v if d == 1 else _on_axis(v, d, fill, axis)
 
 
 def pinned(edge: Edge, op: str, caps: Capabilities, dtype: str, fraction: float):
@@ -386,8 +427,9 @@ def pinned(edge: Edge, op: str, caps: Capabilities, dtype: str, fraction: float)
     x = np.asarray(edge.values(dtype, fraction), dtype=np.float64)
     if x.size == 0 and x.ndim == 3 and not caps.empty_batch:
         raise NotApplicable("empty batch (N = 0, C = 0) not declared")
-    lead = x.shape[:-1]
-    x = to_dtype(x.reshape(lead + (1,) * (d - 1) + x.shape[-1:]), dtype)
+    cells, lead = x.shape[-1], x.shape[:-1]
+    x = x.reshape(lead + _on_axis(cells, d, 1, -1 if edge.axis == "every" else edge.axis))
+    x = to_dtype(np.broadcast_to(x, lead + _on_axis(cells, d, 1, edge.axis)).copy(), dtype)
     cfg: dict[str, Any] = {}
     for key, value in edge.cfg.items():
         if key not in keys:
@@ -403,16 +445,16 @@ def pinned(edge: Edge, op: str, caps: Capabilities, dtype: str, fraction: float)
             elif d == 1 and "int" in forms:
                 cfg[key] = value
             elif "ints" in forms:
-                cfg[key] = (0,) * (d - 1) + (value,)
+                cfg[key] = _on_axis(value, d, 0, edge.axis)
             elif "pairs" in forms:
-                cfg[key] = ((0, 0),) * (d - 1) + ((value, value),)
+                cfg[key] = _on_axis((value, value), d, (0, 0), edge.axis)
             else:
                 raise NotApplicable("no explicit padding form declared")
         elif key == "ceil_mode":
             cfg[key] = value
         else:  # sizes: 1 on the added axes (an unbatched input needs the tuple form)
             as_tuple = not edge.batched or isinstance(value, tuple) or d > 1
-            lifted = _lift(value, d, 1)
+            lifted = _lift(value, d, 1, edge.axis)
             cfg[key] = (lifted if isinstance(lifted, tuple) else (lifted,)) if as_tuple else value
     for key, value in edge.options.items():
         if key not in spec.OPS[op].config_defaults:

@@ -11,6 +11,7 @@ carries it in ``meta``).
 from __future__ import annotations
 
 import itertools
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -225,6 +226,17 @@ def padding_reaches_kernel(case: Case) -> bool:
     else:
         pairs = [(v, v) for v in _values(case, "padding", 0)]
     return any(max(b, e) >= k for (b, e), k in zip(pairs, kernel))
+
+
+def zero_size(case: Case) -> bool:
+    """Some entry of ``kernel_size``, ``stride`` or ``dilation`` is the integer 0 (a size
+    no window can have, which an implementation may compute with rather than reject)."""
+    for key in ("kernel_size", "stride", "dilation"):
+        v = case.cfg.get(key)
+        for a in v if isinstance(v, (tuple, list)) else (v,):
+            if isinstance(a, numbers.Integral) and not isinstance(a, bool) and a == 0:
+                return True
+    return False
 
 
 def _output_sizes(case: Case) -> list[int] | None:
@@ -598,6 +610,7 @@ FACTS: dict[str, Callable[[Case], Any]] = {
     # "complex", "int", "NoneType", ...); None where the breaker's value has the right type
     "broken_type": lambda c: c.meta.get("broken_type"),
     "zero_channels": lambda c: c.x.shape[1 if c.batched else 0] == 0,
+    "zero_size": zero_size,
     "stride_past_int32": lambda c: any(s >= 2**31 for s in np.ravel(c.cfg.get("stride") or 0)),
     "property": lambda c: c.meta.get("property"),
     # the framework targets' registries

@@ -53,6 +53,10 @@ SUPPRESS = [
 PROFILES = {"quick": 12, "ci": 100, "thorough": 1000}
 #: the profiles where distinct-failure discovery is on unless ``discover`` says otherwise
 DISCOVER_BY_DEFAULT = ("thorough",)
+#: the profiles whose edge corpus pins each edge in every memory layout the target declares
+#: (:func:`.corpus.per_layout`; the others draw one layout per pin) and, in 2-D and 3-D,
+#: along the first spatial axis and every axis as well as the last (:func:`.corpus.per_axis`)
+PIN_EVERY_PLACEMENT = ("thorough",)
 #: the most distinct failures one cell's discovery lists before it stops searching
 MAX_FINDINGS = 24
 #: how a target's convention options are set: ``declared`` (the values the adapter
@@ -352,8 +356,10 @@ class CheckContext:
 
     def pins(self, op: str, prop: str) -> list[tuple[str, dict]]:
         """What every run checks before its drawn examples (``corpus``): the edge corpus
-        for the properties that take it, every breaker of ``invalid_config`` once
-        (called eagerly; the drawn examples draw the call mode); ``(label, Run fields)``."""
+        for the properties that take it (each edge in every declared layout, and along
+        the first and every axis too, at the :data:`PIN_EVERY_PLACEMENT` profiles), every breaker
+        of ``invalid_config`` once (called eagerly; the drawn examples draw the call
+        mode); ``(label, Run fields)``."""
         if not self.corpus:
             return []
         if prop == "invalid_config":
@@ -362,16 +368,21 @@ class CheckContext:
             ]
         if prop in corpus.CORPUS_PROPERTIES:
             caps = self.target.capabilities(op)
+            every = self.profile in PIN_EVERY_PLACEMENT
             edges = [
                 pinned
                 for e in corpus.edges_for(spec.OPS[op].windows.name)
                 for in_rank in corpus.per_rank(e, caps.ranks)
-                for pinned in corpus.per_dtype(in_rank, caps.dtypes)
+                for on_axis in (corpus.per_axis(in_rank) if every else [in_rank])
+                for in_dtype in corpus.per_dtype(on_axis, caps.dtypes)
+                for pinned in (corpus.per_layout(in_dtype, caps.layouts) if every else [in_dtype])
             ]
             return [
                 (
                     f"edge corpus, {e.name}{f' in {e.rank}-D' if e.rank else ''}"
-                    f"{f' in {e.dtype}' if e.dtype else ''} ({e.what})",
+                    f"{corpus.AXIS_LABELS.get(e.axis, '')}"
+                    f"{f' in {e.dtype}' if e.dtype else ''}"
+                    f"{f', {e.layout}' if e.layout else ''} ({e.what})",
                     {"edge": e},
                 )
                 for e in edges

@@ -411,7 +411,7 @@ def _edge_case(draw, info, caps: Capabilities, ctx: dict) -> Case:
         params=params,
         cfg=cfg,
         dtype=dtype,
-        layout=draw(st.sampled_from(caps.layouts)),
+        layout=edge.layout or draw(st.sampled_from(caps.layouts)),
         batched=batched,
         return_indices=bool(ctx.get("return_indices")) and spec.OPS[op].returns_indices,
         meta={"regime": f"edge:{edge.name}", "edge": edge.name, "property": ctx.get("property")},

@@ -319,67 +319,99 @@ class LogSumExp(NamedTuple):
     the cells so far (a constant: no derivative flows through it) and ``total`` the sum of
     ``exp(beta (x - top))`` over them (every derivative flows through it), and ``carrier``,
     0 in value, which passes a NaN cotangent on to every cell of an infinite window
-    (0 * NaN = NaN)."""
+    (0 * NaN = NaN); ``None`` where no cell is infinite or NaN, or no derivative is
+    tracked (it would be 0 with zero derivatives)."""
 
     top: torch.Tensor
     total: torch.Tensor
-    carrier: torch.Tensor
+    carrier: torch.Tensor | None
 
 
-def _scaled(d: torch.Tensor, beta) -> torch.Tensor:
+def _accumulate(terms) -> torch.Tensor:
+    """The sum of ``terms`` (an iterable, formed one at a time), added in order into one
+    new tensor in place (an addition's backward keeps none of its inputs)."""
+    terms = iter(terms)
+    total = next(terms)
+    for i, t in enumerate(terms):
+        total = total + t if i == 0 else total.add_(t)
+    return total
+
+
+def _scaled(d: torch.Tensor, beta, finite: bool = False) -> torch.Tensor:
     """``exp(beta d)`` for ``d <= 0``: a ``-inf`` difference adds exp(-inf) = 0 whatever
     beta (it never meets beta, so no derivative forms beta * -inf, nor 0 * -inf in the
     where's unselected branch); an underflowed term is 0 with no derivative (its tangent
     beta_dot * d may have overflowed, 0 * inf, which a where's unselected branch does not
-    pass on)."""
+    pass on). ``finite``: ``d`` is known finite and no forward-mode derivative is formed
+    (reverse mode meets no 0 * inf there: ``exp(beta d)`` alone)."""
+    if finite:
+        return torch.exp(beta * d)
     absent = d == float("-inf")
     e = torch.exp(beta * torch.where(absent, 0.0, d))
     return torch.where(absent, torch.exp(d), torch.where(e == 0, 0.0, e))
 
 
-def logsumexp_cells(views: list[torch.Tensor], beta=1.0) -> LogSumExp:
+def logsumexp_cells(
+    views: list[torch.Tensor], beta=1.0, carry: bool = True, finite: bool = False
+) -> LogSumExp:
     """The log-sum-exp of the taps of cells, in parts (:class:`LogSumExp`), one tap at a
     time (no K-fold copy): ``beta v``, which may overflow where the result does not, is
-    never formed. ``beta`` is a float or a tensor broadcasting over the taps."""
+    never formed. ``beta`` is a float or a tensor broadcasting over the taps. ``carry``:
+    form the carrier (``False`` where it is known to be needless: every cell finite, or
+    no derivative tracked). ``finite``: every tap is known finite (no infinite, NaN or
+    absent cell) and no forward-mode derivative is formed: the masks are left out."""
     top = tap_maximum([v.detach() for v in views])
+    if finite:
+        return LogSumExp(top, _accumulate(_scaled(v - top, beta, True) for v in views), None)
     infinite = top.isinf()
     shift = torch.where(infinite | top.isnan(), 0.0, top)
     total = carrier = None
     for v in views:
         e = _scaled(torch.where(infinite, 0.0, v - shift), beta)
         total = e if total is None else total + e
-        zero = torch.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0) * 0.0
-        carrier = zero if carrier is None else carrier + zero
+        if carry:
+            zero = torch.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0) * 0.0
+            carrier = zero if carrier is None else carrier + zero
     return LogSumExp(top, total, carrier)
 
 
-def logsumexp_parts(parts: list[LogSumExp], beta=1.0) -> LogSumExp:
+def logsumexp_parts(parts: list[LogSumExp], beta=1.0, finite: bool = False) -> LogSumExp:
     """The log-sum-exp of the taps of partial ones (:class:`LogSumExp`): their tops are
     exact cells, so a stage rounds no partial result that ``beta`` would then amplify
     (the derivatives of ``m + log(s) / beta`` formed stage by stage from rounded partial
-    results are off by ``beta`` times their rounding error)."""
+    results are off by ``beta`` times their rounding error). ``finite``: as
+    :func:`logsumexp_cells`."""
     top = tap_maximum([p.top for p in parts])
+    if finite:
+        terms = (p.total * _scaled(p.top - top, beta, True) for p in parts)
+        return LogSumExp(top, _accumulate(terms), None)
     infinite = top.isinf()
     shift = torch.where(infinite | top.isnan(), 0.0, top)
     total = carrier = None
     for p in parts:
         # the carrier (0) in the exponent takes a NaN window's NaN derivative to the cells
         # of a part whose own max is +-inf (their other derivatives are cut at 0)
-        term = p.total * _scaled(torch.where(infinite, 0.0, p.top + p.carrier - shift), beta)
+        top_p = p.top if p.carrier is None else p.top + p.carrier
+        term = p.total * _scaled(torch.where(infinite, 0.0, top_p - shift), beta)
         total = term if total is None else total + term
-        carrier = p.carrier if carrier is None else carrier + p.carrier
+        if p.carrier is not None:
+            carrier = p.carrier if carrier is None else carrier + p.carrier
     return LogSumExp(top, total, carrier)
 
 
-def logsumexp_value(lse: LogSumExp, beta=1.0) -> torch.Tensor:
+def logsumexp_value(lse: LogSumExp, beta=1.0, finite: bool = False) -> torch.Tensor:
     """``top + log(total) / beta``; a window whose max is ``+-inf`` gives that max with a
-    zero derivative, one holding NaN gives NaN with NaN derivatives."""
+    zero derivative, one holding NaN gives NaN with NaN derivatives. ``finite``: as
+    :func:`logsumexp_cells` (``total >= 1``: its top's own term is 1)."""
+    if finite:
+        return lse.top + lse.total.log() / beta
     infinite = lse.top.isinf()
     shift = torch.where(infinite | lse.top.isnan(), 0.0, lse.top)
     # an infinite window's total may be 0 (every part absent): its log's derivative, inf,
     # would meet the where's zero in the unselected branch (0 * inf = NaN)
     total = torch.where(infinite, 1.0, lse.total)
-    return torch.where(infinite, lse.top + lse.carrier, shift + total.log() / beta)
+    top = lse.top if lse.carrier is None else lse.top + lse.carrier
+    return torch.where(infinite, top, shift + total.log() / beta)
 
 
 def mask_unread(x: torch.Tensor, plan: Plan) -> torch.Tensor:

@@ -22,12 +22,16 @@ included); infinite windows have zero derivatives, NaN windows NaN ones.
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import torch
 
+from . import native
 from .geometry import Plan, per_output
 from .inputs import channel_input, check_values, unbatch
 from .separable import (
     LogSumExp,
+    all_finite,
     logsumexp_cells,
     logsumexp_parts,
     logsumexp_value,
@@ -47,23 +51,41 @@ def _zero_count(plan: Plan, a: int, like: torch.Tensor) -> torch.Tensor:
     return per_output(inner, like.dtype, like.device)
 
 
+def _no_neg_inf_fill(plan: Plan, policy: str) -> bool:
+    """No tap holds -inf for a cell that is not there: no ceil_mode overhang and, under
+    ``"ignore"``, no padding (``"zero"`` fills padding with 0)."""
+    return all(
+        ax.pad_after <= ax.pad_end and (policy == "zero" or not ax.has_absent) for ax in plan.axes
+    )
+
+
+def _forward_ad() -> bool:
+    """Inside a forward-mode AD level (a tangent may meet a where's masked branch)."""
+    return torch.autograd.forward_ad._current_level >= 0
+
+
 def _smooth_max(x: torch.Tensor, beta, plan: Plan, policy: str) -> torch.Tensor:
     """Reduced one axis at a time, innermost first, the partial results kept in parts
     (:class:`~ndpool.impl.separable.LogSumExp`) and combined at the end."""
     lse = None
+    # the carrier only passes NaN derivatives on to the cells of infinite windows
+    finite_x = all_finite(x)
+    carry = native.tracks_derivatives(x) and not finite_x
+    finite = finite_x and _no_neg_inf_fill(plan, policy) and not _forward_ad()
     for a in reversed(range(plan.d)):
         ax, dim = plan.axes[a], x.ndim - plan.d + a
         zero = policy == "zero"
         if lse is None:
-            lse = logsumexp_cells(taps(x, dim, ax, 0.0 if zero else NEG_INF, NEG_INF), beta)
+            cells = taps(x, dim, ax, 0.0 if zero else NEG_INF, NEG_INF)
+            lse = logsumexp_cells(cells, beta, carry, finite)
             continue
         parts = zip(
             taps(lse.top, dim, ax, 0.0 if zero else NEG_INF, NEG_INF),
             taps(lse.total, dim, ax, _zero_count(plan, a, x) if zero else 0.0, 0.0),
-            taps(lse.carrier, dim, ax, 0.0, 0.0),
+            taps(lse.carrier, dim, ax, 0.0, 0.0) if carry else repeat(None),
         )
-        lse = logsumexp_parts([LogSumExp(*p) for p in parts], beta)
-    return logsumexp_value(lse, beta)
+        lse = logsumexp_parts([LogSumExp(*p) for p in parts], beta, finite)
+    return logsumexp_value(lse, beta, finite)
 
 
 @routed

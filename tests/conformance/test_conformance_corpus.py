@@ -4,6 +4,7 @@ spec's own value and error, a mutant's bug), never to the suite's own output."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -51,7 +52,8 @@ def test_the_edges_hold_what_they_name():
     nans = (np.isnan(w) & real).sum(-1)
     assert (nans == real.sum(-1)).any() and (nans == 2).any() and (nans == 1).any()
     w, real = windows("infinities")
-    assert ((w == -np.inf) | ~real).all(-1).any()
+    all_neg_inf = ((w == -np.inf) | ~real).all(-1)
+    assert all_neg_inf[..., 0].any() and all_neg_inf[..., 1:].any()
     assert ((w == np.inf).any(-1) & (w == -np.inf).any(-1)).any()
     for dtype in ("float16", "float32", "float64"):
         w, real = windows("magnitudes", dtype)
@@ -99,6 +101,41 @@ def test_the_corpus_is_lifted_to_every_declared_rank_up_to_3d():
         assert spec.max_pool(x, **cfg).shape[-1] == 4
     with pytest.raises(corpus.NotApplicable):
         corpus.pinned(lifted[2], "max_pool", CAPS.replace(ranks=(1, 2)), "float32", 1.0)
+
+
+@pytest.mark.parametrize("form", ["ints", "pairs"])
+def test_an_edge_lifted_along_the_first_axis_is_the_last_axis_edge_transposed(form):
+    """Lifted along the first spatial axis (:func:`corpus.per_axis`), every sliding and
+    adaptive edge is the same pooling problem as along the last: its cells, geometry and
+    padding move to that axis, so the spec's output is the last-axis one with the two
+    spatial axes swapped. Lifted along every axis, its geometry is on both axes and its
+    cells repeat along the first."""
+    caps = CAPS.replace(padding_forms=("valid", "same", "same_lower", form))
+    ops = {"sliding": "avg_pool", "adaptive": "adaptive_avg_pool"}
+    for e in corpus.SLIDING_EDGES + corpus.ADAPTIVE_EDGES:
+        last, first, every = corpus.per_axis(dataclasses.replace(e, rank=2))
+        assert (last.axis, first.axis, every.axis) == (-1, 0, "every")
+        op = ops[e.windows]
+        try:
+            x, cfg, _ = corpus.pinned(last, op, caps, "float64", 1.0)
+        except corpus.NotApplicable:
+            continue
+        xf, cfgf, _ = corpus.pinned(first, op, caps, "float64", 1.0)
+        assert xf.shape[-2:] == x.shape[-2:][::-1], e.name
+        np.testing.assert_array_equal(xf, np.swapaxes(x, -1, -2))
+        with np.errstate(all="ignore"):
+            want = getattr(spec, op)(x, **cfg)
+            got = getattr(spec, op)(xf, **cfgf)
+        np.testing.assert_array_equal(got, np.swapaxes(want, -1, -2), err_msg=e.name)
+        xe, cfge, _ = corpus.pinned(every, op, caps, "float64", 1.0)
+        assert xe.shape[-2:] == (x.shape[-1],) * 2, e.name
+        np.testing.assert_array_equal(xe, np.broadcast_to(x, xe.shape))  # rows repeat the cells
+        for key, value in cfg.items():
+            if isinstance(value, tuple) and key != "padding":
+                assert cfge[key] == (value[-1],) * 2, (e.name, key)
+        if isinstance(cfg.get("padding"), tuple):
+            assert cfge["padding"] == (cfg["padding"][-1],) * 2, e.name
+    assert corpus.per_axis(dataclasses.replace(e, rank=1)) == [dataclasses.replace(e, rank=1)]
 
 
 def test_empty_inputs_and_magnitudes_are_pinned_to_every_dtype():
@@ -236,3 +273,43 @@ def test_pins_draw_their_free_parts_from_the_seed():
         norms |= {float(np.ravel(c.params[0])[0]) for c in cases}
         layouts |= {c.layout for c in cases}
     assert len(norms) > 3 and len(layouts) > 1, (norms, layouts)
+
+
+def test_the_thorough_corpus_pins_each_edge_in_every_layout_and_along_the_first_axis():
+    """A framework may send each memory layout to a kernel of its own, and treat the outer
+    spatial axes apart (torch's channels_last_3d max-pool indices of a window of -inf past
+    depth 0): a pin that draws its layout meets one layout per run, and a 1-D edge lifted
+    onto the last axis leaves the outer ones of length 1. The thorough profile pins each
+    edge in every layout and along the first axis too, so a kernel wrong only there (a
+    channels-last 3-D input with depth > 1 and a window of -inf only) fails with one drawn
+    example, for every seed."""
+
+    def max_pool(x, **cfg):
+        y = spec.max_pool(x, **cfg)
+        deep_channels_last = x.ndim == 5 and x.shape[2] > 1 and x.strides[1] < x.strides[2]
+        return np.where(np.isneginf(y), 0, y) if deep_channels_last else y
+
+    caps = Capabilities(ranks=(1, 2, 3), dtypes=("float32", "float64"))
+    target = NumpyTarget(
+        type("NS", (), {"max_pool": staticmethod(max_pool)})(),
+        name="deep-channels-last-neg-inf",
+        capabilities=caps,
+    )
+    labels = [label for label, _ in CheckContext(target, seed=0).pins("max_pool", "forward")]
+    assert labels and not any("channels_last" in s or "first axis" in s for s in labels)
+    thorough = CheckContext(target, profile="thorough", seed=0)
+    labels = [label for label, _ in thorough.pins("max_pool", "forward")]
+    for layout in caps.layouts:
+        for axis in ("", " along the first axis", " along every axis"):
+            assert any(f"infinities in 3-D{axis}, {layout} " in s for s in labels), (axis, layout)
+    assert not any("1-D along" in s for s in labels)
+    for seed_value in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ctx = CheckContext(
+                target, profile="thorough", seed=seed_value, max_examples=1, discover=False
+            )
+            out = ctx.run("max_pool", "forward")
+        assert out.status == "fail", seed_value
+        assert "infinities in 3-D along the first axis, channels_last" in out.message
+        assert "layout=channels_last" in out.message

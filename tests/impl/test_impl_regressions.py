@@ -235,3 +235,49 @@ def test_gumbel_pool_train_keeps_the_sign_of_a_selected_negative_zero():
     want = spec.gumbel_pool(x.numpy(), 1.0, g.numpy(), **cfg)
     assert np.array_equal(np.signbit(got.numpy()), np.signbit(want)), (got, want)
     assert np.array_equal(got.numpy(), want), (got, want)
+
+
+# -- smooth max, beta 1000: partial log-sum-exps rounded between axes, derivatives off by
+# beta times that rounding (a thorough discovery run; float32, ties, dilated windows) ----
+SMOOTH_MAX_CASES = {
+    "vjp, 3-D valid": (
+        [2, -3, -2, -2, -2, 2, 3, 1, -3, -3, -1, 0, 1, 0, -2, -2, 1, 2],
+        (1, 1, 1, 3, 2, 3),
+        {"kernel_size": (1, 2, 2, 2), "padding": "valid", "dilation": (1, 2, 1, 2)},
+    ),
+    "jvp, 4-D": (
+        [-2, 1, -1, 2, -3, -2, -3, 2, -1, -2, -1, -1],
+        (1, 1, 3, 1, 4, 1),
+        {"kernel_size": (2, 1, 2, 1), "padding": 0, "dilation": (2, 1, 2, 1)},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMOOTH_MAX_CASES))
+def test_smooth_max_derivatives_at_a_large_beta_over_several_axes(name):
+    """Both derivatives, in float32, against the spec within the suite's derived bounds:
+    with the partial results rounded to ``m + log(s) / beta`` between axes, the cotangent of
+    tied cells came out 0.66665 for 2/3 and the tangent with the wrong sign."""
+    from ndpool.conformance.cases import Case
+    from ndpool.conformance.ops import OP_INFO
+    from ndpool.conformance.targets import load_target
+    from ndpool.conformance.tolerances import mismatches
+
+    cells, shape, cfg = SMOOTH_MAX_CASES[name]
+    cfg = {**cfg, "ceil_mode": False, "padding_policy": "ignore"}
+    x = np.array(cells, dtype=np.float64).reshape(shape)
+    beta = np.array(1000.0)
+    case = Case(op="smooth_max_pool", x=x, params=(beta,), cfg=cfg, dtype="float32")
+    target, info = load_target("ndpool.impl"), OP_INFO["smooth_max_pool"]
+    y = spec.smooth_max_pool(x, beta, **cfg)
+    cot = np.arange(1.0, y.size + 1).reshape(y.shape) * np.where(np.arange(y.size) % 2, 1, -1)
+    refs = spec.vjp("smooth_max_pool", (x, beta), cot, **cfg)
+    got = target.vjp(case, cot)
+    allowed = info.vjp_allowed(case, cot, refs, {"x", "beta"})
+    for g, ref, a in zip(got, refs, allowed):
+        assert not mismatches(g, ref, a, "float32").any(), (name, g, ref)
+    tangents = (np.resize([1.0, 1.0, 2.0, 0.0, 3.0, -2.0], x.shape), np.array(2.0))
+    _, want = spec.jvp("smooth_max_pool", (x, beta), tangents, **cfg)
+    _, got_dot = target.jvp(case, tangents)
+    allowed = info.jvp_allowed(case, tangents, want, {"x", "beta"})
+    assert not mismatches(got_dot, want, allowed, "float32").any(), (name, got_dot, want)
