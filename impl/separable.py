@@ -327,25 +327,45 @@ class LogSumExp(NamedTuple):
     carrier: torch.Tensor | None
 
 
-def _accumulate(terms) -> torch.Tensor:
-    """The sum of ``terms`` (an iterable, formed one at a time), added in order into one
-    new tensor in place (an addition's backward keeps none of its inputs)."""
+def _recorded(*ts) -> bool:
+    """Whether autograd records ops on ``ts`` (then an op in place may overwrite what a
+    backward reads; else the finite path below works in place, for its peak memory)."""
+    return torch.is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in ts)
+
+
+def _accumulate(terms, recorded: bool) -> torch.Tensor:
+    """The sum of ``terms`` (an iterable of new tensors, formed one at a time), added in
+    order into one tensor in place: the first term itself where nothing is ``recorded``,
+    else a new one (an addition's backward keeps none of its inputs, but the first term
+    may be a result its own backward reads)."""
     terms = iter(terms)
     total = next(terms)
     for i, t in enumerate(terms):
-        total = total + t if i == 0 else total.add_(t)
+        total = total + t if i == 0 and recorded else total.add_(t)
     return total
 
 
-def _scaled(d: torch.Tensor, beta, finite: bool = False) -> torch.Tensor:
+def _top(views: list[torch.Tensor]) -> torch.Tensor:
+    """:func:`tap_maximum` of taps no derivative flows through, in place after the first
+    maximum (one new tensor)."""
+    if len(views) == 1:
+        return views[0]
+    top = torch.maximum(views[0], views[1])
+    for v in views[2:]:
+        torch.maximum(top, v, out=top)
+    return top
+
+
+def _scaled(d: torch.Tensor, beta, finite: bool = False, recorded: bool = True) -> torch.Tensor:
     """``exp(beta d)`` for ``d <= 0``: a ``-inf`` difference adds exp(-inf) = 0 whatever
     beta (it never meets beta, so no derivative forms beta * -inf, nor 0 * -inf in the
     where's unselected branch); an underflowed term is 0 with no derivative (its tangent
     beta_dot * d may have overflowed, 0 * inf, which a where's unselected branch does not
     pass on). ``finite``: ``d`` is known finite and no forward-mode derivative is formed
-    (reverse mode meets no 0 * inf there: ``exp(beta d)`` alone)."""
-    if finite:
-        return torch.exp(beta * d)
+    (reverse mode meets no 0 * inf there: ``exp(beta d)`` alone), and a new tensor, worked
+    on in place where nothing is ``recorded``."""
+    if finite:  # exp in place: its backward reads its result, the product's needs it not
+        return d.mul_(beta).exp_() if not recorded else (beta * d).exp_()
     absent = d == float("-inf")
     e = torch.exp(beta * torch.where(absent, 0.0, d))
     return torch.where(absent, torch.exp(d), torch.where(e == 0, 0.0, e))
@@ -360,9 +380,11 @@ def logsumexp_cells(
     form the carrier (``False`` where it is known to be needless: every cell finite, or
     no derivative tracked). ``finite``: every tap is known finite (no infinite, NaN or
     absent cell) and no forward-mode derivative is formed: the masks are left out."""
-    top = tap_maximum([v.detach() for v in views])
+    top = _top([v.detach() for v in views])
     if finite:
-        return LogSumExp(top, _accumulate(_scaled(v - top, beta, True) for v in views), None)
+        rec = _recorded(views[0], beta)
+        terms = (_scaled(v - top, beta, True, rec) for v in views)
+        return LogSumExp(top, _accumulate(terms, rec), None)
     infinite = top.isinf()
     shift = torch.where(infinite | top.isnan(), 0.0, top)
     total = carrier = None
@@ -381,10 +403,12 @@ def logsumexp_parts(parts: list[LogSumExp], beta=1.0, finite: bool = False) -> L
     (the derivatives of ``m + log(s) / beta`` formed stage by stage from rounded partial
     results are off by ``beta`` times their rounding error). ``finite``: as
     :func:`logsumexp_cells`."""
-    top = tap_maximum([p.top for p in parts])
+    top = _top([p.top for p in parts])
     if finite:
-        terms = (p.total * _scaled(p.top - top, beta, True) for p in parts)
-        return LogSumExp(top, _accumulate(terms), None)
+        rec = _recorded(parts[0].total, beta)
+        scaled = ((p.total, _scaled(p.top - top, beta, True, rec)) for p in parts)
+        terms = (s * e if rec else e.mul_(s) for s, e in scaled)
+        return LogSumExp(top, _accumulate(terms, rec), None)
     infinite = top.isinf()
     shift = torch.where(infinite | top.isnan(), 0.0, top)
     total = carrier = None

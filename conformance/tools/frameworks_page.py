@@ -1,12 +1,13 @@
 """Generate docs/frameworks.md, "Pooling semantics across frameworks", by running probes.
 
     python -m ndpool.conformance.tools.frameworks_page docs/frameworks.md
-    python -m ndpool.conformance.tools.frameworks_page --discovery REPORT.json ...
+    python -m ndpool.conformance.tools.frameworks_page --discovery [--commit REV] REPORT.json
 
 The second form keeps the distinct failures of a discovery run (``ndpool check --discover
---unregistered --report REPORT.json``) in ``docs/frameworks/discovery/<target>.json``
-(kinds, regions, registry entries; not the counterexamples), which the page's "Distinct
-failures" section lists.
+--unregistered --report REPORT.json``; several reports may follow) in
+``docs/frameworks/discovery/<target>.json`` (kinds, regions, registry entries; not the
+counterexamples; ``--commit``: the ndpool commit the run was made on, which the page
+names), which the page's "Distinct failures" section lists.
 
 Every row is a convention, every column a target; a cell is what the target returned on
 the row's probe (a tiny input, through the same :class:`~ndpool.conformance.targets.Target`
@@ -438,9 +439,10 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def discovery_summary(report: dict) -> dict:
-    """What the page keeps of a discovery run's JSON report: the run, and per cell its
-    distinct failures' kinds, regions and registry entries (no counterexamples)."""
+def discovery_summary(report: dict, commit: str | None = None) -> dict:
+    """What the page keeps of a discovery run's JSON report: the run (and the ndpool
+    ``commit`` it ran on, where given), and per cell its distinct failures' kinds, regions
+    and registry entries (no counterexamples)."""
     meta = report["meta"]
     ((name, body),) = report["targets"].items()
     cells = {
@@ -462,6 +464,7 @@ def discovery_summary(report: dict) -> dict:
         "counts": body.get("counts", {}),
         "coverage": body.get("registry_coverage"),
         "findings": cells,
+        **({"commit": commit} if commit else {}),
     }
 
 
@@ -486,10 +489,11 @@ def discovery_section() -> list[str]:
     ]
     for run in runs:
         cov = run.get("coverage") or {"found": [], "not_found": [], "new": [], "guarded": []}
+        on = f" on commit {run['commit']}" if run.get("commit") else ""
         lines += [
             f"### {run['target']}",
             "",
-            f"`{run['command']}`: {run['examples']} examples, {run['worker_seconds']} s in "
+            f"`{run['command']}`{on}: {run['examples']} examples, {run['worker_seconds']} s in "
             f"the workers; {len(cov['found'])} registry entries found, {len(cov['new'])} new "
             f"failure(s); not found: {', '.join(f'`{e}`' for e in cov['not_found']) or 'none'}; "
             f"not run (`skip`, a crash): {', '.join(f'`{e}`' for e in cov['guarded']) or 'none'}.",
@@ -513,7 +517,9 @@ def discovery_section() -> list[str]:
                 f"| {' or '.join(links)} | {len(cells)} | {', '.join(sorted(set(cells)))} |"
             )
         for cell, f in new:
-            lines.append(f"| **new**: {_cell(f['kind'])} ({_cell(where(f))}) | 1 | {cell} |")
+            lines.append(
+                f"| **new** in this run: {_cell(f['kind'])} ({_cell(where(f))}) | 1 | {cell} |"
+            )
         lines.append("")
     return lines
 
@@ -569,9 +575,15 @@ def _registered_conventions() -> set[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0].startswith("-") and argv[0] != "--discovery":
+        print(__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1])
+        return 0 if argv[0] in ("-h", "--help") else 2
     if argv[:1] == ["--discovery"]:
+        commit = None
+        if argv[1:2] == ["--commit"]:
+            commit, argv = argv[2], argv[:1] + argv[3:]
         for path in argv[1:]:
-            summary = discovery_summary(json.loads(Path(path).read_text()))
+            summary = discovery_summary(json.loads(Path(path).read_text()), commit)
             out = DOCS / DISCOVERY_DIR / f"{summary['target']}.json"
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
