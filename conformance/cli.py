@@ -36,7 +36,8 @@ PROFILE_HELP = {
     "quick": "the edge corpus and every invalid-input breaker, then 12 drawn examples per "
     "op x property (about 1 minute)",
     "ci": "the same, then 100 drawn examples per cell (about 10 minutes)",
-    "thorough": "the same, then 1000 drawn examples per cell (hours)",
+    "thorough": "the edge corpus in every declared memory layout and, in 2-D and 3-D, along "
+    "the first and every axis too, every breaker, then 1000 drawn examples per cell (hours)",
 }
 
 

@@ -57,6 +57,10 @@ DISCOVER_BY_DEFAULT = ("thorough",)
 #: (:func:`.corpus.per_layout`; the others draw one layout per pin) and, in 2-D and 3-D,
 #: along the first spatial axis and every axis as well as the last (:func:`.corpus.per_axis`)
 PIN_EVERY_PLACEMENT = ("thorough",)
+#: how many times a pin draws its free parts anew when its example fails as a failure found
+#: already (a discovery run), before it counts as checked: a few other dtypes and layouts,
+#: not Hypothesis' limit of 1000 calls for a run whose every example is set aside
+PIN_REDRAWS = 8
 #: the most distinct failures one cell's discovery lists before it stops searching
 MAX_FINDINGS = 24
 #: how a target's convention options are set: ``declared`` (the values the adapter
@@ -320,6 +324,7 @@ class CheckContext:
         not count towards the budget."""
 
         pinned = run is not None and run.pinned
+        repeats = [0]  # a pin's examples set aside as a found failure's repeats
 
         def inner(data):
             # Hypothesis' first example is the simplest draw of every free part (the first
@@ -337,6 +342,9 @@ class CheckContext:
                 else:
                     aside.finding.absorbed += 1
                     tally.repeats += 1
+                    repeats[0] += 1
+                    if pinned and repeats[0] >= PIN_REDRAWS:  # else up to Hypothesis'
+                        raise corpus.NotApplicable("found already") from None  # 1000 calls
                 reject()
             except corpus.Redraw:
                 tally.rejected += 1
@@ -357,9 +365,9 @@ class CheckContext:
     def pins(self, op: str, prop: str) -> list[tuple[str, dict]]:
         """What every run checks before its drawn examples (``corpus``): the edge corpus
         for the properties that take it (each edge in every declared layout, and along
-        the first and every axis too, at the :data:`PIN_EVERY_PLACEMENT` profiles), every breaker
-        of ``invalid_config`` once (called eagerly; the drawn examples draw the call
-        mode); ``(label, Run fields)``."""
+        the first and every axis too, at the :data:`PIN_EVERY_PLACEMENT` profiles),
+        every breaker of ``invalid_config`` once (called eagerly; the drawn examples draw
+        the call mode); ``(label, Run fields)``."""
         if not self.corpus:
             return []
         if prop == "invalid_config":

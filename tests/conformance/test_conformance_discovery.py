@@ -193,3 +193,24 @@ def test_inapplicable_draws_are_not_counted_as_examples():
     assert outcome.status == "pass", outcome.message
     pins = len(ctx.pins("adaptive_max_pool", "forward"))
     assert outcome.examples <= ctx.examples + pins + outcome.excluded, outcome
+
+
+def test_a_pin_that_fails_as_a_found_failure_redraws_only_a_few_times():
+    """With discovery, a pin whose example fails as a failure found already draws its free
+    parts anew (another dtype, another layout), but only ``PIN_REDRAWS`` times: where the
+    edge itself is the failure every redraw is set aside, and Hypothesis alone would go
+    on to 1000 calls per pin (the thorough corpus has hundreds of pins per cell)."""
+    from ndpool.conformance.runner import PIN_REDRAWS, CheckContext, Tally
+    from ndpool.conformance.tools.mutants import MUTANTS
+
+    ctx = CheckContext(MUTANTS["max-nan-dropped"].target(), profile="thorough", seed=0)
+    findings, per_pin = [], []
+    for _, pin in ctx.pins("max_pool", "forward"):
+        tally = Tally()
+        status, _, exc = ctx._example("max_pool", "forward", tally, pin, findings=findings)
+        if status == "fail":
+            findings += ctx._findings("max_pool", "forward", exc)
+        per_pin.append((tally.calls, tally.repeats))
+    assert findings
+    assert any(repeats for _, repeats in per_pin), "no pin repeated a found failure"
+    assert max(calls for calls, _ in per_pin) <= PIN_REDRAWS + 2 <= 16, per_pin
