@@ -4,24 +4,16 @@ measurement reports time, memory and the samples the parent compares."""
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 import torch
 
 from ndpool import spec
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "smooth_max.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    loaded = importlib.util.spec_from_file_location("smooth_max_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(module)
-    return module
+def bench(benchmark_script):
+    return benchmark_script("smooth_max")
 
 
 def test_the_baseline_is_the_spec_smooth_max_with_zero_padding(bench):

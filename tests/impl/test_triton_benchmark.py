@@ -10,10 +10,8 @@ import os
 
 os.environ["TRITON_INTERPRET"] = "1"  # before the kernels are defined
 
-import importlib.util
 import json
 import math
-import pathlib
 
 import pytest
 import torch
@@ -25,7 +23,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
 ]
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_vs_torch.py"
 #: tiny versions of the benchmark's cases: ``(name, d, shape, quick shape, k, s, p)``
 TINY = (
     ("tiny 2-D 3x3 s2", 2, (2, 3, 9, 8), (2, 3, 9, 8), 3, 2, 1),
@@ -39,11 +36,8 @@ TORCH_FIELDS = {"torch_ms", "torch_gbs", "speedup", "max_abs_diff", "torch_of_cl
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("gpu_vs_torch", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(benchmark_script):
+    return benchmark_script("gpu_vs_torch")
 
 
 def test_the_benchmark_runs_end_to_end_on_cpu(bench, tmp_path):
