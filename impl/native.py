@@ -52,6 +52,11 @@ def is_traced(x: torch.Tensor) -> bool:
     return torch.compiler.is_compiling() or torch._C._functorch.is_functorch_wrapped_tensor(x)
 
 
+def in_forward_ad() -> bool:
+    """Inside a forward-mode AD level (``torch.autograd.forward_ad.dual_level``)."""
+    return torch.autograd.forward_ad._current_level >= 0
+
+
 def tracks_derivatives(x: torch.Tensor) -> bool:
     """Whether a derivative of the output may be asked for (autograd, forward AD, func;
     compiled: autograd only, the others are not traced by dynamo)."""
@@ -60,7 +65,7 @@ def tracks_derivatives(x: torch.Tensor) -> bool:
     return (
         (torch.is_grad_enabled() and x.requires_grad)
         or torch._C._functorch.is_functorch_wrapped_tensor(x)
-        or torch.autograd.forward_ad._current_level >= 0
+        or in_forward_ad()
     )
 
 

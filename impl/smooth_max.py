@@ -59,19 +59,15 @@ def _no_neg_inf_fill(plan: Plan, policy: str) -> bool:
     )
 
 
-def _forward_ad() -> bool:
-    """Inside a forward-mode AD level (a tangent may meet a where's masked branch)."""
-    return torch.autograd.forward_ad._current_level >= 0
-
-
 def _smooth_max(x: torch.Tensor, beta, plan: Plan, policy: str) -> torch.Tensor:
     """Reduced one axis at a time, innermost first, the partial results kept in parts
     (:class:`~ndpool.impl.separable.LogSumExp`) and combined at the end."""
     lse = None
-    # the carrier only passes NaN derivatives on to the cells of infinite windows
     finite_x = all_finite(x)
+    # the carrier only passes NaN derivatives on to the cells of infinite windows; the
+    # masks of the general path keep a forward-mode tangent from meeting 0 * inf
     carry = native.tracks_derivatives(x) and not finite_x
-    finite = finite_x and _no_neg_inf_fill(plan, policy) and not _forward_ad()
+    finite = finite_x and _no_neg_inf_fill(plan, policy) and not native.in_forward_ad()
     for a in reversed(range(plan.d)):
         ax, dim = plan.axes[a], x.ndim - plan.d + a
         zero = policy == "zero"
