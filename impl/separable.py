@@ -347,7 +347,7 @@ def _accumulate(terms, recorded: bool) -> torch.Tensor:
 
 def _top(views: list[torch.Tensor]) -> torch.Tensor:
     """:func:`tap_maximum` of taps no derivative flows through, in place after the first
-    maximum (one new tensor)."""
+    maximum (one new tensor; eager only: a ``torch.func`` transform has no ``out=``)."""
     if len(views) == 1:
         return views[0]
     top = torch.maximum(views[0], views[1])
@@ -380,11 +380,12 @@ def logsumexp_cells(
     form the carrier (``False`` where it is known to be needless: every cell finite, or
     no derivative tracked). ``finite``: every tap is known finite (no infinite, NaN or
     absent cell) and no forward-mode derivative is formed: the masks are left out."""
-    top = _top([v.detach() for v in views])
     if finite:
+        top = _top([v.detach() for v in views])
         rec = _recorded(views[0], beta)
         terms = (_scaled(v - top, beta, True, rec) for v in views)
         return LogSumExp(top, _accumulate(terms, rec), None)
+    top = tap_maximum([v.detach() for v in views])
     infinite = top.isinf()
     shift = torch.where(infinite | top.isnan(), 0.0, top)
     total = carrier = None
@@ -403,12 +404,13 @@ def logsumexp_parts(parts: list[LogSumExp], beta=1.0, finite: bool = False) -> L
     (the derivatives of ``m + log(s) / beta`` formed stage by stage from rounded partial
     results are off by ``beta`` times their rounding error). ``finite``: as
     :func:`logsumexp_cells`."""
-    top = _top([p.top for p in parts])
     if finite:
+        top = _top([p.top for p in parts])
         rec = _recorded(parts[0].total, beta)
         scaled = ((p.total, _scaled(p.top - top, beta, True, rec)) for p in parts)
         terms = (s * e if rec else e.mul_(s) for s, e in scaled)
         return LogSumExp(top, _accumulate(terms, rec), None)
+    top = tap_maximum([p.top for p in parts])
     infinite = top.isinf()
     shift = torch.where(infinite | top.isnan(), 0.0, top)
     total = carrier = None

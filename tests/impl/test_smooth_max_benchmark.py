@@ -7,13 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from benchmark_scripts import load_benchmark
 
 from ndpool import spec
 
 
 @pytest.fixture(scope="module")
-def bench(benchmark_script):
-    return benchmark_script("smooth_max")
+def bench():
+    return load_benchmark("smooth_max")
 
 
 def test_the_baseline_is_the_spec_smooth_max_with_zero_padding(bench):

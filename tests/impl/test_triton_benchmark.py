@@ -15,6 +15,7 @@ import math
 
 import pytest
 import torch
+from benchmark_scripts import load_benchmark
 
 pytest.importorskip("triton")
 
@@ -36,8 +37,8 @@ TORCH_FIELDS = {"torch_ms", "torch_gbs", "speedup", "max_abs_diff", "torch_of_cl
 
 
 @pytest.fixture(scope="module")
-def bench(benchmark_script):
-    return benchmark_script("gpu_vs_torch")
+def bench():
+    return load_benchmark("gpu_vs_torch")
 
 
 def test_the_benchmark_runs_end_to_end_on_cpu(bench, tmp_path):
