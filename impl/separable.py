@@ -121,22 +121,26 @@ def repeat_free(views: list[torch.Tensor], dim: int, ax) -> list[torch.Tensor]:
     ]
 
 
-def tap_sum(views: list[torch.Tensor]) -> torch.Tensor:
-    """The sum of the taps, in tap order (one new tensor, added to in place)."""
-    if len(views) == 1:
-        return views[0]
-    total = views[0] + views[1]
-    for v in views[2:]:
-        total.add_(v)
+def tap_sum(views, fresh: bool = False) -> torch.Tensor:
+    """The sum of the taps (any iterable, taken one at a time), in tap order, added in
+    place into one new tensor (an addition's backward keeps none of its inputs);
+    ``fresh``: the taps are new tensors that no backward reads, so the first one is
+    added to in place itself."""
+    views = iter(views)
+    total = next(views)
+    for i, v in enumerate(views):
+        total = total + v if i == 0 and not fresh else total.add_(v)
     return total
 
 
-def tap_maximum(views: list[torch.Tensor]) -> torch.Tensor:
+def tap_maximum(views: list[torch.Tensor], in_place: bool = False) -> torch.Tensor:
     """The elementwise maximum of the taps (NaN propagates; which of -0.0 and +0.0 it
-    keeps is unspecified: :func:`box_max` repairs zero signs)."""
+    keeps is unspecified: :func:`box_max` repairs zero signs). ``in_place``: no
+    derivative flows through the taps and no ``torch.func`` transform is on (it has no
+    ``out=``): one new tensor, the maximum taken into it."""
     top = views[0]
-    for v in views[1:]:
-        top = torch.maximum(top, v)
+    for i, v in enumerate(views[1:]):
+        top = torch.maximum(top, v, out=top) if in_place and i else torch.maximum(top, v)
     return top
 
 
@@ -333,29 +337,6 @@ def _recorded(*ts) -> bool:
     return torch.is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in ts)
 
 
-def _accumulate(terms, recorded: bool) -> torch.Tensor:
-    """The sum of ``terms`` (an iterable of new tensors, formed one at a time), added in
-    order into one tensor in place: the first term itself where nothing is ``recorded``,
-    else a new one (an addition's backward keeps none of its inputs, but the first term
-    may be a result its own backward reads)."""
-    terms = iter(terms)
-    total = next(terms)
-    for i, t in enumerate(terms):
-        total = total + t if i == 0 and recorded else total.add_(t)
-    return total
-
-
-def _top(views: list[torch.Tensor]) -> torch.Tensor:
-    """:func:`tap_maximum` of taps no derivative flows through, in place after the first
-    maximum (one new tensor; eager only: a ``torch.func`` transform has no ``out=``)."""
-    if len(views) == 1:
-        return views[0]
-    top = torch.maximum(views[0], views[1])
-    for v in views[2:]:
-        torch.maximum(top, v, out=top)
-    return top
-
-
 def _scaled(d: torch.Tensor, beta, finite: bool = False, recorded: bool = True) -> torch.Tensor:
     """``exp(beta d)`` for ``d <= 0``: a ``-inf`` difference adds exp(-inf) = 0 whatever
     beta (it never meets beta, so no derivative forms beta * -inf, nor 0 * -inf in the
@@ -381,10 +362,10 @@ def logsumexp_cells(
     no derivative tracked). ``finite``: every tap is known finite (no infinite, NaN or
     absent cell) and no forward-mode derivative is formed: the masks are left out."""
     if finite:
-        top = _top([v.detach() for v in views])
+        top = tap_maximum([v.detach() for v in views], in_place=True)
         rec = _recorded(views[0], beta)
         terms = (_scaled(v - top, beta, True, rec) for v in views)
-        return LogSumExp(top, _accumulate(terms, rec), None)
+        return LogSumExp(top, tap_sum(terms, fresh=not rec), None)
     top = tap_maximum([v.detach() for v in views])
     infinite = top.isinf()
     shift = torch.where(infinite | top.isnan(), 0.0, top)
@@ -405,11 +386,11 @@ def logsumexp_parts(parts: list[LogSumExp], beta=1.0, finite: bool = False) -> L
     results are off by ``beta`` times their rounding error). ``finite``: as
     :func:`logsumexp_cells`."""
     if finite:
-        top = _top([p.top for p in parts])
+        top = tap_maximum([p.top for p in parts], in_place=True)
         rec = _recorded(parts[0].total, beta)
         scaled = ((p.total, _scaled(p.top - top, beta, True, rec)) for p in parts)
         terms = (s * e if rec else e.mul_(s) for s, e in scaled)
-        return LogSumExp(top, _accumulate(terms, rec), None)
+        return LogSumExp(top, tap_sum(terms, fresh=not rec), None)
     top = tap_maximum([p.top for p in parts])
     infinite = top.isinf()
     shift = torch.where(infinite | top.isnan(), 0.0, top)
