@@ -10,6 +10,11 @@ CheckContext`; before every call of the target it tells the parent which example
 about to run, so when the worker dies (a segfault, an abort) or goes quiet for longer
 than ``timeout`` seconds (it is killed then), the parent reports that example, with a
 reproducer, as the cell's failure, starts a new worker and carries on.
+
+An interrupted run (Ctrl-C, or SIGTERM as a CI runner's time limit sends it) stops its
+workers, prints and writes what the finished cells found, names the cells that did not
+run, and exits with :data:`EXIT_INTERRUPTED` (or :data:`EXIT_NOT_CONFORMANT`, where a
+finished cell failed). The workers leave the interrupt to the parent.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -41,6 +48,7 @@ EXIT_USAGE = 2
 EXIT_SETUP = 3
 EXIT_NOTHING_CHECKED = 4
 EXIT_SUITE_ERROR = 5
+EXIT_INTERRUPTED = 130  # the shells' status of a process that SIGINT ended
 
 #: the exit statuses of ``ndpool check`` (also in its ``--help`` and docs/conformance/ci.md)
 EXIT_CODES = {
@@ -52,9 +60,14 @@ EXIT_CODES = {
     EXIT_NOTHING_CHECKED: "nothing was checked: the target provides none of the selected "
     "cells (ops, properties, gradients)",
     EXIT_SUITE_ERROR: "the suite itself failed (a bug in ndpool.conformance, not in the target)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM) before every cell ran, and no finished "
+    "cell failed: the summary and the report hold the finished cells and name the others",
 }
 
 REPORT_FORMATS = {".md": "md", ".json": "json", ".html": "html", ".htm": "html", ".xml": "xml"}
+
+#: the signals that interrupt a run (:data:`EXIT_INTERRUPTED`)
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 
 #: a run prints a progress line at least this often (seconds), and after each tenth
 PROGRESS_EVERY = 30.0
@@ -274,6 +287,8 @@ def _worker(conn, cfg: GateConfig) -> None:
 
     if not cfg.verbose:
         warnings.simplefilter("ignore")
+    for sig in INTERRUPTS:  # Ctrl-C reaches the whole process group, a CI runner's SIGTERM
+        signal.signal(sig, signal.SIG_IGN)  # may: the parent stops the run (and this worker)
     size_thread_pools(cfg.jobs)
     try:
         target = load_target(cfg.target, device=cfg.device)
@@ -296,11 +311,18 @@ def _worker(conn, cfg: GateConfig) -> None:
 
     ctx.observer = observe
     while True:
-        message = conn.recv()
+        try:
+            message = conn.recv()
+        except EOFError:  # the parent is gone (killed): nobody to report to
+            return
         if message is None:
             return
         op, prop, crashed = message
-        conn.send(("done", ctx.run(op, prop, crashed)))
+        outcome = ctx.run(op, prop, crashed)
+        try:
+            conn.send(("done", outcome))
+        except OSError:  # a broken pipe: the parent is gone
+            return
 
 
 @dataclass
@@ -330,6 +352,8 @@ class Gate:
             cfg.discover if cfg.discover is not None else cfg.profile in DISCOVER_BY_DEFAULT
         )
         self.started = self.last_line = time.monotonic()
+        #: the cells that did not finish, where the run was interrupted
+        self.interrupted: list[tuple[str, str]] = []
 
     def _spawn(self) -> _Worker:
         parent, child = self.context.Pipe()
@@ -339,8 +363,29 @@ class Gate:
         return _Worker(process, parent)
 
     def run(self, cells: list[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
+        """The outcome of each cell; where the run is interrupted (KeyboardInterrupt: see
+        :func:`check`), those of the cells that finished, the others in
+        :attr:`interrupted`."""
+        workers: list[_Worker] = []
+        try:
+            self._run(cells, workers)
+        except KeyboardInterrupt:
+            self.interrupted = [c for c in cells if c not in self.outcomes]
+            for w in workers:
+                w.process.kill()
+        for w in workers:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+            w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.kill()
+        return self.outcomes
+
+    def _run(self, cells: list[tuple[str, str]], workers: list[_Worker]) -> None:
         queue = list(cells)
-        workers = [self._spawn() for _ in range(min(self.cfg.jobs, len(queue)))]
+        workers += [self._spawn() for _ in range(min(self.cfg.jobs, len(queue)))]
         done = 0
         self.started = self.last_line = time.monotonic()
         while queue or any(w.cell for w in workers):
@@ -388,15 +433,6 @@ class Gate:
                 w.cell = None
                 if not w.process.is_alive():
                     workers[workers.index(w)] = self._spawn()
-        for w in workers:
-            try:
-                w.conn.send(None)
-            except OSError:
-                pass
-            w.process.join(timeout=5)
-            if w.process.is_alive():
-                w.process.kill()
-        return self.outcomes
 
     def _where(self, w: _Worker) -> str:
         if w.last is None:
@@ -520,7 +556,10 @@ def check(cfg: GateConfig, out=print) -> int:
         f"{where}{len(to_run)} cells on {cfg.jobs} worker(s)"
     )
     start = time.perf_counter()
-    outcomes = Gate(cfg, target, out, {c: cost(c) for c in to_run}).run(to_run)
+    gate = Gate(cfg, target, out, {c: cost(c) for c in to_run})
+    with _terminate_as_interrupt():
+        outcomes = gate.run(to_run)
+    cells = [c for c in cells if c not in gate.interrupted]  # the report's: what finished
     matrix = Matrix()
     for (op, prop), (status, reason) in blocked.items():
         matrix.set(target.name, op, prop, status, reason)
@@ -560,13 +599,21 @@ def check(cfg: GateConfig, out=print) -> int:
         f"{len(outcomes)} cells, {total} examples ({checked} checked outside registered "
         f"regions) in {secs:.0f} s (seed {cfg.seed}{shard})"
     )
+    stopped = [f"{op}/{prop}" for op, prop in gate.interrupted]
+    if stopped:
+        out(
+            f"interrupted: {len(stopped)} of {len(to_run)} cells did not run (or did not "
+            f"finish), nothing is known of them: {', '.join(stopped)}"
+        )
     if cfg.report:
-        _write(matrix, cfg, cfg.report, cfg.report_format, cells)
-        out(f"report written to {cfg.report}")
+        _write(matrix, cfg, cfg.report, cfg.report_format, cells, stopped)
+        out(f"report written to {cfg.report}" + (" (the finished cells)" if stopped else ""))
     if cfg.junit_xml:
         _write(matrix, cfg, cfg.junit_xml, "xml", cells)
     if failures:
         return EXIT_NOT_CONFORMANT
+    if stopped:
+        return EXIT_INTERRUPTED
     if errors:
         out("the suite itself failed (SUITE ERROR above): please report it")
         return EXIT_SUITE_ERROR
@@ -661,19 +708,42 @@ def describe_found(found_at: int | None, replayed: int) -> str:
     return text
 
 
-def _write(matrix: Matrix, cfg: GateConfig, path: str, fmt: str, cells=()) -> None:
+def _write(matrix: Matrix, cfg: GateConfig, path: str, fmt: str, cells=(), stopped=()) -> None:
     """Write the report; a JSON one records the run (:meth:`GateConfig.meta`) and its
-    cells, which ``ndpool report merge`` reads."""
+    cells, which ``ndpool report merge`` reads. ``stopped``: the cells an interrupt kept
+    from running (a report of an interrupted run names them, and a merge refuses it)."""
+    extra = {"interrupted": list(stopped)} if stopped else {}
     if fmt == "xml":
         Path(path).write_text(junit_xml(matrix, cfg))
     elif fmt == "json":
         cells = [f"{op}/{prop}" for op, prop in cells]
-        write_report(matrix, path, fmt=fmt, **cfg.meta(), cells=cells)
+        write_report(matrix, path, fmt=fmt, **cfg.meta(), cells=cells, **extra)
     else:
         meta = {"profile": cfg.profile, "seed": cfg.seed}
         if cfg.shard:
             meta["shard"] = str(cfg.shard)
+        if stopped:
+            meta["interrupted"] = f"{len(stopped)} cell(s) did not run: {', '.join(stopped)}"
         write_report(matrix, path, fmt=fmt, **meta)
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a CI runner's time limit, ``timeout``, ``kill``) interrupts the run as
+    Ctrl-C does, so that what finished is reported (in the main thread only: Python
+    handles signals there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def junit_xml(matrix: Matrix, cfg: GateConfig) -> str:

@@ -99,6 +99,12 @@ def read_report(path: str) -> ShardReport:
         )
     if len(targets) > 1:
         raise MergeError(f"{path} holds {len(targets)} targets, a run's report one")
+    if meta.get("interrupted"):
+        stopped = meta["interrupted"]
+        raise MergeError(
+            f"{path} is the report of an interrupted run: {len(stopped)} of its cells did "
+            f"not run (e.g. {stopped[0]}); run that shard again"
+        )
     name, body = next(iter(targets.items())) if targets else ("", {})
     try:
         shard = Shard.parse(meta["shard"]) if meta.get("shard") else Shard(1, 1)

@@ -248,7 +248,8 @@ def to_json(matrix: Matrix, **extra) -> dict:
     for t in matrix.targets():
         props, _ = matrix.rows(t)
         out["targets"][t] = {
-            "conformant": matrix.conformant(t),
+            # an interrupted run's report (``interrupted`` in its meta) vouches for no one
+            "conformant": matrix.conformant(t) and not extra.get("interrupted"),
             "counts": dict(matrix.counts(t)),
             "deviation_hits": matrix.hits(t),
             "deviation_clean": dict(matrix.clean_counts[t]),
@@ -295,6 +296,8 @@ def to_markdown(matrix: Matrix, **extra) -> str:
     for t in matrix.targets():
         props, rows = matrix.rows(t)
         verdict = "conformant" if matrix.conformant(t) else "**not conformant**"
+        if matrix.conformant(t) and extra.get("interrupted"):
+            verdict = "**interrupted**: no verdict"
         lines += [f"## {t} — {verdict}", ""]
         lines.append("| op | " + " | ".join(props) + " |")
         lines.append("|---|" + "---|" * len(props))
@@ -340,6 +343,8 @@ def to_html(matrix: Matrix, **extra) -> str:
         "<!doctype html><meta charset=utf-8><title>ndpool conformance</title>",
         "<h1>ndpool conformance report</h1>",
     ]
+    if extra:
+        parts.append("<p>" + html.escape(", ".join(f"{k}: {v}" for k, v in extra.items())) + "</p>")
     for t in matrix.targets():
         props, rows = matrix.rows(t)
         parts.append(f"<h2>{html.escape(t)}</h2><table border=1 cellpadding=4>")

@@ -4,7 +4,9 @@ Each (op, configuration) is compiled once with the default (Inductor) backend on
 ``dynamic=False`` (pooling configurations are Python constants; a new shape or dtype
 recompiles, which Inductor does in a fraction of a second once warm), and the compiled
 callable is cached. Dynamo's recompile limits are raised so that no call silently falls
-back to eager.
+back to eager. Where tracing a configuration fails (a shape the op rejects), the error
+reaches the suite, which reports it; the fake-tensor logger that would also print its
+traceback to stderr, two dozen lines per example, is silenced (:func:`_quiet_tracing`).
 
 Derivatives: the VJP is ``torch.autograd.grad`` through the compiled function, so AOT
 Autograd compiles the backward too. There is no JVP: ``torch.func.jvp`` (forward-mode AD)
@@ -14,6 +16,8 @@ The capabilities are the ``torch`` target's.
 """
 
 from __future__ import annotations
+
+import logging
 
 from ..cases import Case
 from .base import NotProvided, construct_for
@@ -50,6 +54,17 @@ def _configure_dynamo() -> None:
             setattr(dc, name, 100_000)
     if hasattr(dc, "accumulated_cache_size_limit"):
         dc.accumulated_cache_size_limit = 100_000
+
+
+#: torch's loggers that print, besides raising, an error of a configuration being traced
+TRACING_LOGGERS = ("torch._subclasses.fake_tensor",)
+
+
+def _quiet_tracing() -> None:
+    """Keep the errors of tracing out of stderr (they are raised, and the suite reports
+    them with the example): only a critical record of these loggers is printed."""
+    for name in TRACING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class CompileTarget(TorchTarget):
@@ -90,6 +105,7 @@ class CompileTarget(TorchTarget):
 
 def make_target(device: str = "cpu") -> CompileTarget:
     _configure_dynamo()
+    _quiet_tracing()
     caps = CAPABILITIES.replace(gradients=("vjp",))
     per_op = {op: c.replace(gradients=("vjp",)) for op, c in PER_OP.items()}
     return CompileTarget(

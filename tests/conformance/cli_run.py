@@ -11,13 +11,32 @@ from pathlib import Path
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def ndpool(cwd, *args, timeout=300) -> subprocess.CompletedProcess:
-    """``python -m ndpool.conformance.cli ARGS`` in ``cwd``, output captured."""
+def _command(args) -> tuple[list[str], dict]:
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])
     )
-    cmd = [sys.executable, "-m", "ndpool.conformance.cli", *args]
+    return [sys.executable, "-u", "-m", "ndpool.conformance.cli", *args], env
+
+
+def ndpool(cwd, *args, timeout=300) -> subprocess.CompletedProcess:
+    """``python -m ndpool.conformance.cli ARGS`` in ``cwd``, output captured."""
+    cmd, env = _command(args)
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def start_ndpool(cwd, *args) -> subprocess.Popen:
+    """The same, started (unbuffered, in a process group of its own, as a shell starts a
+    command: a test can send the group a signal as a terminal's Ctrl-C does)."""
+    cmd, env = _command(args)
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def tail(out: subprocess.CompletedProcess) -> str:

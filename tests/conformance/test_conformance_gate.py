@@ -5,14 +5,18 @@ and a failure prints a command line that replays it."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
+import signal
 
 import cli_run
 import pytest
 
 from ndpool.conformance.gate import (
     EXIT_CONFORMANT,
+    EXIT_INTERRUPTED,
     EXIT_NOT_CONFORMANT,
     EXIT_NOTHING_CHECKED,
     EXIT_SETUP,
@@ -126,6 +130,50 @@ def test_a_hang_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
     assert "the target hung: no progress for 3 s (--timeout) in forward of max_pool(" in out.stdout
     assert "reproducer:" in out.stdout
     assert re.search(r"^avg_pool\s+pass\s*$", out.stdout, re.M), _lines(out)
+
+
+@pytest.mark.parametrize(
+    ("sig", "group"),
+    [(signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["ctrl-c-to-the-group", "sigterm-to-the-run"],
+)
+def test_an_interrupted_run_reports_the_cells_that_finished(tmp_path, sig, group):
+    """Ctrl-C (SIGINT to the whole process group) or SIGTERM (to the run) stops the run:
+    no worker traceback, the finished cell in the summary and the report, the unfinished
+    one named, an exit status of its own, and a report that a merge refuses."""
+    run = cli_run.start_ndpool(
+        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
+        "--property", "forward", "--seed", "1", "-n", "2", "--timeout", "600",
+        "--report", "r.json",
+    )  # fmt: skip
+    try:
+        seen = []
+        for line in run.stdout:  # max_pool hangs in one worker; avg_pool passes in the other
+            seen.append(line)
+            if line.startswith("[1/2]"):
+                break
+        assert seen and seen[-1].startswith("[1/2]"), "".join(seen)
+        (os.killpg if group else os.kill)(run.pid, sig)
+        rest, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    out = "".join(seen) + rest
+    assert run.returncode == EXIT_INTERRUPTED, out + err
+    assert "Traceback" not in err, err
+    assert "interrupted: 1 of 2 cells did not run (or did not finish), nothing is known of " \
+        "them: max_pool/forward" in out, out  # fmt: skip
+    assert re.search(r"^avg_pool\s+pass\s*$", out, re.M), out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["meta"]["interrupted"] == ["max_pool/forward"]
+    assert report["meta"]["cells"] == ["avg_pool/forward"]
+    body = next(iter(report["targets"].values()))
+    assert body["cells"] == {"avg_pool": {"forward": "pass"}} and not body["conformant"]
+    merged = ndpool(tmp_path, "report", "merge", "r.json")
+    assert merged.returncode == EXIT_SETUP, _lines(merged)
+    assert "r.json is the report of an interrupted run: 1 of its cells did not run" in (
+        merged.stdout
+    )
 
 
 def test_a_crash_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):

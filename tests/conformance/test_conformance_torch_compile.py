@@ -23,3 +23,15 @@ def ndpool_target():
     target = make_target()
     target.ops = {op: fn for op, fn in target.ops.items() if op in CI_OPS}
     return target
+
+
+def test_a_configuration_that_fails_to_trace_raises_without_printing_its_traceback(capfd):
+    """The error reaches the suite (which reports it once, with its example); torch's
+    fake-tensor logger would also print its traceback to stderr for every such example."""
+    torch = pytest.importorskip("torch")
+    from ndpool.conformance.targets.torch_compile import make_target
+
+    fn = make_target().compiled_ops.compiled("max_pool", {"kernel_size": 1})
+    with pytest.raises(Exception, match="positive length"):
+        fn(torch.zeros(1, 0, 1, 1, 5))  # a zero-length non-batch axis: max_pool3d rejects it
+    assert "failed while attempting to run meta" not in capfd.readouterr().err
