@@ -15,8 +15,8 @@ Run it as ``ndpool check --target T`` or ``pytest --pyargs ndpool.conformance
   explicit state, and one property run);
 - ``pytest_plugin`` and ``test_suite`` (the suite under pytest), ``reporting`` (matrix
   and reports), ``gate`` and ``cli`` (``ndpool check``);
-- campaigns beyond one machine: ``shards`` (``--shard I/N``, balanced by the cost table
-  ``costs.json``), ``merge`` (``ndpool report merge``), ``example_db`` (``--db``: a
+- campaigns beyond one machine: ``shards`` (``--shard I/N``, balanced by the target's
+  cost table in ``costs/``), ``merge`` (``ndpool report merge``), ``example_db`` (``--db``: a
   directory or Redis), ``fuzz``, ``fuzz_plugin`` and ``fuzz_suite`` (``ndpool fuzz``,
   under HypoFuzz);
 - ``tools``: what generates pages and runs campaigns (the frameworks page, mutants and

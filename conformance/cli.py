@@ -206,9 +206,10 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
         "--costs",
         default=None,
         metavar="FILE",
-        help="the cost table --shard balances by (default: the package's, measured on "
-        "ndpool.impl; python -m ndpool.conformance.tools.cost_table REPORT.json --out FILE "
-        "makes one from a run of your target)",
+        help="the cost table --shard balances by (default: the package's table of the "
+        "target where it has one, else ndpool.impl's; python -m "
+        "ndpool.conformance.tools.cost_table REPORT.json --out FILE makes one from a full run "
+        "of your target)",
     )
     add(
         "--discover",

@@ -39,7 +39,7 @@ from .example_db import DatabaseError, check_database
 from .properties import PROPERTIES, _call_code, availability
 from .reporting import Matrix, write_report
 from .runner import DISCOVER_BY_DEFAULT, MAX_FINDINGS, PROFILES, CheckContext, Outcome
-from .shards import CostTable, Shard, cost_function, shard_cells
+from .shards import CostTable, Shard, cost_function, shard_cells, table_path
 from .targets import BUILTIN_TARGETS, load_target
 
 EXIT_CONFORMANT = 0
@@ -526,7 +526,7 @@ def check(cfg: GateConfig, out=print) -> int:
         cfg.seed = random.randrange(2**32)
     cells = cfg.cells()
     to_run, blocked = runnable(target, cells)
-    table = CostTable.load() if cfg.costs is None else CostTable.load(cfg.costs)
+    table = CostTable.load(table_path(target.name) if cfg.costs is None else cfg.costs)
     cost = cost_function(table, cfg.profile, blocked)
     where = ""
     if cfg.shard is not None:

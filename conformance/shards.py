@@ -7,20 +7,23 @@ whole check, and ``ndpool report merge`` puts their reports back together.
 The cells are dealt out by *longest processing time first*: sorted by their estimated
 cost (largest first, ties in the matrix's own order), each goes to the shard with the
 least cost so far (ties to the lowest index). The cost of a cell is its measured time in
-the cost table (:data:`COSTS_FILE`, measured on ``ndpool.impl``), scaled to the run's
-profile; a cell the table lacks costs the table's median; a cell the target cannot run
-costs nothing. The seed plays no part, so every shard of a run computes the same
-partition, whatever it draws.
+the cost table, scaled to the run's profile; a cell the table lacks costs the table's
+median; a cell the target cannot run costs nothing. The seed plays no part, so every
+shard of a run computes the same partition, whatever it draws.
 
-Regenerate the table from the JSON report of a full run::
+The table is the target's own (:data:`COSTS_DIR`\ ``/<target>.json``, from a full run of
+that target: what is dear differs between targets, e.g. every new shape compiles under
+JAX), or, for a target without one, ``ndpool.impl``'s (:data:`COSTS_FILE`). Make or
+refresh a table from the JSON report(s) of one full run::
 
-    ndpool check --target ndpool.impl --profile ci --seed 0 -n 2 --report ci.json
-    python -m ndpool.conformance.tools.cost_table ci.json
+    ndpool check --target T --profile thorough --seed 0 -n 2 --report T.json
+    python -m ndpool.conformance.tools.cost_table T.json   # writes costs/T.json
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,8 +31,10 @@ from pathlib import Path
 
 from .runner import PROFILES
 
-#: the cost table shipped with the package (see the module doc for how it is made)
-COSTS_FILE = Path(__file__).with_name("costs.json")
+#: the cost tables shipped with the package, one per measured target (the module doc)
+COSTS_DIR = Path(__file__).with_name("costs")
+#: the table of a target that has none of its own
+COSTS_FILE = COSTS_DIR / "ndpool.impl.json"
 
 Cell = tuple[str, str]
 
@@ -128,6 +133,15 @@ def assign(cells: Sequence[Cell], count: int, cost: Callable[[Cell], float]) -> 
 def shard_cells(cells: Sequence[Cell], shard: Shard, cost: Callable[[Cell], float]) -> list[Cell]:
     """The cells of ``shard`` (see :func:`assign`)."""
     return assign(cells, shard.count, cost)[shard.index - 1]
+
+
+def table_path(target: str) -> Path:
+    """The cost table a run of ``target`` shards by: its own where the package has one,
+    else :data:`COSTS_FILE`."""
+    own = COSTS_DIR / f"{target}.json"
+    if re.fullmatch(r"[\w.@+-]+", target) and own.is_file():
+        return own
+    return COSTS_FILE
 
 
 def cost_function(

@@ -1,7 +1,8 @@
-"""Regenerate the cost table that balances ``ndpool check --shard`` (conformance/costs.json).
+"""Make the cost table that balances ``ndpool check --shard`` for a target
+(conformance/costs/<target>.json: :mod:`ndpool.conformance.shards`).
 
-    ndpool check --target ndpool.impl --profile ci --seed 0 -n 2 --report ci.json
-    python -m ndpool.conformance.tools.cost_table ci.json [--out conformance/costs.json]
+    ndpool check --target T --profile thorough --seed 0 -n 2 --report T.json
+    python -m ndpool.conformance.tools.cost_table T.json [--out FILE]
 
 The reports (one full run's, or the JSON reports of all shards of one run) hold the
 examples and seconds of every cell; the table keeps them with the run's target, profile
@@ -19,7 +20,7 @@ import platform
 from pathlib import Path
 
 from ..merge import check_fit, merged_matrix, read_report
-from ..shards import COSTS_FILE, CostTable
+from ..shards import COSTS_DIR, CostTable
 
 
 def table_from_reports(paths: list[str], note: str = "") -> CostTable:
@@ -37,8 +38,8 @@ def table_from_reports(paths: list[str], note: str = "") -> CostTable:
         "about": "measured seconds and examples per op x property cell of one full run; "
         "ndpool check --shard balances its shards by them (ndpool.conformance.shards)",
         "command": "ndpool check --target {target} --profile {profile} --seed {seed} "
-        "-n {jobs} --report run.json; python -m ndpool.conformance.tools.cost_table "
-        "run.json".format(**{**meta, "jobs": meta.get("jobs", 1)}),
+        "-n {jobs}{flags} --report run.json; python -m ndpool.conformance.tools.cost_table "
+        "run.json".format(**{**meta, "jobs": meta.get("jobs", 1), "flags": _flags(meta)}),
         "target": name,
         "seed": meta["seed"],
         "jobs": meta.get("jobs", 1),
@@ -50,6 +51,16 @@ def table_from_reports(paths: list[str], note: str = "") -> CostTable:
     if note:
         info["note"] = note
     return CostTable(meta["profile"], seconds, examples, info)
+
+
+def _flags(meta: dict) -> str:
+    """The options of the run that change what a cell costs, as its command line had them."""
+    flags = {True: " --discover", False: " --no-discover"}.get(meta.get("discover"), "")
+    if meta.get("unregistered"):
+        flags += " --unregistered"
+    if meta.get("conventions", "declared") != "declared":
+        flags += f" --conventions {meta['conventions']}"
+    return flags
 
 
 def dumps(data: dict) -> str:
@@ -67,10 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         description="Write the cost table of ndpool check --shard from a run's JSON report(s).",
     )
     parser.add_argument("reports", nargs="+", metavar="REPORT.json")
-    parser.add_argument("--out", default=str(COSTS_FILE), help="default: the package's table")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="default: the package's table of the target (conformance/costs/<target>.json)",
+    )
     parser.add_argument("--note", default="", help="a remark on the measurement, kept in it")
     ns = parser.parse_args(argv)
     table = table_from_reports(ns.reports, ns.note)
+    ns.out = ns.out or str(COSTS_DIR / f"{table.meta['target']}.json")
     Path(ns.out).write_text(dumps(table.to_json()))
     print(
         f"{ns.out}: {len(table.seconds)} cells of {table.meta['target']} at profile "

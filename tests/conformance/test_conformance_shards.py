@@ -217,6 +217,39 @@ def test_merged_shards_equal_the_unsharded_run(tmp_path):
     assert again.seconds == pytest.approx(shards_table.seconds, abs=1e-3)
 
 
+@pytest.mark.parametrize("path", sorted(shards.COSTS_DIR.glob("*.json")), ids=lambda p: p.stem)
+def test_every_shipped_cost_table_is_a_builtin_targets_own(path):
+    """A table is named after the target whose run measured it, and a run of that target
+    shards by it: a table filed under another name would balance the wrong target."""
+    from ndpool.conformance.targets import BUILTIN_TARGETS
+
+    table = CostTable.load(path)
+    assert path.stem in BUILTIN_TARGETS and table.meta["target"] == path.stem
+    assert shards.table_path(path.stem) == path
+    assert f"--target {path.stem} " in table.meta["command"]
+    assert set(table.seconds) <= set(ALL_CELLS) and table.seconds
+    assert all(s >= 0 for s in table.seconds.values())
+
+
+def test_a_target_without_a_table_of_its_own_shards_by_ndpool_impls():
+    for name in ("my_kernels:target", "torch-compile", "../torch", "ndpool.impl"):
+        assert shards.table_path(name) == shards.COSTS_FILE, name
+    assert CostTable.load(shards.COSTS_FILE).meta["target"] == "ndpool.impl"
+
+
+def test_the_cost_table_tool_writes_the_targets_own_table_by_default(tmp_path, monkeypatch):
+    from ndpool.conformance.tools import cost_table
+
+    (tmp_path / "devs.toml").write_text(DEVIATIONS)
+    _, report = _run(tmp_path, "whole", "--property", "forward", "--discover")
+    monkeypatch.setattr(cost_table, "COSTS_DIR", tmp_path / "costs")
+    (tmp_path / "costs").mkdir()
+    assert cost_table.main([str(tmp_path / "whole.json")]) == 0
+    (name,) = report["targets"]  # the target's own name (a run shards by it)
+    table = CostTable.load(tmp_path / "costs" / f"{name}.json")
+    assert table.meta["target"] == name and " --discover " in table.meta["command"]
+
+
 def test_merge_refuses_reports_of_different_runs(tmp_path):
     (tmp_path / "devs.toml").write_text(DEVIATIONS)
     _, first = _run(tmp_path, "s1", "--property", "forward", "--shard", "1/2")
