@@ -11,7 +11,7 @@ the cost table, scaled to the run's profile; a cell the table lacks costs the ta
 median; a cell the target cannot run costs nothing. The seed plays no part, so every
 shard of a run computes the same partition, whatever it draws.
 
-The table is the target's own (:data:`COSTS_DIR`\ ``/<target>.json``, from a full run of
+The table is the target's own (``costs/<target>.json`` in :data:`COSTS_DIR`, from a full run of
 that target: what is dear differs between targets, e.g. every new shape compiles under
 JAX), or, for a target without one, ``ndpool.impl``'s (:data:`COSTS_FILE`). Make or
 refresh a table from the JSON report(s) of one full run::
