@@ -19,7 +19,7 @@ import os
 import platform
 from pathlib import Path
 
-from ..merge import check_fit, merged_matrix, read_report
+from ..merge import MergeError, check_fit, merged_matrix, read_report
 from ..shards import COSTS_DIR, CostTable
 
 
@@ -85,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--note", default="", help="a remark on the measurement, kept in it")
     ns = parser.parse_args(argv)
-    table = table_from_reports(ns.reports, ns.note)
+    try:
+        table = table_from_reports(ns.reports, ns.note)
+    except MergeError as exc:  # not one full run's report(s): say why, in one line
+        print(f"cost_table: {exc}")
+        return 3
     ns.out = ns.out or str(COSTS_DIR / f"{table.meta['target']}.json")
     Path(ns.out).write_text(dumps(table.to_json()))
     print(

@@ -439,6 +439,26 @@ def render() -> str:
     return "\n".join(lines)
 
 
+def discovery_problem(report: dict) -> str | None:
+    """Why ``report`` is not one whole discovery run with the registry set aside (what the
+    page's discovery section lists), or ``None``."""
+    from ..runner import DISCOVER_BY_DEFAULT
+
+    meta = report.get("meta", {}) if isinstance(report, dict) else {}
+    if len(report.get("targets", {})) != 1 or "profile" not in meta:
+        return "not the JSON report of one ndpool check run"
+    if meta.get("interrupted"):
+        return f"an interrupted run ({len(meta['interrupted'])} cells did not run)"
+    if meta.get("shard"):
+        return f"shard {meta['shard']} alone (ndpool report merge its shards into one report)"
+    discover = meta.get("discover")
+    if not (discover or (discover is None and meta["profile"] in DISCOVER_BY_DEFAULT)):
+        return "a run without discovery (--discover)"
+    if not meta.get("unregistered"):
+        return "a run with the registry in force (--unregistered sets it aside)"
+    return None
+
+
 def discovery_summary(report: dict, commit: str | None = None) -> dict:
     """What the page keeps of a discovery run's JSON report: the run (and the ndpool
     ``commit`` it ran on, where given), and per cell its distinct failures' kinds, regions
@@ -582,8 +602,20 @@ def main(argv: list[str] | None = None) -> int:
         commit = None
         if argv[1:2] == ["--commit"]:
             commit, argv = argv[2], argv[:1] + argv[3:]
+        reports = {}
         for path in argv[1:]:
-            summary = discovery_summary(json.loads(Path(path).read_text()), commit)
+            try:
+                reports[path] = json.loads(Path(path).read_text())
+            except (OSError, ValueError) as exc:
+                print(f"frameworks_page --discovery: cannot read {path}: {exc}")
+                return 3
+        for path, report in reports.items():
+            problem = discovery_problem(report)
+            if problem:
+                print(f"frameworks_page --discovery: {path} is {problem}; nothing written")
+                return 3
+        for report in reports.values():
+            summary = discovery_summary(report, commit)
             out = DOCS / DISCOVERY_DIR / f"{summary['target']}.json"
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")

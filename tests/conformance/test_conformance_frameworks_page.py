@@ -4,8 +4,10 @@ when the checked-in page is stale. Skipped when an optional framework is missing
 (pip install -e ".[targets]" and the extras tensorflow, keras, openvino, tinygrad, mlx)."""
 
 import importlib.util
+import json
 from pathlib import Path
 
+import cli_run
 import pytest
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "frameworks.md"
@@ -59,3 +61,51 @@ def test_each_upstream_finding_names_a_registered_deviation_with_a_reproducer():
         registry = tomllib.loads((DEVIATIONS_DIR / f"{target}.toml").read_text())
         assert entry in {e["id"] for e in registry.get("deviation", [])}, (target, entry)
         assert (DOCS / REPRO_DIR / f"{target}-{entry}.py").exists(), (target, entry)
+
+
+DEVIATIONS = """
+[[deviation]]
+id = "last-tie-values"
+property = ["forward", "indices"]
+op = "max_pool"
+reason = "this target keeps the last maximizer"
+"""
+
+
+def test_the_discovery_section_takes_one_whole_discovery_run_and_nothing_else(
+    tmp_path, monkeypatch, capsys
+):
+    """`frameworks_page --discovery` keeps a discovery run with the registry set aside, its
+    failures labelled with the entries that cover them; an interrupted run, a lone shard, a
+    run without discovery or with the registry in force is refused, and nothing written."""
+    from ndpool.conformance.tools import frameworks_page
+
+    (tmp_path / "devs.toml").write_text(DEVIATIONS)
+    args = ["check", "--target", "campaign_targets:last_tie", "--op", "max_pool", "--property"]
+    args += ["forward", "--seed", "1", "--deviations", "devs.toml", "--report", "r.json"]
+    out = cli_run.ndpool(tmp_path, *args, "--discover", "--unregistered")
+    assert out.returncode == 1, cli_run.tail(out)  # the entry is set aside: its failure shows
+    monkeypatch.setattr(frameworks_page, "DOCS", tmp_path / "docs")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert frameworks_page.main(["--discovery", "--commit", "abc1234", "no-such.json"]) == 3
+    assert "cannot read no-such.json" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    for name, change in [
+        ("interrupted", {"interrupted": ["max_pool/indices"]}),
+        ("shard", {"shard": "1/2"}),
+        ("no-discovery", {"discover": False}),
+        ("registered", {"unregistered": False}),
+    ]:
+        bad = json.loads(json.dumps(report))
+        bad["meta"].update(change)
+        (tmp_path / f"{name}.json").write_text(json.dumps(bad))
+        capsys.readouterr()
+        assert frameworks_page.main(["--discovery", "r.json", f"{name}.json"]) == 3, name
+        assert f"{name}.json is " in capsys.readouterr().out, name
+        assert not (tmp_path / "docs").exists(), name
+    assert frameworks_page.main(["--discovery", "--commit", "abc1234", "r.json"]) == 0
+    (written,) = (tmp_path / "docs" / frameworks_page.DISCOVERY_DIR).glob("*.json")
+    summary = json.loads(written.read_text())
+    assert summary["commit"] == "abc1234" and "--discover --unregistered" in summary["command"]
+    found = summary["findings"]["max_pool/forward"]
+    assert found and all(f["entry"] == "last-tie-values" for f in found), found

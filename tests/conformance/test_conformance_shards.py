@@ -237,7 +237,7 @@ def test_a_target_without_a_table_of_its_own_shards_by_ndpool_impls():
     assert CostTable.load(shards.COSTS_FILE).meta["target"] == "ndpool.impl"
 
 
-def test_the_cost_table_tool_writes_the_targets_own_table_by_default(tmp_path, monkeypatch):
+def test_the_cost_table_tool_writes_the_targets_own_table_by_default(tmp_path, monkeypatch, capsys):
     from ndpool.conformance.tools import cost_table
 
     (tmp_path / "devs.toml").write_text(DEVIATIONS)
@@ -248,6 +248,9 @@ def test_the_cost_table_tool_writes_the_targets_own_table_by_default(tmp_path, m
     (name,) = report["targets"]  # the target's own name (a run shards by it)
     table = CostTable.load(tmp_path / "costs" / f"{name}.json")
     assert table.meta["target"] == name and " --discover " in table.meta["command"]
+    # what is not one full run's report is refused in one line: a missing file, a shard
+    assert cost_table.main([str(tmp_path / "missing.json")]) == 3
+    assert "cost_table: cannot read" in capsys.readouterr().out
 
 
 def test_merge_refuses_reports_of_different_runs(tmp_path):
