@@ -70,7 +70,10 @@ class Edge:
     each dtype (see :func:`per_dtype`), ``layout`` the memory layout it is pinned to
     (``None``: drawn; see :func:`per_layout`), ``axis`` the spatial axis its cells and
     geometry lie on once lifted (``-1``: the last; ``"every"``: the geometry on every axis,
-    the cells along the last and repeated along the others; see :func:`per_axis`)."""
+    the cells along the last and repeated along the others; see :func:`per_axis`),
+    ``spatial`` how many spatial axes its cells have (``values`` gives ``[N, C, H, W]`` and
+    ``cfg`` a value per axis for a 2-D edge, which pins patterns no lift of a 1-D one has:
+    ties along a diagonal, where row-major and column-major order disagree)."""
 
     name: str
     what: str
@@ -86,11 +89,18 @@ class Edge:
     every_dtype: bool = False
     layout: str | None = None
     axis: int | str = -1
+    spatial: int = 1
 
 
 def _fixed(*rows) -> Callable[[str, float], np.ndarray]:
     """Fixed cells, ``[1, C, L]`` from the rows given (one per channel)."""
     a = np.array([list(r) for r in rows], dtype=np.float64)[None]
+    return lambda dtype, fraction: a
+
+
+def _plane(*planes) -> Callable[[str, float], np.ndarray]:
+    """Fixed 2-D cells, ``[1, C, H, W]`` from the planes given (one per channel)."""
+    a = np.array(planes, dtype=np.float64)[None]
     return lambda dtype, fraction: a
 
 
@@ -146,6 +156,15 @@ SLIDING_EDGES = (
         "sliding",
         _fixed([2, 2, 1, 2, 2, 0], [1, 3, 3, 0, 3, 3], [-0.0, 0.0, 0.0, -0.0, -1, -0.0]),
         K3,
+    ),
+    Edge(
+        "ties-2d",
+        "ties along diagonals in padded 2-D windows: the first maximizer in row-major "
+        "order wins, where column-major order picks another",
+        "sliding",
+        _plane([[0, 1, 0], [1, 0, 1], [0, 1, 0]], [[2, 1, 2], [1, 2, 1], [2, 1, 2]]),
+        {"kernel_size": (2, 2), "stride": (1, 1), "padding": (1, 1)},
+        spatial=2,
     ),
     Edge(
         "signed-cells",
@@ -356,6 +375,8 @@ def per_rank(edge: Edge, ranks) -> list[Edge]:
     defect of one (a 3-D gradient that loses a +inf maximum, a 3-D float16 average summed
     in float16) is invisible in the others."""
     chosen = sorted(r for r in set(ranks) if r <= CORPUS_MAX_RANK) or [min(ranks)]
+    if edge.spatial > 1:  # at its own rank and above (a leading axis of length 1), or not
+        return [dataclasses.replace(edge, rank=r) for r in chosen if r >= edge.spatial]
     if len(chosen) == 1:
         return [edge]
     return [dataclasses.replace(edge, rank=r) for r in chosen]
@@ -382,7 +403,7 @@ def per_axis(edge: Edge) -> list[Edge]:
     start a window of -inf only at depth 0), and the lifts along one axis leave the
     others of length 1 with kernel 1, where a kernel that mixes up the axes' geometry
     (ONNX's 2-D pads read in the wrong order) may be right by chance."""
-    if edge.rank is None or edge.rank < 2:
+    if edge.rank is None or edge.rank < 2 or edge.spatial > 1:
         return [edge]
     return [edge, dataclasses.replace(edge, axis=0), dataclasses.replace(edge, axis="every")]
 
@@ -427,6 +448,8 @@ def pinned(edge: Edge, op: str, caps: Capabilities, dtype: str, fraction: float)
     x = np.asarray(edge.values(dtype, fraction), dtype=np.float64)
     if x.size == 0 and x.ndim == 3 and not caps.empty_batch:
         raise NotApplicable("empty batch (N = 0, C = 0) not declared")
+    if edge.spatial > 1:
+        return _pinned_plane(edge, op, caps, x, d, dtype)
     cells, lead = x.shape[-1], x.shape[:-1]
     x = x.reshape(lead + _on_axis(cells, d, 1, -1 if edge.axis == "every" else edge.axis))
     x = to_dtype(np.broadcast_to(x, lead + _on_axis(cells, d, 1, edge.axis)).copy(), dtype)
@@ -456,6 +479,13 @@ def pinned(edge: Edge, op: str, caps: Capabilities, dtype: str, fraction: float)
             as_tuple = not edge.batched or isinstance(value, tuple) or d > 1
             lifted = _lift(value, d, 1, edge.axis)
             cfg[key] = (lifted if isinstance(lifted, tuple) else (lifted,)) if as_tuple else value
+    return x, {**cfg, **_options(edge, op, caps)}, edge.batched
+
+
+def _options(edge: Edge, op: str, caps: Capabilities) -> dict[str, Any]:
+    """The options of ``edge`` that ``op`` has, or :class:`NotApplicable` where the target
+    lacks one (or the value the edge needs)."""
+    keys, cfg = caps.keys(op), {}
     for key, value in edge.options.items():
         if key not in spec.OPS[op].config_defaults:
             continue  # an option of other ops (count_include_pad for max_pool)
@@ -465,4 +495,29 @@ def pinned(edge: Edge, op: str, caps: Capabilities, dtype: str, fraction: float)
         if allowed is not None and value not in allowed:
             raise NotApplicable(f"{key}={value!r} not declared")
         cfg[key] = value
-    return x, cfg, edge.batched
+    return cfg
+
+
+def _pinned_plane(edge: Edge, op: str, caps: Capabilities, x: np.ndarray, d: int, dtype: str):
+    """:func:`pinned` of an edge with ``edge.spatial`` axes of cells: at rank ``d`` >= that,
+    with leading spatial axes of length 1 (kernel 1, stride 1, no padding on them)."""
+    s = edge.spatial
+    if d < s:
+        raise NotApplicable(f"a {s}-D edge at rank {d}")
+    added = d - s
+    x = to_dtype(x.reshape(x.shape[:-s] + (1,) * added + x.shape[-s:]), dtype)
+    keys, forms, cfg = caps.keys(op), caps.padding_forms, {}
+    for key, value in edge.cfg.items():
+        if key not in keys:
+            raise NotApplicable(f"the edge needs {key}, which the target does not declare")
+        if key == "padding" and "ints" in forms:
+            cfg[key] = (0,) * added + tuple(value)
+        elif key == "padding" and "pairs" in forms:
+            cfg[key] = ((0, 0),) * added + tuple((p, p) for p in value)
+        elif key == "padding":
+            raise NotApplicable("no padding form per axis declared")
+        elif key == "ceil_mode":
+            cfg[key] = value
+        else:
+            cfg[key] = (1,) * added + tuple(value)
+    return x, {**cfg, **_options(edge, op, caps)}, edge.batched

@@ -87,11 +87,11 @@ def _out(a, batched, dtype):
 
 
 def _max_with(select):
-    """A max_pool whose winner rule is ``select(w, real) -> window index``."""
+    """A max_pool whose winner rule is ``select(w, real, geometry) -> window index``."""
 
     def fwd(x, *, return_indices=False, **cfg):
         geom, w, batched, _ = _windows(x, cfg)
-        sel = select(w, geom.real)
+        sel = select(w, geom.real, geom)
         val = np.take_along_axis(w, np.maximum(sel, 0)[..., None], -1)[..., 0]
         val = np.where(sel >= 0, val, -np.inf)
         idx = np.take_along_axis(
@@ -106,7 +106,7 @@ def _max_with(select):
         cfg.pop("return_indices", None)
         geom, w, batched, _ = _windows(x, cfg)
         _, wd, _, _ = _windows(xd, cfg)
-        sel = select(w, geom.real)
+        sel = select(w, geom.real, geom)
         dot = np.take_along_axis(wd, np.maximum(sel, 0)[..., None], -1)[..., 0]
         dot = np.where(sel >= 0, dot, 0.0)
         return fwd(x, **cfg), _out(dot, batched, np.asarray(x).dtype)
@@ -115,7 +115,7 @@ def _max_with(select):
         (x,) = primals
         cfg.pop("return_indices", None)
         geom, w, batched, _ = _windows(x, cfg)
-        sel = select(w, geom.real)
+        sel = select(w, geom.real, geom)
         cb = np.asarray(cot, dtype=np.float64)
         cb = cb if batched else cb[None]
         hot = (np.arange(w.shape[-1]) == sel[..., None]) * cb[..., None]
@@ -125,18 +125,27 @@ def _max_with(select):
     return fwd, jvp, vjp
 
 
-def _last_maximizer(w, real):
+def _last_maximizer(w, real, _geom=None):
     rev = first_maximizer(w[..., ::-1], np.asarray(real)[..., ::-1])
     return np.where(rev >= 0, w.shape[-1] - 1 - rev, -1)
 
 
-def _nan_dropped(w, real):
+def _nan_dropped(w, real, _geom=None):
     return first_maximizer(np.where(np.isnan(w), -np.inf, w), real)
 
 
-def _first_real_cell(w, real):
+def _first_real_cell(w, real, _geom=None):
     real = np.broadcast_to(real, w.shape)
     return np.where(real.any(-1), real.argmax(-1), -1)
+
+
+def _column_major_first(w, real, geom):
+    """The first maximizer in column-major order (the first axis fastest): another cell
+    than row-major's where a 2-D window's tie lies along a diagonal."""
+    taps = tuple(a.taps for a in geom.axes)
+    order = np.arange(math.prod(taps)).reshape(taps).transpose().ravel()
+    at = first_maximizer(w[..., order], np.broadcast_to(real, w.shape)[..., order])
+    return np.where(at >= 0, order[np.maximum(at, 0)], -1)
 
 
 def _max_override(select, grads_only=False, name="max_pool"):
@@ -548,6 +557,12 @@ MUTANTS: dict[str, Mutant] = {
             "max_pool selects the last maximizer of a tie",
             ("max_pool",),
             lambda: _max_override(_last_maximizer),
+        ),
+        Mutant(
+            "max-column-major-tie",
+            "max_pool's ties go to the first maximizer in column-major order",
+            ("max_pool",),
+            lambda: _max_override(_column_major_first),
         ),
         Mutant(
             "max-nan-dropped",

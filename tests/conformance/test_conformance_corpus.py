@@ -30,6 +30,10 @@ def test_every_edge_is_a_valid_input_the_spec_computes(edge, dtype):
     target may declare, and its cells are representable in the dtype."""
     op = "max_pool" if edge.windows == "sliding" else "adaptive_max_pool"
     for ranks in ((1,), (2, 3), (3,)):
+        if edge.spatial > min(ranks):  # a 2-D edge: not at rank 1
+            with pytest.raises(corpus.NotApplicable):
+                corpus.pinned(edge, op, CAPS.replace(ranks=ranks), dtype, 1.0)
+            continue
         x, cfg, batched = corpus.pinned(edge, op, CAPS.replace(ranks=ranks), dtype, 1.0)
         d = ranks[0]
         assert x.ndim == d + (2 if batched else 1)
@@ -113,6 +117,8 @@ def test_an_edge_lifted_along_the_first_axis_is_the_last_axis_edge_transposed(fo
     caps = CAPS.replace(padding_forms=("valid", "same", "same_lower", form))
     ops = {"sliding": "avg_pool", "adaptive": "adaptive_avg_pool"}
     for e in corpus.SLIDING_EDGES + corpus.ADAPTIVE_EDGES:
+        if e.spatial > 1:  # cells on two axes already: not lifted (the 2-D ties test)
+            continue
         last, first, every = corpus.per_axis(dataclasses.replace(e, rank=2))
         assert (last.axis, first.axis, every.axis) == (-1, 0, "every")
         op = ops[e.windows]
@@ -216,6 +222,53 @@ def test_the_corpus_alone_finds_an_edge_bug():
     assert ctx.run("max_pool", "forward").status == "fail"
     ctx = CheckContext(target, profile="quick", seed=0, max_examples=1, corpus=False)
     assert [label for label, _ in ctx.pins("max_pool", "forward")] == []
+
+
+def test_the_2d_ties_edge_has_ties_that_row_and_column_major_order_break_apart():
+    """The 2-D ties edge is pinned at ranks 2 and 3 only (a leading axis of length 1 at 3),
+    never lifted along other axes, and has windows reaching into padding on the last axis
+    whose maximum ties where the first cell in row-major order is not the first in
+    column-major order; the spec's indices are the row-major ones."""
+    from ndpool.conformance import facts
+
+    edge = next(e for e in corpus.SLIDING_EDGES if e.name == "ties-2d")
+    assert [e.rank for e in corpus.per_rank(edge, (1, 2, 3, 4))] == [2, 3]
+    assert corpus.per_rank(edge, (1,)) == []
+    assert corpus.per_axis(dataclasses.replace(edge, rank=2)) == [dataclasses.replace(edge, rank=2)]
+    for rank in (2, 3):
+        x, cfg, _ = corpus.pinned(
+            dataclasses.replace(edge, rank=rank), "max_pool", CAPS, "float32", 1
+        )
+        assert x.shape == (1, 2) + (1,) * (rank - 2) + (3, 3)
+        case = Case(
+            op="max_pool", x=x, params=(), cfg=cfg, dtype="float32",
+            layout="contiguous", batched=True, return_indices=True,
+        )  # fmt: skip
+        assert facts.max_tie(case) and facts.padded_after_first_axis(case)
+        geom = spec.OPS["max_pool"].geometry(x.shape, **cfg)
+        plane = x.reshape(2, 3, 3)
+        w = geom.gather(x, fill=-np.inf).reshape(2, -1, 2, 2)  # [C, windows, kh, kw]
+        top = w == w.max(axis=(-2, -1), keepdims=True)
+        row_first = top.reshape(*top.shape[:2], 4).argmax(-1)
+        col_first = np.swapaxes(top, -2, -1).reshape(*top.shape[:2], 4).argmax(-1)
+        col_first = (col_first % 2) * 2 + col_first // 2  # back to row-major numbering
+        assert (row_first != col_first).any(), plane
+        _, idx = spec.max_pool(x, return_indices=True, **cfg)
+        flat = np.broadcast_to(geom.index.reshape(-1, 4), (2, w.shape[1], 4))
+        want = np.take_along_axis(flat, row_first[..., None], -1)[..., 0]
+        assert (idx.reshape(2, -1) == want).all()
+
+
+def test_the_corpus_alone_catches_ties_broken_in_column_major_order():
+    """With one drawn example, whatever the seed, the 2-D ties edge rejects a kernel that
+    gives a tie to the first maximizer in column-major order (a lift of a 1-D edge cannot:
+    its ties lie along one axis, where both orders agree)."""
+    target = MUTANTS["max-column-major-tie"].target()
+    for seed in range(4):
+        ctx = CheckContext(target, profile="quick", seed=seed, max_examples=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert ctx.run("max_pool", "indices").status == "fail", seed
 
 
 def test_a_wrong_output_dtype_fails_and_names_the_dtypes():
