@@ -382,13 +382,13 @@ def _real(w, geom):
     return np.broadcast_to(geom.real, w.shape)
 
 
-def _last_nan_or_first_max(w, real):
+def _last_nan_or_first_max(w, real, _geom=None):
     nan = np.isnan(w) & np.broadcast_to(real, w.shape)
     last = w.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
     return np.where(nan.any(-1), last, first_maximizer(w, real))
 
 
-def _positive_zero_wins(w, real):
+def _positive_zero_wins(w, real, _geom=None):
     sel = first_maximizer(w, real)
     zero = np.take_along_axis(w, np.maximum(sel, 0)[..., None], -1)[..., 0] == 0
     plus = (w == 0) & ~np.signbit(w) & np.broadcast_to(real, w.shape)
@@ -454,12 +454,18 @@ def _avg_empty_batch_shape():
     return {"avg_pool": fwd}
 
 
+def _per_channel(a, w):
+    """A per-channel parameter against windows ``[N, C, *O, K]``: ``[C, *1, 1]`` (its
+    window value), or a scalar as it is."""
+    a = np.asarray(a, dtype=w.dtype)
+    return a.reshape((-1,) + (1,) * (w.ndim - 2)) if a.ndim else a
+
+
 def _naive_lp(w, geom, cfg, p):
-    pk = np.asarray(p, dtype=w.dtype)
-    pk = pk.reshape((-1,) + (1,) * (w.ndim - 2)) if pk.ndim else pk
+    pk = _per_channel(p, w)
     t = np.abs(w) if cfg.get("sign", "abs") == "abs" else w
-    powers = np.where(_real(w, geom), t ** pk[..., None], w.dtype.type(0))
-    return powers.sum(axis=-1, dtype=w.dtype) ** (1 / pk)
+    powers = np.where(_real(w, geom), t**pk, w.dtype.type(0))
+    return powers.sum(axis=-1, dtype=w.dtype) ** (1 / (pk[..., 0] if pk.ndim else pk))
 
 
 def _naive_avg(w, geom, cfg):
@@ -473,14 +479,13 @@ def _naive_avg(w, geom, cfg):
 
 
 def _naive_smooth(w, geom, cfg, beta):
-    b = np.asarray(beta, dtype=w.dtype)
-    b = b.reshape((-1,) + (1,) * (w.ndim - 2)) if b.ndim else b
+    b = _per_channel(beta, w)
     present = _real(w, geom)
     if cfg.get("padding_policy") == "zero":
         present = np.broadcast_to(geom.in_extent, w.shape)
         w = np.where(_real(w, geom), w, w.dtype.type(0))
-    e = np.where(present, np.exp(b[..., None] * w), w.dtype.type(0))
-    return np.log(e.sum(axis=-1, dtype=w.dtype)) / b
+    e = np.where(present, np.exp(b * w), w.dtype.type(0))
+    return np.log(e.sum(axis=-1, dtype=w.dtype)) / (b[..., 0] if b.ndim else b)
 
 
 def _avg_subnormals_flushed():

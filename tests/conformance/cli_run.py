@@ -3,12 +3,20 @@ the fixture targets of ``fixtures/`` importable (``--target module:attr``)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(name: str):
+    """The fixture module ``name`` of ``fixtures/``, imported in this process."""
+    if str(FIXTURES) not in sys.path:
+        sys.path.insert(0, str(FIXTURES))
+    return importlib.import_module(name)
 
 
 def _command(args) -> tuple[list[str], dict]:

@@ -63,15 +63,6 @@ def test_each_upstream_finding_names_a_registered_deviation_with_a_reproducer():
         assert (DOCS / REPRO_DIR / f"{target}-{entry}.py").exists(), (target, entry)
 
 
-DEVIATIONS = """
-[[deviation]]
-id = "last-tie-values"
-property = ["forward", "indices"]
-op = "max_pool"
-reason = "this target keeps the last maximizer"
-"""
-
-
 def test_the_discovery_section_takes_one_whole_discovery_run_and_nothing_else(
     tmp_path, monkeypatch, capsys
 ):
@@ -80,7 +71,7 @@ def test_the_discovery_section_takes_one_whole_discovery_run_and_nothing_else(
     run without discovery or with the registry in force is refused, and nothing written."""
     from ndpool.conformance.tools import frameworks_page
 
-    (tmp_path / "devs.toml").write_text(DEVIATIONS)
+    (tmp_path / "devs.toml").write_text(cli_run.fixture("campaign_targets").LAST_TIE_VALUES)
     args = ["check", "--target", "campaign_targets:last_tie", "--op", "max_pool", "--property"]
     args += ["forward", "--seed", "1", "--deviations", "devs.toml", "--report", "r.json"]
     out = cli_run.ndpool(tmp_path, *args, "--discover", "--unregistered")

@@ -27,6 +27,30 @@ def test_mutant_is_killed(name):
     assert MUTANTS[name].ops and op in MUTANTS[name].ops
 
 
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_computes_a_plain_case(name):
+    """A mutant's one bug lies in an edge class, so on a plain finite input (distinct
+    values, no padding; a batch of one) each op it breaks returns its value, JVP and VJP
+    without raising: a mutant that raised there (a helper called with the wrong arguments)
+    would be "killed" by its own crash, not by the suite."""
+    from ndpool import spec
+
+    target = MUTANTS[name].target()
+    x = np.linspace(-1.0, 1.5, 24).reshape(1, 2, 3, 4)[..., ::-1] ** 3
+    for op in MUTANTS[name].ops:
+        record = spec.OPS[op]
+        cfg = {"output_size" if record.windows.name == "adaptive" else "kernel_size": 2}
+        params = tuple(np.full(2, 2.0) for _ in record.input_specs[1:])  # p = 2, beta = 2
+        primals = (x, *params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = getattr(target.namespace, op)(*primals, **cfg)
+            tangents = tuple(np.ones_like(a) for a in primals)
+            target._gradient("jvp", op)(primals, tangents, **cfg)
+            target._gradient("vjp", op)(primals, np.ones_like(y), **cfg)
+        assert np.shape(y) == spec.output_shape(op, x.shape, **cfg), (op, np.shape(y))
+
+
 def _reproducer(message: str) -> str:
     block = message.split("reproducer:\n", 1)[1]
     lines = []

@@ -28,19 +28,16 @@ ALL_CELLS = [(op, p) for op in spec.OPS for p in PROPERTIES]
 #: known deviations for campaign_targets:last_tie: forgives two of its failing cells
 #: (hit), leaves jvp/vjp failing, and one entry no example can match (stale once its
 #: cells ran 100 examples: they do only over all shards together)
-DEVIATIONS = """
-[[deviation]]
-id = "last-tie-values"
-property = ["forward", "indices"]
-op = "max_pool"
-reason = "this target keeps the last maximizer"
-
+DEVIATIONS = (
+    cli_run.fixture("campaign_targets").LAST_TIE_VALUES
+    + """
 [[deviation]]
 id = "never-matched"
 property = ["forward", "jvp", "vjp", "adjoint", "output_shape", "permutation_equivariance"]
 op = "avg_pool"
 reason = "avg_pool conforms: nothing ever matches this entry"
 """
+)
 
 ndpool = cli_run.ndpool
 
