@@ -73,9 +73,11 @@ def _exit_codes_text(codes: dict[int, str] = EXIT_CODES) -> str:
     """The exit statuses for the terminal: their texts are Markdown for the docs' tables,
     so code marks are dropped here."""
     lines = ["exit status:"]
+    width = max(len(str(code)) for code in codes)
     for code, text in codes.items():
         plain = text.replace("`", "")
-        lines += textwrap.wrap(plain, 78, initial_indent=f"  {code}  ", subsequent_indent="     ")
+        head, rest = f"  {code:<{width}}  ", " " * (width + 4)
+        lines += textwrap.wrap(plain, 78, initial_indent=head, subsequent_indent=rest)
     return "\n".join(lines)
 
 
