@@ -498,6 +498,14 @@ def _options(edge: Edge, op: str, caps: Capabilities) -> dict[str, Any]:
     return cfg
 
 
+def _same_pads_one(edge: Edge) -> bool:
+    """``padding="same"`` pads one cell on every axis of the edge (stride 1, kernel 2):
+    its windows reach into padding as the edge's own padding of 1 makes them do (at the
+    end only), for a target whose only explicit padding is "same" (Keras, TensorFlow)."""
+    stride, kernel = edge.cfg.get("stride", 1), edge.cfg["kernel_size"]
+    return set(np.atleast_1d(stride)) == {1} and set(np.atleast_1d(kernel)) == {2}
+
+
 def _pinned_plane(edge: Edge, op: str, caps: Capabilities, x: np.ndarray, d: int, dtype: str):
     """:func:`pinned` of an edge with ``edge.spatial`` axes of cells: at rank ``d`` >= that,
     with leading spatial axes of length 1 (kernel 1, stride 1, no padding on them)."""
@@ -514,6 +522,8 @@ def _pinned_plane(edge: Edge, op: str, caps: Capabilities, x: np.ndarray, d: int
             cfg[key] = (0,) * added + tuple(value)
         elif key == "padding" and "pairs" in forms:
             cfg[key] = ((0, 0),) * added + tuple((p, p) for p in value)
+        elif key == "padding" and "same" in forms and set(value) == {1} and _same_pads_one(edge):
+            cfg[key] = "same"  # stride 1, kernel 2: one cell at the end of every axis
         elif key == "padding":
             raise NotApplicable("no padding form per axis declared")
         elif key == "ceil_mode":

@@ -224,11 +224,13 @@ def test_the_corpus_alone_finds_an_edge_bug():
     assert [label for label, _ in ctx.pins("max_pool", "forward")] == []
 
 
-def test_the_2d_ties_edge_has_ties_that_row_and_column_major_order_break_apart():
+@pytest.mark.parametrize("form", ["ints", "pairs", "same"])
+def test_the_2d_ties_edge_has_ties_that_row_and_column_major_order_break_apart(form):
     """The 2-D ties edge is pinned at ranks 2 and 3 only (a leading axis of length 1 at 3),
     never lifted along other axes, and has windows reaching into padding on the last axis
     whose maximum ties where the first cell in row-major order is not the first in
-    column-major order; the spec's indices are the row-major ones."""
+    column-major order; the spec's indices are the row-major ones. A target whose only
+    explicit padding is "same" (Keras, TensorFlow) gets "same", which pads the end."""
     from ndpool.conformance import facts
 
     edge = next(e for e in corpus.SLIDING_EDGES if e.name == "ties-2d")
