@@ -38,6 +38,7 @@ from ndpool import spec
 from ..cases import Case
 from ..deviations import tomllib
 from ..discovery import shorten, where
+from ..runner import DISCOVER_BY_DEFAULT
 from ..targets import NotProvided, load_target
 from ..targets.base import DEVIATIONS_DIR
 
@@ -442,10 +443,11 @@ def render() -> str:
 def discovery_problem(report: dict) -> str | None:
     """Why ``report`` is not one whole discovery run with the registry set aside (what the
     page's discovery section lists), or ``None``."""
-    from ..runner import DISCOVER_BY_DEFAULT
-
-    meta = report.get("meta", {}) if isinstance(report, dict) else {}
-    if len(report.get("targets", {})) != 1 or "profile" not in meta:
+    meta = report.get("meta") if isinstance(report, dict) else None
+    targets = report.get("targets") if isinstance(report, dict) else None
+    if not isinstance(meta, dict) or not isinstance(targets, dict) or len(targets) != 1:
+        return "not the JSON report of one ndpool check run"
+    if "profile" not in meta:
         return "not the JSON report of one ndpool check run"
     if meta.get("interrupted"):
         return f"an interrupted run ({len(meta['interrupted'])} cells did not run)"

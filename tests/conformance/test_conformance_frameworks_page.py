@@ -78,6 +78,9 @@ def test_the_discovery_section_takes_one_whole_discovery_run_and_nothing_else(
     assert out.returncode == 1, cli_run.tail(out)  # the entry is set aside: its failure shows
     monkeypatch.setattr(frameworks_page, "DOCS", tmp_path / "docs")
     report = json.loads((tmp_path / "r.json").read_text())
+    (tmp_path / "list.json").write_text("[1, 2]")  # JSON, but no report
+    assert frameworks_page.main(["--discovery", str(tmp_path / "list.json")]) == 3
+    assert "is not the JSON report of one ndpool check run" in capsys.readouterr().out
     assert frameworks_page.main(["--discovery", "--commit", "abc1234", "no-such.json"]) == 3
     assert "cannot read no-such.json" in capsys.readouterr().out
     monkeypatch.chdir(tmp_path)
