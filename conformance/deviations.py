@@ -156,6 +156,17 @@ class Registry:
             if (entry.skip or not skip_only) and entry.matches(prop, op, case, facts):
                 yield entry
 
+    def holding_facts(self, prop: str, op: str, facts: dict) -> list[str]:
+        """The ids of the entries whose scope ``facts`` decide and hold (a finding's region
+        in a report, where the case itself is gone; an entry that needs a fact ``facts``
+        lacks is left out, not guessed)."""
+        return [
+            e.id
+            for e in self.entries
+            if e.covers(prop, op)
+            and all(k in facts and accepts(w, facts[k]) for k, w in e.scope.items())
+        ]
+
     def match(self, prop: str, op: str, case: Case, skip_only: bool = False) -> Deviation | None:
         return next(self._holding(prop, op, case, skip_only), None)
 

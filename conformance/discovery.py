@@ -6,7 +6,8 @@ value at a ``-inf`` window, a crash under dilation). Hypothesis shrinks every fa
 one minimal example, so the first defect found would hide the others until it is
 registered. With discovery on (``ndpool check --discover``; the default of the thorough
 profile) the runner records each failure's :class:`Finding` -- its *kind* (the failure's
-title with the numbers taken out: "forward: N of N elements differ from the spec", "vjp:
+title with the numbers taken out, a size per axis of any rank read as ``(N, …)``:
+"forward: N of N elements differ from the spec", "vjp:
 the target raised NotImplementedError: ...") and its *region* (the facts of
 :data:`REGION_FACTS` the minimal example has) -- and searches again with the rest of the
 budget; a later example whose failure has a found kind inside a found region is set aside
@@ -68,21 +69,27 @@ _ALWAYS = ("dtype",)
 _NUMBER = re.compile(
     r"(?<![A-Za-z_\d])[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|inf|nan)(?![A-Za-z_\d])", re.IGNORECASE
 )
+#: a bracketed run of numbers once they are ``N`` (a size per axis: ``(N, N, N)``,
+#: ``(N,)``), so one message of a different rank is the same kind
+_NUMBERS = re.compile(r"([(\[])N(?:(?:, N)+,?|,)([)\]])")
 #: the longest kind kept (a framework's error message can run for lines)
 KIND_CHARS = 160
 
 
 def failure_kind(message: str) -> str:
-    """A failure's kind: its first line with every number replaced by ``N`` (so two
-    examples of one defect have the same kind).
+    """A failure's kind: its first line with every number replaced by ``N``, and a
+    bracketed run of them by ``N, …`` (so two examples of one defect, in any rank, have
+    the same kind).
 
     >>> failure_kind("forward: 3 of 8 elements differ from the spec\\nconfiguration: ...")
     'forward: N of N elements differ from the spec'
     >>> failure_kind("vjp: the target raised RuntimeError: index 7 is out of bounds (size 4)")
     'vjp: the target raised RuntimeError: index N is out of bounds (size N)'
+    >>> failure_kind("raised ValueError: window_dilation=(1, 1, 2) vs [1, 2]; (3,) (4)")
+    'raised ValueError: window_dilation=(N, …) vs [N, …]; (N, …) (N)'
     """
     first = message.strip().splitlines()[0] if message.strip() else ""
-    return shorten(_NUMBER.sub("N", first))
+    return shorten(_NUMBERS.sub(r"\1N, …\2", _NUMBER.sub("N", first)))
 
 
 def shorten(kind: str) -> str:

@@ -36,8 +36,8 @@ import numpy as np
 from ndpool import spec
 
 from ..cases import Case
-from ..deviations import tomllib
-from ..discovery import shorten, where
+from ..deviations import Registry, tomllib
+from ..discovery import REGION_FACTS, failure_kind, shorten, where
 from ..runner import DISCOVER_BY_DEFAULT
 from ..targets import NotProvided, load_target
 from ..targets.base import DEVIATIONS_DIR
@@ -501,7 +501,8 @@ def discovery_section() -> list[str]:
         "",
         "Each target run with its registry set aside and distinct-failure discovery on "
         "(`--discover --unregistered`, see [Running the suite](conformance/running.md)): "
-        "every failure the search told apart (by kind: its first line, numbers as N; and by "
+        "every failure the search told apart (by kind: its first line, numbers as N, a size "
+        "per axis as (N, …); and by "
         "region: the facts of its minimal example; a raise is told apart by its message), "
         "counted under the registry entry whose region holds it (linked to its reproducer), "
         "or listed as **new**. An entry *not found* was not reached by that run's examples; "
@@ -522,13 +523,14 @@ def discovery_section() -> list[str]:
             "",
         ]
         by_entry: dict[str, list[str]] = {}
-        new = []
+        new: dict[tuple[str, str, str], dict] = {}  # a run's kinds read by today's rule
         for cell, found in sorted(run["findings"].items()):
             for f in found:
                 if f.get("entry"):
                     by_entry.setdefault(f["entry"], []).append(cell)
                 else:
-                    new.append((cell, f))
+                    kind = failure_kind(f["kind"])
+                    new.setdefault((cell, kind, where(f)), {**f, "kind": kind})
         if not by_entry and not new:
             lines += ["No failure: the target conforms in every cell it provides.", ""]
             continue
@@ -538,9 +540,12 @@ def discovery_section() -> list[str]:
             lines.append(
                 f"| {' or '.join(links)} | {len(cells)} | {', '.join(sorted(set(cells)))} |"
             )
-        for cell, f in new:
+        registry = Registry.load(run["target"], DEVIATIONS_DIR / f"{run['target']}.toml")
+        for (cell, _, _), f in new.items():
+            since = _registered_since(registry, cell, f)
             lines.append(
-                f"| **new** in this run: {_cell(f['kind'])} ({_cell(where(f))}) | 1 | {cell} |"
+                f"| **new** in this run{since}: {_cell(f['kind'])} ({_cell(where(f))}) | 1 | "
+                f"{cell} |"
             )
         lines.append("")
     return lines
@@ -577,13 +582,25 @@ def findings_section() -> list[str]:
     return lines
 
 
-def _entry_link(target: str, entry: str) -> str:
-    """A registry entry named by a discovery run, linked to its reproducer; one removed from
-    the registry since the run (its reproducer gone with it) is said to be."""
+def _registered_since(registry: Registry, cell: str, finding: dict) -> str:
+    """ ", registered since as <entry>" where an entry of today's ``registry`` holds a new
+    finding's region (a fact of :data:`REGION_FACTS` the region leaves out is false), or
+    ``""``: none does, or none that the region decides."""
+    op, prop = cell.split("/")
+    facts = dict.fromkeys(REGION_FACTS, False) | finding.get("seen", {}) | finding["region"]
+    ids = registry.holding_facts(prop, op, facts)
+    if not ids:
+        return ""
+    return ", registered since as " + " or ".join(_entry_link(registry.target, e, "") for e in ids)
+
+
+def _entry_link(target: str, entry: str, missing: str = " (no longer registered)") -> str:
+    """A registry entry named by a discovery run, linked to its reproducer; one without
+    (removed from the registry since the run, its reproducer gone with it) gets ``missing``."""
     name = f"{target}-{entry}.py"
     if (DOCS / REPRO_DIR / name).exists():
         return f"[`{entry}`]({REPRO_DIR}/{name})"
-    return f"`{entry}` (no longer registered)"
+    return f"`{entry}`{missing}"
 
 
 def _registered_conventions() -> set[str]:

@@ -103,3 +103,36 @@ def test_the_discovery_section_takes_one_whole_discovery_run_and_nothing_else(
     assert summary["commit"] == "abc1234" and "--discover --unregistered" in summary["command"]
     found = summary["findings"]["max_pool/forward"]
     assert found and all(f["entry"] == "last-tie-values" for f in found), found
+
+
+def test_a_new_finding_reads_registered_since_only_where_an_entry_holds_its_region():
+    """A failure a run listed as new is labelled with today's entry whose scope its region
+    decides and holds; not with one whose scope needs a fact the region does not record,
+    nor one whose scope it lies outside; a rank-1 size and a rank-3 one are one kind."""
+    from ndpool.conformance.deviations import Deviation, Registry
+    from ndpool.conformance.tools.frameworks_page import _registered_since
+
+    def entry(id_, scope):
+        return Deviation(id_, ("adjoint",), ("max_pool",), scope, "why")
+
+    registry = Registry(
+        "t",
+        [
+            entry("tie", {"max_tie": True, "padded_after_first_axis": True}),
+            entry("needs-rank", {"max_tie": True, "d": 2}),  # d: not a region fact
+            entry("not-padded", {"max_tie": True, "padded": False}),
+        ],
+    )
+    finding = {"region": {"dtype": "float16", "max_tie": True, "padded": True}, "seen": {}}
+    finding["region"]["padded_after_first_axis"] = True
+    assert _registered_since(registry, "max_pool/adjoint", finding) == ", registered since as `tie`"
+    assert "registered since as `tie`" in _registered_since(registry, "max_pool/adjoint", finding)
+    assert "needs-rank" not in _registered_since(registry, "max_pool/adjoint", finding)
+    assert "not-padded" not in _registered_since(registry, "max_pool/adjoint", finding)
+    assert _registered_since(registry, "max_pool/vjp", finding) == ""
+    finding["region"].pop("padded_after_first_axis")  # left out of a region: false
+    assert _registered_since(registry, "max_pool/adjoint", finding) == ""
+
+    from ndpool.conformance.discovery import failure_kind
+
+    assert failure_kind("kernel_size=(2,) bad") == failure_kind("kernel_size=(2, 3, 1) bad")
