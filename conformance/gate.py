@@ -9,7 +9,10 @@ loads the target by name and runs each cell with :class:`~ndpool.conformance.run
 CheckContext`; before every call of the target it tells the parent which example it is
 about to run, so when the worker dies (a segfault, an abort) or goes quiet for longer
 than ``timeout`` seconds (it is killed then), the parent reports that example, with a
-reproducer, as the cell's failure, starts a new worker and carries on.
+reproducer, as the cell's failure, starts a new worker and carries on. Loading the target
+in a new worker (importing its framework, which a loaded machine can make slow) is not
+an example: it may take :data:`LOAD_TIMEOUT_FACTOR` times ``timeout`` before the worker
+counts as hung while loading.
 
 An interrupted run (Ctrl-C, or SIGTERM as a CI runner's time limit sends it) stops its
 workers, prints and writes what the finished cells found, names the cells that did not
@@ -310,6 +313,7 @@ def _worker(conn, cfg: GateConfig) -> None:
         conn.send(("example", case, what, args))
 
     ctx.observer = observe
+    conn.send(("loaded",))
     while True:
         try:
             message = conn.recv()
@@ -325,6 +329,10 @@ def _worker(conn, cfg: GateConfig) -> None:
             return
 
 
+#: a new worker may take this many times ``--timeout`` to load the target (the module doc)
+LOAD_TIMEOUT_FACTOR = 10
+
+
 @dataclass
 class _Worker:
     process: mp.process.BaseProcess
@@ -332,6 +340,7 @@ class _Worker:
     cell: tuple[str, str] | None = None
     last: tuple | None = None  # the example running: (case, what, args)
     since: float = 0.0
+    loaded: bool = False  # the worker said it has loaded the target
 
 
 class Gate:
@@ -408,6 +417,8 @@ class Gate:
                             message = w.conn.recv()
                             if message[0] == "example":
                                 w.last, w.since = message[1:], time.monotonic()
+                            elif message[0] == "loaded":
+                                w.loaded, w.since = True, time.monotonic()
                             elif message[0] == "done":
                                 outcome = message[1]
                                 break
@@ -418,7 +429,7 @@ class Gate:
                         outcome = self._crashed(w)
                 elif not w.process.is_alive():
                     outcome = self._crashed(w)
-                elif now - w.since > self.cfg.timeout:
+                elif now - w.since > self._allowance(w):
                     outcome = self._hung(w)
                 if outcome is None:
                     continue
@@ -434,9 +445,15 @@ class Gate:
                 if not w.process.is_alive():
                     workers[workers.index(w)] = self._spawn()
 
+    def _allowance(self, w: _Worker) -> float:
+        """Seconds ``w`` may go quiet: ``--timeout``, or more while it loads the target."""
+        return self.cfg.timeout * (1 if w.loaded else LOAD_TIMEOUT_FACTOR)
+
     def _where(self, w: _Worker) -> str:
+        if not w.loaded:
+            return "a new worker, loading the target (before any example)"
         if w.last is None:
-            return "before its first example (drawing it, or loading the target)"
+            return "before its first example (drawing it)"
         case, what, args = w.last
         return f"{what} of {case.describe()}\nreproducer:\n" + _indent(
             reproducer(case, self.target.construct, _call_code(what, args))
@@ -477,7 +494,8 @@ class Gate:
             op,
             prop,
             "fail",
-            f"the target hung: no progress for {self.cfg.timeout:g} s (--timeout) in "
+            f"the target hung: no progress for {self._allowance(w):g} s (--timeout"
+            f"{'' if w.loaded else f' x {LOAD_TIMEOUT_FACTOR} to load'}) in "
             f"{self._where(w)}",
         )
 

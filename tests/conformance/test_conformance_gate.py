@@ -132,6 +132,19 @@ def test_a_hang_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
     assert re.search(r"^avg_pool\s+pass\s*$", out.stdout, re.M), _lines(out)
 
 
+def test_loading_the_target_is_not_an_example_but_a_load_that_never_ends_is_a_hang(tmp_path):
+    """A worker's load (4 s) counts against ten times --timeout (1 s), not --timeout; a
+    worker whose load never ends is reported hung once that allowance is spent."""
+    args = ["--op", "max_pool", "--property", "forward", "--timeout", "1", "--seed", "1"]
+    out = ndpool(tmp_path, "check", "--target", "broken_targets:slow_to_load", *args)
+    assert out.returncode == 0, _lines(out)
+    args[-3] = "0.5"
+    out = ndpool(tmp_path, "check", "--target", "broken_targets:hangs_loading_in_a_worker", *args)
+    assert out.returncode == EXIT_NOT_CONFORMANT, _lines(out)
+    assert "the target hung: no progress for 5 s (--timeout x 10 to load) in a new worker, " \
+        "loading the target" in out.stdout, _lines(out)  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("sig", "group"),
     [(signal.SIGINT, True), (signal.SIGTERM, False)],
