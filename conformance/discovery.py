@@ -72,12 +72,18 @@ _NUMBER = re.compile(
 #: a bracketed run of numbers once they are ``N`` (a size per axis: ``(N, N, N)``,
 #: ``(N,)``), so one message of a different rank is the same kind
 _NUMBERS = re.compile(r"([(\[])N(?:(?:, N)+,?|,)([)\]])")
+#: a first line that says only where an error was raised (Keras wraps every error of a
+#: layer's call in it), not what it was: the kind reads on to the next line
+_WHERE_ONLY = re.compile(r"Exception encountered when calling ([\w.]+\.call\(\))\.?$")
+#: terminal colours and TensorFlow's ``{{function_node …}}`` prefix of a kernel's error
+_NOISE = re.compile(r"\x1b\[[\d;]*m|\{\{function_node [^}]*\}\}\s*")
 #: the longest kind kept (a framework's error message can run for lines)
 KIND_CHARS = 160
 
 
 def failure_kind(message: str) -> str:
-    """A failure's kind: its first line with every number replaced by ``N``, and a
+    """A failure's kind: its first line (and the next, where the first says only where an
+    error was raised: :data:`_WHERE_ONLY`) with every number replaced by ``N``, and a
     bracketed run of them by ``N, …`` (so two examples of one defect, in any rank, have
     the same kind).
 
@@ -87,8 +93,18 @@ def failure_kind(message: str) -> str:
     'vjp: the target raised RuntimeError: index N is out of bounds (size N)'
     >>> failure_kind("raised ValueError: window_dilation=(1, 1, 2) vs [1, 2]; (3,) (4)")
     'raised ValueError: window_dilation=(N, …) vs [N, …]; (N, …) (N)'
+
+    A first line that only says where the error was raised reads on to the cause:
+
+    >>> failure_kind("jvp: the target raised ValueError: Exception encountered when calling "
+    ...     "MaxPooling1D.call().\\n\\n\\x1b[1m{{function_node a}} Negative dimension size\\x1b[0m")
+    'jvp: the target raised ValueError: MaxPooling1D.call(): Negative dimension size'
     """
-    first = message.strip().splitlines()[0] if message.strip() else ""
+    lines = [_NOISE.sub("", line).strip() for line in message.strip().splitlines()]
+    lines = [line for line in lines if line]
+    first = lines[0] if lines else ""
+    if _WHERE_ONLY.search(first) and len(lines) > 1:  # "… raised E: Layer.call(): cause"
+        first = _WHERE_ONLY.sub(r"\1:", first) + " " + lines[1]
     return shorten(_NUMBERS.sub(r"\1N, …\2", _NUMBER.sub("N", first)))
 
 
