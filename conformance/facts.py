@@ -424,6 +424,12 @@ def padded(case: Case) -> bool:
     return any(int(v) > 0 for v in flat)
 
 
+def window_outside_input(case: Case) -> bool:
+    """Some window reads a position outside the input: padding, or a ceil_mode window that
+    runs past the end."""
+    return padded(case) or _partial_ceil_window(case)
+
+
 def padded_after_first_axis(case: Case) -> bool:
     """Some window reaches into padding on a spatial axis after the first (where XLA's
     reduce_window JVP stops taking the first tied maximum)."""
@@ -634,6 +640,7 @@ FACTS: dict[str, Callable[[Case], Any]] = {
     "mlas_max_node": mlas_max_node,
     "padded": padded,
     "padded_after_first_axis": padded_after_first_axis,
+    "window_outside_input": window_outside_input,
     "signed_zero_tie": signed_zero_tie,
     "subnormal_input": subnormal_input,
     "subnormal_in_or_out": subnormal_in_or_out,
