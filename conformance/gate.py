@@ -608,7 +608,7 @@ def check(cfg: GateConfig, out=print) -> int:
             counts[target.name].update(per_entry)
     failures = [o for o in outcomes.values() if o.status == "fail"]
     errors = [o for o in outcomes.values() if o.status == "error"]
-    summarize(matrix, target.name, cfg, out, registry.source)
+    summarize(matrix, target.name, cfg, out, registry.source, bool(gate.interrupted))
     secs = time.perf_counter() - start
     total = sum(examples.values())
     shard = f", shard {cfg.shard}" if cfg.shard else ""
@@ -638,10 +638,13 @@ def check(cfg: GateConfig, out=print) -> int:
     return EXIT_CONFORMANT
 
 
-def summarize(matrix: Matrix, name: str, cfg: GateConfig, out, source: str = "") -> None:
+def summarize(
+    matrix: Matrix, name: str, cfg: GateConfig, out, source: str = "", interrupted: bool = False
+) -> None:
     """Print a run's (or a merged run's) failures, costs, matrix and registry use: each
     failure in one line per distinct failure with its replay command (``cfg.verbose``: in
-    full, with its counterexample and reproducer, which the reports always hold)."""
+    full, with its counterexample and reproducer, which the reports always hold;
+    ``interrupted``: some cells did not run, and the verdict says so)."""
     cells = sorted(
         (k for k, s in matrix.cells.items() if k[0] == name and s in ("fail", "error")),
         key=lambda k: matrix.cells[k] != "fail",
@@ -674,7 +677,7 @@ def summarize(matrix: Matrix, name: str, cfg: GateConfig, out, source: str = "")
     out("")
     out(matrix.render_costs(name))
     out("")
-    out(matrix.render_text(name))
+    out(matrix.render_text(name, interrupted))
     hits = matrix.hits(name)
     if hits:
         out("known deviations hit: " + ", ".join(f"{k} ({v}x)" for k, v in sorted(hits.items())))

@@ -169,7 +169,9 @@ class Matrix:
             rows.append([op] + [SHORT[self.cells.get((target, op, p), "n/a")] for p in props])
         return props, rows
 
-    def render_text(self, target: str) -> str:
+    def render_text(self, target: str, interrupted: bool = False) -> str:
+        """The matrix and its verdict (``interrupted``: some cells did not run, so a run
+        without a failure vouches for nothing)."""
         props, rows = self.rows(target)
         head = ["op"] + [_abbrev(p) for p in props]
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
@@ -180,11 +182,12 @@ class Matrix:
         c = self.counts(target)
         lines.append(", ".join(f"{s}: {c[s]}" for s in STATUSES if c[s]))
         lines.append(LEGEND)
-        lines.append(
-            "CONFORMANT (apart from known deviations)"
-            if self.conformant(target)
-            else "NOT CONFORMANT"
-        )
+        if not self.conformant(target):
+            lines.append("NOT CONFORMANT")
+        elif interrupted:
+            lines.append("INTERRUPTED: no verdict (the cells that did not run are named below)")
+        else:
+            lines.append("CONFORMANT (apart from known deviations)")
         return "\n".join(lines)
 
     def cost_rows(self, target: str) -> tuple[list[str], list[list[str]]]:

@@ -177,6 +177,7 @@ def test_an_interrupted_run_reports_the_cells_that_finished(tmp_path, sig, group
     assert "interrupted: 1 of 2 cells did not run (or did not finish), nothing is known of " \
         "them: max_pool/forward" in out, out  # fmt: skip
     assert re.search(r"^avg_pool\s+pass\s*$", out, re.M), out
+    assert "INTERRUPTED: no verdict" in out and "CONFORMANT" not in out, out
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["meta"]["interrupted"] == ["max_pool/forward"]
     assert report["meta"]["cells"] == ["avg_pool/forward"]
