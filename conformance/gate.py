@@ -312,7 +312,16 @@ def _worker(conn, cfg: GateConfig) -> None:
     def observe(case, what, args):
         conn.send(("example", case, what, args))
 
+    last_beat = [time.monotonic()]
+
+    def heartbeat():  # at most one a second: the parent needs only to know it goes on
+        now = time.monotonic()
+        if now - last_beat[0] >= 1.0:
+            last_beat[0] = now
+            conn.send(("alive",))
+
     ctx.observer = observe
+    ctx.heartbeat = heartbeat
     conn.send(("loaded",))
     while True:
         try:
@@ -419,6 +428,8 @@ class Gate:
                                 w.last, w.since = message[1:], time.monotonic()
                             elif message[0] == "loaded":
                                 w.loaded, w.since = True, time.monotonic()
+                            elif message[0] == "alive":  # examples set aside, no call
+                                w.since = time.monotonic()
                             elif message[0] == "done":
                                 outcome = message[1]
                                 break

@@ -146,6 +146,9 @@ class CheckContext:
     corpus: bool = True
     #: told ``(case, what, args)`` before every call of the target (see ``Run.observer``)
     observer: Callable | None = None
+    #: called before every example, the target called or not (an example set aside in a
+    #: registered region calls nothing): a run that only sets examples aside is not hung
+    heartbeat: Callable[[], None] | None = None
     discover: bool | None = None
     conventions: str = "declared"
     #: run without the registry's deviations (its ``skip`` entries only, which keep a
@@ -327,6 +330,8 @@ class CheckContext:
         repeats = [0]  # a pin's examples set aside as a found failure's repeats
 
         def inner(data):
+            if self.heartbeat is not None:
+                self.heartbeat()
             # Hypothesis' first example is the simplest draw of every free part (the first
             # dtype, layout and parameter value, the same for every pin and seed): a pin
             # passes it over, and its one example draws them from the seed

@@ -163,6 +163,18 @@ def _run(tmp_path, name, *extra):
     return out, json.loads((tmp_path / f"{name}.json").read_text())
 
 
+def test_a_cell_that_calls_the_target_seldom_is_not_hung(tmp_path):
+    """avg_pool's invalid_config breakers here run for seconds between calls of the target
+    (no example counts); the worker's heartbeat keeps --timeout for the calls themselves."""
+    (tmp_path / "devs.toml").write_text(DEVIATIONS)
+    args = ["--property", "invalid_config", "--timeout", "2"]
+    out, report = _run(tmp_path, "seldom", *args)
+    assert "hung" not in out.stdout, cli_run.tail(out)
+    assert report["targets"]["mutant:max-last-tie"]["cells"]["avg_pool"] == {
+        "invalid_config": "pass"
+    }
+
+
 def test_merged_shards_equal_the_unsharded_run(tmp_path):
     (tmp_path / "devs.toml").write_text(DEVIATIONS)
     whole, whole_report = _run(tmp_path, "whole")
