@@ -40,6 +40,7 @@ from .deviations import Registry, RegistryError
 from .discovery import where
 from .example_db import DatabaseError, check_database
 from .properties import PROPERTIES, _call_code, availability
+from .provenance import software
 from .reporting import Matrix, write_report
 from .runner import DISCOVER_BY_DEFAULT, MAX_FINDINGS, PROFILES, CheckContext, Outcome
 from .shards import CostTable, Shard, cost_function, shard_cells, table_path
@@ -577,7 +578,7 @@ def check(cfg: GateConfig, out=print) -> int:
             matrix = Matrix()
             for (op, prop), (status, reason) in blocked.items():
                 matrix.set(target.name, op, prop, status, reason)
-            _write(matrix, cfg, cfg.report, "json", cells)
+            _write(matrix, cfg, cfg.report, "json", cells, ran_on=software(cfg.target))
         return EXIT_NOTHING_CHECKED
     out(
         f"ndpool check: target {target.name}, profile {cfg.profile} "
@@ -585,6 +586,7 @@ def check(cfg: GateConfig, out=print) -> int:
         f"{where}{len(to_run)} cells on {cfg.jobs} worker(s)"
     )
     start = time.perf_counter()
+    ran_on = software(cfg.target)
     gate = Gate(cfg, target, out, {c: cost(c) for c in to_run})
     with _terminate_as_interrupt():
         outcomes = gate.run(to_run)
@@ -635,10 +637,10 @@ def check(cfg: GateConfig, out=print) -> int:
             f"finish), nothing is known of them: {', '.join(stopped)}"
         )
     if cfg.report:
-        _write(matrix, cfg, cfg.report, cfg.report_format, cells, stopped)
+        _write(matrix, cfg, cfg.report, cfg.report_format, cells, stopped, ran_on)
         out(f"report written to {cfg.report}" + (" (the finished cells)" if stopped else ""))
     if cfg.junit_xml:
-        _write(matrix, cfg, cfg.junit_xml, "xml", cells)
+        _write(matrix, cfg, cfg.junit_xml, "xml", cells, ran_on=ran_on)
     if failures:
         return EXIT_NOT_CONFORMANT
     if stopped:
@@ -740,11 +742,16 @@ def describe_found(found_at: int | None, replayed: int) -> str:
     return text
 
 
-def _write(matrix: Matrix, cfg: GateConfig, path: str, fmt: str, cells=(), stopped=()) -> None:
-    """Write the report; a JSON one records the run (:meth:`GateConfig.meta`) and its
-    cells, which ``ndpool report merge`` reads. ``stopped``: the cells an interrupt kept
-    from running (a report of an interrupted run names them, and a merge refuses it)."""
+def _write(
+    matrix: Matrix, cfg: GateConfig, path: str, fmt: str, cells=(), stopped=(), ran_on=None
+) -> None:
+    """Write the report; a JSON one records the run (:meth:`GateConfig.meta`), the
+    software it ran on (``ran_on``: :func:`.provenance.software`) and its cells, which
+    ``ndpool report merge`` reads. ``stopped``: the cells an interrupt kept from running
+    (a report of an interrupted run names them, and a merge refuses it)."""
     extra = {"interrupted": list(stopped)} if stopped else {}
+    if ran_on:
+        extra["software"] = ran_on
     if fmt == "xml":
         Path(path).write_text(junit_xml(matrix, cfg))
     elif fmt == "json":
@@ -752,6 +759,8 @@ def _write(matrix: Matrix, cfg: GateConfig, path: str, fmt: str, cells=(), stopp
         write_report(matrix, path, fmt=fmt, **cfg.meta(), cells=cells, **extra)
     else:
         meta = {"profile": cfg.profile, "seed": cfg.seed}
+        if ran_on:
+            meta["software"] = ", ".join(f"{k} {v}" for k, v in ran_on.items())
         if cfg.shard:
             meta["shard"] = str(cfg.shard)
         if stopped:

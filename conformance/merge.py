@@ -45,7 +45,10 @@ EXIT_CODES = {
     EXIT_SUITE_ERROR: "the suite itself failed in some shard (a bug in ndpool.conformance)",
 }
 
-#: the fields of a report's meta that every shard of one run shares
+#: the fields of a report's meta that every shard of one run shares. The cost table the
+#: shards were dealt by is not one of them: the shards' cells must partition the matrix,
+#: which :func:`check_fit` checks cell by cell, and one table reached by two paths (or two
+#: tables that deal alike) makes no other run
 SAME = (
     "target",
     "device",
@@ -57,8 +60,10 @@ SAME = (
     "discover",
     "conventions",
     "unregistered",
-    "costs",
 )
+#: the software the run ran on (:mod:`.provenance`): compared like :data:`SAME` where
+#: reports record it (those of ndpool before it did not)
+SOFTWARE = "software"
 
 
 class MergeError(Exception):
@@ -120,6 +125,19 @@ def _selection(meta: dict) -> list[tuple[str, str]]:
     return [(op, p) for op in ops for p in props]
 
 
+def _software_differs(reports: list[ShardReport]) -> str:
+    """Which packages' versions differ among ``reports``, each with the reports' values
+    (``torch: 2.13.0 in a.json, 2.12.0 in b.json``)."""
+    records = [(r.path, r.meta.get(SOFTWARE) or {}) for r in reports]
+    names = sorted({name for _, record in records for name in record})
+    parts = []
+    for name in names:
+        values = [(path, record.get(name, "not recorded")) for path, record in records]
+        if len({v for _, v in values}) > 1:
+            parts.append(f"{name}: " + ", ".join(f"{v} in {path}" for path, v in values))
+    return "; ".join(parts) or "one report records it, another does not"
+
+
 def check_fit(reports: list[ShardReport]) -> None:
     """Raise :class:`MergeError` unless ``reports`` are the shards of one run."""
     if not reports:
@@ -130,6 +148,9 @@ def check_fit(reports: list[ShardReport]) -> None:
         if len(values) > 1:
             seen = "; ".join(f"{r.path}: {r.meta.get(field)!r}" for r in reports)
             raise MergeError(f"the reports are of different runs: {field} differs ({seen})")
+    software = {json.dumps(r.meta.get(SOFTWARE), sort_keys=True) for r in reports}
+    if len(software) > 1:
+        raise MergeError(f"the reports ran on different software: {_software_differs(reports)}")
     counts = {r.shard.count for r in reports}
     if len(counts) > 1:
         seen = "; ".join(f"{r.path}: {r.shard}" for r in reports)

@@ -266,6 +266,8 @@ def test_merge_refuses_reports_of_different_runs(tmp_path):
     (tmp_path / "devs.toml").write_text(DEVIATIONS)
     _, first = _run(tmp_path, "s1", "--property", "forward", "--shard", "1/2")
     _, second = _run(tmp_path, "s2", "--property", "forward", "--shard", "2/2")
+    ran_on = first["meta"]["software"]
+    assert ran_on == second["meta"]["software"] and ran_on["ndpool"].startswith("0.")
 
     def variant(name, report, **meta):
         data = json.loads(json.dumps(report))
@@ -285,6 +287,14 @@ def test_merge_refuses_reports_of_different_runs(tmp_path):
             "is in s1.json and in twice.json",
         ),
         (["s1.json", "nope.json"], "cannot read nope.json"),
+        (
+            ["s1.json", variant("torch.json", second, software={**ran_on, "torch": "2.0.0"})],
+            "ran on different software: torch: not recorded in s1.json, 2.0.0 in torch.json",
+        ),
+        (
+            ["s1.json", variant("old.json", second, software={**ran_on, "ndpool": "0.0.1"})],
+            f"ndpool: {ran_on['ndpool']} in s1.json, 0.0.1 in old.json",
+        ),
         (["s1.json", "devs.toml"], "devs.toml is not JSON"),
     ]
     for paths, says in cases:
@@ -295,6 +305,11 @@ def test_merge_refuses_reports_of_different_runs(tmp_path):
         assert says in lines[0], (paths, lines[0])
     ok = ndpool(tmp_path, "report", "merge", "s2.json", "s1.json")
     assert ok.returncode == 0, cli_run.tail(ok)  # max_pool forward forgiven, avg_pool conforms
+    # one cost table reached by another path deals the same shards: the cells' partition,
+    # not the table's name, is what makes them one run
+    moved = variant("moved.json", second, costs="elsewhere/costs.json")
+    ok = ndpool(tmp_path, "report", "merge", "s1.json", moved)
+    assert ok.returncode == 0, cli_run.tail(ok)
 
 
 def test_an_empty_shard_checks_nothing_but_still_merges(tmp_path):
