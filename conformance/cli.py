@@ -60,13 +60,18 @@ def _report_options(add, what: str) -> None:
     add("--junit-xml", default=None, metavar="FILE", help="also write JUnit XML to this file")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _VersionAction(argparse.Action):
+    """``--version``: ndpool's version, with its commit where it runs from a git checkout
+    (asked for only when the option is given: :func:`.provenance.ndpool_version`)."""
 
-    try:
-        return version("ndpool")
-    except PackageNotFoundError:  # a source checkout that is not installed
-        return "unknown (not installed)"
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kw):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .provenance import ndpool_version
+
+        print(f"ndpool {ndpool_version()}")
+        parser.exit()
 
 
 def _exit_codes_text(codes: dict[int, str] = EXIT_CODES) -> str:
@@ -113,7 +118,9 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
         epilog="ndpool check --help lists the options of a run and its exit statuses.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"ndpool {_version()}")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show ndpool's version (and commit) and exit"
+    )
     parser.add_argument(
         "--list-targets", action="store_true", help="list the built-in targets and exit"
     )
