@@ -314,12 +314,14 @@ def _worker(conn, cfg: GateConfig) -> None:
         conn.send(("example", case, what, args))
 
     last_beat = [time.monotonic()]
+    drawn = [0]  # the examples the running cell has begun (set aside ones included)
 
     def heartbeat():  # at most one a second: the parent needs only to know it goes on
+        drawn[0] += 1
         now = time.monotonic()
         if now - last_beat[0] >= 1.0:
             last_beat[0] = now
-            conn.send(("alive",))
+            conn.send(("alive", drawn[0]))
 
     ctx.observer = observe
     ctx.heartbeat = heartbeat
@@ -332,6 +334,7 @@ def _worker(conn, cfg: GateConfig) -> None:
         if message is None:
             return
         op, prop, crashed = message
+        drawn[0] = 0
         outcome = ctx.run(op, prop, crashed)
         try:
             conn.send(("done", outcome))
@@ -351,6 +354,7 @@ class _Worker:
     last: tuple | None = None  # the example running: (case, what, args)
     since: float = 0.0
     loaded: bool = False  # the worker said it has loaded the target
+    drawn: int = 0  # the examples its cell has begun, by its last heartbeat
 
 
 class Gate:
@@ -411,13 +415,16 @@ class Gate:
             for w in workers:
                 if w.cell is None and queue:
                     w.cell = queue.pop(0)
-                    w.last, w.since = None, time.monotonic()
+                    w.last, w.since, w.drawn = None, time.monotonic(), 0
                     w.conn.send((*w.cell, tuple(self.crashes.get(w.cell, ()))))
             busy = [w for w in workers if w.cell]
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
             now = time.monotonic()
             if now - self.last_line >= PROGRESS_EVERY:
-                running = ", ".join(f"{w.cell[0]}/{w.cell[1]}" for w in busy)
+                running = ", ".join(
+                    f"{w.cell[0]}/{w.cell[1]}" + (f" ({w.drawn} drawn)" if w.drawn else "")
+                    for w in busy
+                )
                 self._line(f"[{done}/{len(cells)}] {self._status(cells)}; running {running}")
             for w in busy:
                 outcome = None
@@ -430,7 +437,7 @@ class Gate:
                             elif message[0] == "loaded":
                                 w.loaded, w.since = True, time.monotonic()
                             elif message[0] == "alive":  # examples set aside, no call
-                                w.since = time.monotonic()
+                                w.since, w.drawn = time.monotonic(), message[1]
                             elif message[0] == "done":
                                 outcome = message[1]
                                 break

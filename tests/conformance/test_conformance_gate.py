@@ -278,3 +278,22 @@ def test_workers_share_the_cores_out(jobs):
     env["TF_NUM_INTRAOP_THREADS"] = "7"
     out = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == [str(want), "7"]
+
+
+def test_the_progress_line_counts_the_examples_of_a_running_cell(monkeypatch):
+    """A cell can run for an hour (a compiler target at the thorough profile): the progress
+    line says how many examples the running cell has begun, from the worker's heartbeat."""
+    from ndpool.conformance import gate
+
+    monkeypatch.setattr(gate, "PROGRESS_EVERY", 0.5)
+    monkeypatch.syspath_prepend(str(cli_run.FIXTURES))
+    monkeypatch.setenv("PYTHONPATH", str(cli_run.FIXTURES))
+    cfg = gate.GateConfig(
+        target="broken_targets:slow_examples", ops=["max_pool"], properties=["forward"], seed=0
+    )
+    lines = []
+    assert gate.check(cfg, out=lines.append) == EXIT_CONFORMANT, lines
+    counts = [
+        int(n) for line in lines for n in re.findall(r"max_pool/forward \((\d+) drawn\)", line)
+    ]
+    assert len(counts) >= 2 and counts == sorted(counts) and counts[0] > 0, lines
