@@ -212,6 +212,16 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
         "reports)",
     )
     add(
+        "--resume",
+        nargs="+",
+        default=None,
+        metavar="REPORT.json",
+        help="go on with a run from the JSON reports of its parts (an interrupted run, "
+        "shards): run only the cells they did not finish, with the same target, profile, "
+        "seed (theirs by default), selection and options; ndpool report merge combines "
+        "them all",
+    )
+    add(
         "--costs",
         default=None,
         metavar="FILE",
@@ -427,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         verbose=ns.verbose,
         shard=ns.shard,
         costs=ns.costs,
+        resume=ns.resume or [],
         discover=ns.discover,
         conventions=ns.conventions,
         unregistered=ns.unregistered,

@@ -108,6 +108,9 @@ class GateConfig:
     conventions: str = "declared"
     #: the registry set aside, its entries naming the distinct failures (``CheckContext``)
     unregistered: bool = False
+    #: JSON reports of parts of this run (shards, an interrupted run): their finished
+    #: cells are left out (:func:`finished_cells`)
+    resume: list[str] = field(default_factory=list)
 
     def cells(self) -> list[tuple[str, str]]:
         """The selected cells, the whole matrix of the selection (every shard's)."""
@@ -208,6 +211,33 @@ def validate(cfg: GateConfig):
     except RegistryError as exc:
         raise SetupError(f"known-deviations file: {exc}") from None
     return target
+
+
+def finished_cells(cfg: GateConfig) -> set[tuple[str, str]]:
+    """The cells that the reports of ``cfg.resume`` finished, which must be parts of this
+    run (:func:`.merge.check_same_run`: the same target, profile, seed, selection, options
+    and software; the seed is theirs where ``cfg`` has none) and hold no cell twice; else
+    :class:`SetupError`."""
+    if not cfg.resume:
+        return set()
+    from .parts import SOFTWARE, MergeError, check_same_run, read_report
+
+    try:
+        reports = [read_report(path) for path in cfg.resume]
+        if cfg.seed is None:
+            cfg.seed = reports[0].meta["seed"]
+        check_same_run({**cfg.meta(), SOFTWARE: software(cfg.target)}, reports, "this run")
+    except MergeError as exc:
+        raise SetupError(f"--resume: {exc}") from None
+    owner: dict[tuple[str, str], str] = {}
+    for r in reports:
+        for cell in r.cells:
+            if cell in owner:
+                raise SetupError(
+                    f"--resume: cell {'/'.join(cell)} is in {owner[cell]} and {r.path}"
+                )
+            owner[cell] = r.path
+    return set(owner)
 
 
 def _check_device(device: str) -> None:
@@ -554,6 +584,7 @@ def check(cfg: GateConfig, out=print) -> int:
     verdict; return the exit status (:data:`EXIT_CODES`)."""
     try:
         target = validate(cfg)
+        done = finished_cells(cfg)
     except SetupError as exc:
         out(f"ndpool check: set-up error: {exc}")
         return EXIT_SETUP
@@ -573,15 +604,35 @@ def check(cfg: GateConfig, out=print) -> int:
         cells = [c for c in cells if c in mine]
         to_run = [c for c in to_run if c in mine]
         blocked = {c: why for c, why in blocked.items() if c in mine}
+    if done:
+        left = [c for c in cells if c not in done]
+        where += (
+            f"resumed ({len(cells) - len(left)} cells finished in {len(cfg.resume)} report(s)), "
+        )
+        cells, to_run = left, [c for c in to_run if c not in done]
+        blocked = {c: why for c, why in blocked.items() if c not in done}
     if not to_run:
         reasons = sorted({reason for _, reason in blocked.values()})
-        out(
-            f"ndpool check: nothing was checked: target {target.name!r} provides none of the "
-            f"{len(cells)} selected op x property cells "
-            + (f"of shard {cfg.shard} " if cfg.shard else "")
-            + f"({'; '.join(reasons[:3]) or 'the shard holds no cell'})"
-        )
-        if cfg.shard and cfg.report and cfg.report_format == "json":  # the merge needs it
+        if done:
+            shard = f"of shard {cfg.shard} " if cfg.shard else ""
+            out(
+                f"ndpool check: nothing was checked: the reports of --resume finished every "
+                f"cell {shard}that the target runs; ndpool report merge combines them"
+                + (
+                    f" and this run's JSON report, which holds the {len(cells)} cells left "
+                    "(none of which the target provides)"
+                    if cells
+                    else ""
+                )
+            )
+        else:
+            out(
+                f"ndpool check: nothing was checked: target {target.name!r} provides none of "
+                f"the {len(cells)} selected op x property cells "
+                + (f"of shard {cfg.shard} " if cfg.shard else "")
+                + f"({'; '.join(reasons[:3]) or 'the shard holds no cell'})"
+            )
+        if (cfg.shard or done) and cfg.report and cfg.report_format == "json":  # to merge
             matrix = Matrix()
             for (op, prop), (status, reason) in blocked.items():
                 matrix.set(target.name, op, prop, status, reason)

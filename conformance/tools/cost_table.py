@@ -19,7 +19,8 @@ import os
 import platform
 from pathlib import Path
 
-from ..merge import MergeError, check_fit, merged_matrix, read_report
+from ..merge import check_fit, merged_matrix
+from ..parts import MergeError, read_report
 from ..shards import COSTS_DIR, CostTable
 
 

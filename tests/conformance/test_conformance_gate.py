@@ -186,8 +186,29 @@ def test_an_interrupted_run_reports_the_cells_that_finished(tmp_path, sig, group
     assert body["cells"] == {"avg_pool": {"forward": "pass"}} and not body["conformant"]
     merged = ndpool(tmp_path, "report", "merge", "r.json")
     assert merged.returncode == EXIT_SETUP, _lines(merged)
-    assert "r.json is the report of an interrupted run: 1 of its cells did not run" in (
-        merged.stdout
+    assert "1 cell(s) of the selection are in no report (e.g. max_pool/forward)" in merged.stdout
+    # the run goes on where it stopped (the seed is the report's): only max_pool/forward
+    # runs, and hangs (a failure, at --timeout 2); the two reports merge into the whole run
+    rest = ndpool(
+        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
+        "--property", "forward", "--timeout", "2", "--resume", "r.json", "--report", "rest.json",
+    )  # fmt: skip
+    assert rest.returncode == EXIT_NOT_CONFORMANT, _lines(rest)
+    assert "seed 1, resumed (1 cells finished in 1 report(s)), 1 cells" in rest.stdout
+    assert json.loads((tmp_path / "rest.json").read_text())["meta"]["cells"] == ["max_pool/forward"]
+    whole = ndpool(tmp_path, "report", "merge", "r.json", "rest.json", "--report", "m.json")
+    assert whole.returncode == EXIT_NOT_CONFORMANT, _lines(whole)
+    body = next(iter(json.loads((tmp_path / "m.json").read_text())["targets"].values()))
+    assert body["cells"] == {"max_pool": {"forward": "fail"}, "avg_pool": {"forward": "pass"}}
+    assert "hung" in body["failures"]["max_pool/forward"]
+    # a report of another run is refused, in one line
+    other = ndpool(
+        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
+        "--property", "forward", "--seed", "2", "--resume", "r.json",
+    )  # fmt: skip
+    assert other.returncode == EXIT_SETUP, _lines(other)
+    assert "--resume: the reports are of different runs: seed differs (this run: 2; r.json: 1)" in (
+        other.stdout
     )
 
 
