@@ -28,6 +28,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
@@ -390,9 +391,18 @@ class _Worker:
 class Gate:
     """Runs the selected cells on ``jobs`` workers and collects the outcomes."""
 
-    def __init__(self, cfg: GateConfig, target, progress=print, weights: dict | None = None):
+    def __init__(
+        self,
+        cfg: GateConfig,
+        target,
+        progress=print,
+        weights: dict | None = None,
+        checkpoint: Callable[[dict], None] | None = None,
+    ):
         self.cfg = cfg
         self.target = target
+        #: told the outcomes so far after each finished cell (the report's checkpoint)
+        self.checkpoint = checkpoint
         self.progress = progress
         #: the estimated cost of each cell (:mod:`.shards`), for the time left
         self.weights = weights or {}
@@ -490,6 +500,8 @@ class Gate:
                 self.outcomes[w.cell] = outcome
                 done += 1
                 self._report_progress(outcome, done, cells)
+                if self.checkpoint is not None and len(self.outcomes) < len(cells):
+                    self.checkpoint(dict(self.outcomes))
                 w.cell = None
                 if not w.process.is_alive():
                     workers[workers.index(w)] = self._spawn()
@@ -645,38 +657,26 @@ def check(cfg: GateConfig, out=print) -> int:
     )
     start = time.perf_counter()
     ran_on = software(cfg.target)
-    gate = Gate(cfg, target, out, {c: cost(c) for c in to_run})
+    registry = Registry.load(target.name, cfg.deviations or target.deviations_file)
+    checkpoint = None
+    if cfg.report and cfg.report_format == "json":
+
+        def checkpoint(finished: dict) -> None:
+            """The report so far, as an interrupted run's: a run killed outright (no
+            SIGTERM) leaves it, and ``--resume`` goes on from it."""
+            left = [c for c in to_run if c not in finished]
+            matrix = _matrix(target.name, blocked, finished, registry)
+            part = f"{cfg.report}.part"
+            _write(matrix, cfg, part, "json", [c for c in cells if c not in left],
+                   [f"{op}/{prop}" for op, prop in left], ran_on)  # fmt: skip
+            os.replace(part, cfg.report)
+
+    gate = Gate(cfg, target, out, {c: cost(c) for c in to_run}, checkpoint)
     with _terminate_as_interrupt():
         outcomes = gate.run(to_run)
     cells = [c for c in cells if c not in gate.interrupted]  # the report's: what finished
-    matrix = Matrix()
-    for (op, prop), (status, reason) in blocked.items():
-        matrix.set(target.name, op, prop, status, reason)
-    registry = Registry.load(target.name, cfg.deviations or target.deviations_file)
-    matrix.registry_sources[target.name] = registry.source
-    matrix.entries[target.name] = [e.id for e in registry.entries]
-    matrix.guards[target.name] = [e.id for e in registry.entries if e.skip]
-    examples = {}
-    for (op, prop), o in outcomes.items():
-        key = (target.name, op, prop)
-        matrix.set(target.name, op, prop, o.status, o.message)
-        matrix.examples[key] = o.examples
-        matrix.durations[key] = o.seconds
-        if o.found_at is not None:
-            matrix.found_at[key] = o.found_at
-        if o.replayed:
-            matrix.replayed[key] = o.replayed
-        if o.findings:
-            matrix.findings[key] = o.findings
-        if o.excluded:
-            matrix.excluded_cells[key] = o.excluded
-        examples[(op, prop)] = o.examples
-        for counts, per_entry in (
-            (matrix.hit_counts, o.hits),
-            (matrix.clean_counts, o.clean),
-            (matrix.excluded_counts, o.excluded_by),
-        ):
-            counts[target.name].update(per_entry)
+    matrix = _matrix(target.name, blocked, outcomes, registry)
+    examples = {cell: o.examples for cell, o in outcomes.items()}
     failures = [o for o in outcomes.values() if o.status == "fail"]
     errors = [o for o in outcomes.values() if o.status == "error"]
     summarize(matrix, target.name, cfg, out, registry.source, bool(gate.interrupted))
@@ -798,6 +798,37 @@ def describe_found(found_at: int | None, replayed: int) -> str:
             "before any new one" + (": the first of them failed)" if found_at == 1 else ")")
         )
     return text
+
+
+def _matrix(name: str, blocked: dict, outcomes: dict, registry: Registry) -> Matrix:
+    """The matrix of a run: the cells the target cannot run (``blocked``), the outcomes of
+    those it ran, and the registry's entries."""
+    matrix = Matrix()
+    for (op, prop), (status, reason) in blocked.items():
+        matrix.set(name, op, prop, status, reason)
+    matrix.registry_sources[name] = registry.source
+    matrix.entries[name] = [e.id for e in registry.entries]
+    matrix.guards[name] = [e.id for e in registry.entries if e.skip]
+    for (op, prop), o in outcomes.items():
+        key = (name, op, prop)
+        matrix.set(name, op, prop, o.status, o.message)
+        matrix.examples[key] = o.examples
+        matrix.durations[key] = o.seconds
+        if o.found_at is not None:
+            matrix.found_at[key] = o.found_at
+        if o.replayed:
+            matrix.replayed[key] = o.replayed
+        if o.findings:
+            matrix.findings[key] = o.findings
+        if o.excluded:
+            matrix.excluded_cells[key] = o.excluded
+        for counts, per_entry in (
+            (matrix.hit_counts, o.hits),
+            (matrix.clean_counts, o.clean),
+            (matrix.excluded_counts, o.excluded_by),
+        ):
+            counts[name].update(per_entry)
+    return matrix
 
 
 def _write(

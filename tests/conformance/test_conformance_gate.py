@@ -212,6 +212,39 @@ def test_an_interrupted_run_reports_the_cells_that_finished(tmp_path, sig, group
     )
 
 
+def test_a_run_killed_outright_leaves_a_report_to_resume_from(tmp_path):
+    """The JSON report is written after every finished cell, as an interrupted run's: a
+    run killed with no chance to write it (SIGKILL, a machine taken away) leaves its
+    finished cells, and --resume goes on from them."""
+    run = cli_run.start_ndpool(
+        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
+        "--property", "forward", "--seed", "1", "-n", "2", "--timeout", "600",
+        "--report", "r.json",
+    )  # fmt: skip
+    try:
+        for line in run.stdout:  # max_pool hangs in one worker; avg_pool passes in the other
+            if line.startswith("[1/2]"):
+                break
+        os.killpg(run.pid, signal.SIGKILL)
+        run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["meta"]["cells"] == ["avg_pool/forward"], report["meta"]
+    assert report["meta"]["interrupted"] == ["max_pool/forward"]
+    assert next(iter(report["targets"].values()))["cells"] == {"avg_pool": {"forward": "pass"}}
+    assert not (tmp_path / "r.json.part").exists()
+    rest = ndpool(
+        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
+        "--property", "forward", "--timeout", "2", "--resume", "r.json", "--report", "rest.json",
+    )  # fmt: skip
+    assert rest.returncode == EXIT_NOT_CONFORMANT, _lines(rest)
+    merged = ndpool(tmp_path, "report", "merge", "r.json", "rest.json")
+    assert merged.returncode == EXIT_NOT_CONFORMANT, _lines(merged)
+    assert "merged 2 report(s) (2 cells)" in merged.stdout, _lines(merged)
+
+
 def test_a_crash_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
     out = ndpool(
         tmp_path, "check", "--target", "broken_targets:aborts", "--op", "max_pool", "avg_pool",
