@@ -40,6 +40,7 @@ from .cases import reproducer
 from .deviations import Registry, RegistryError
 from .discovery import where
 from .example_db import DatabaseError, check_database
+from .parts import SOFTWARE, MergeError, cell_owners, check_same_run, read_report
 from .properties import PROPERTIES, _call_code, availability
 from .provenance import software
 from .reporting import Matrix, write_report
@@ -216,29 +217,19 @@ def validate(cfg: GateConfig):
 
 def finished_cells(cfg: GateConfig) -> set[tuple[str, str]]:
     """The cells that the reports of ``cfg.resume`` finished, which must be parts of this
-    run (:func:`.merge.check_same_run`: the same target, profile, seed, selection, options
+    run (:func:`.parts.check_same_run`: the same target, profile, seed, selection, options
     and software; the seed is theirs where ``cfg`` has none) and hold no cell twice; else
     :class:`SetupError`."""
     if not cfg.resume:
         return set()
-    from .parts import SOFTWARE, MergeError, check_same_run, read_report
-
     try:
         reports = [read_report(path) for path in cfg.resume]
         if cfg.seed is None:
             cfg.seed = reports[0].meta["seed"]
         check_same_run({**cfg.meta(), SOFTWARE: software(cfg.target)}, reports, "this run")
+        return set(cell_owners(reports))
     except MergeError as exc:
         raise SetupError(f"--resume: {exc}") from None
-    owner: dict[tuple[str, str], str] = {}
-    for r in reports:
-        for cell in r.cells:
-            if cell in owner:
-                raise SetupError(
-                    f"--resume: cell {'/'.join(cell)} is in {owner[cell]} and {r.path}"
-                )
-            owner[cell] = r.path
-    return set(owner)
 
 
 def _check_device(device: str) -> None:
@@ -499,9 +490,9 @@ class Gate:
                     continue
                 self.outcomes[w.cell] = outcome
                 done += 1
-                self._report_progress(outcome, done, cells)
                 if self.checkpoint is not None and len(self.outcomes) < len(cells):
-                    self.checkpoint(dict(self.outcomes))
+                    self.checkpoint(dict(self.outcomes))  # on disk before the line says so
+                self._report_progress(outcome, done, cells)
                 w.cell = None
                 if not w.process.is_alive():
                     workers[workers.index(w)] = self._spawn()

@@ -32,7 +32,7 @@ from .gate import (
     report_format,
     summarize,
 )
-from .parts import MergeError, PartReport, check_same_run, read_report
+from .parts import MergeError, PartReport, cell_owners, check_same_run, read_report
 from .properties import PROPERTIES
 from .reporting import Matrix, write_report
 
@@ -60,12 +60,7 @@ def check_fit(reports: list[PartReport]) -> None:
         raise MergeError("no reports to merge")
     first = reports[0]
     check_same_run(first.meta, reports[1:], first.path)
-    owner: dict[tuple[str, str], str] = {}
-    for r in reports:
-        for cell in r.cells:
-            if cell in owner:
-                raise MergeError(f"cell {'/'.join(cell)} is in {owner[cell]} and in {r.path}")
-            owner[cell] = r.path
+    owner = cell_owners(reports)
     expected = _selection(first.meta)
     lacking = [c for c in expected if c not in owner]
     extra = [c for c in owner if c not in set(expected)]

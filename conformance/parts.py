@@ -112,3 +112,14 @@ def _software_differs(records: list[tuple[str, dict]]) -> str:
         if len({v for _, v in values}) > 1:
             parts.append(f"{name}: " + ", ".join(f"{v} in {path}" for path, v in values))
     return "; ".join(parts) or "one report records it, another does not"
+
+
+def cell_owners(reports: list[PartReport]) -> dict[tuple[str, str], str]:
+    """The report that finished each cell, or :class:`MergeError` for a cell in two."""
+    owner: dict[tuple[str, str], str] = {}
+    for r in reports:
+        for cell in r.cells:
+            if cell in owner:
+                raise MergeError(f"cell {'/'.join(cell)} is in {owner[cell]} and in {r.path}")
+            owner[cell] = r.path
+    return owner
