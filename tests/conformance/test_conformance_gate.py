@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import signal
+import subprocess
 
 import cli_run
 import pytest
@@ -146,6 +147,50 @@ def test_loading_the_target_is_not_an_example_but_a_load_that_never_ends_is_a_ha
         "loading the target" in out.stdout, _lines(out)  # fmt: skip
 
 
+#: a run whose max_pool cell hangs in one worker while avg_pool passes in the other
+HANGING = ("check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
+           "--property", "forward")  # fmt: skip
+
+
+def _stopped_after_one_cell(tmp_path, stop) -> tuple[subprocess.Popen, str, str]:
+    """The hanging run (seed 1, 2 workers, report r.json), stopped by ``stop(run)`` once
+    avg_pool's cell has finished; the run, its output and its stderr."""
+    run = cli_run.start_ndpool(
+        tmp_path, *HANGING, "--seed", "1", "-n", "2", "--timeout", "600", "--report", "r.json"
+    )
+    try:
+        seen = []
+        for line in run.stdout:
+            seen.append(line)
+            if line.startswith("[1/2]"):
+                break
+        assert seen and seen[-1].startswith("[1/2]"), "".join(seen)
+        stop(run)
+        rest, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    return run, "".join(seen) + rest, err
+
+
+def _resume_and_merge(tmp_path) -> dict:
+    """Resume the stopped hanging run from r.json (its max_pool cell hangs: a failure at
+    --timeout 2) and merge the two reports; the merged report's target body."""
+    rest = ndpool(
+        tmp_path, *HANGING, "--timeout", "2", "--resume", "r.json", "--report", "rest.json"
+    )
+    assert rest.returncode == EXIT_NOT_CONFORMANT, _lines(rest)
+    assert "seed 1, resumed (1 cells finished in 1 report(s)), 1 cells" in rest.stdout
+    assert json.loads((tmp_path / "rest.json").read_text())["meta"]["cells"] == ["max_pool/forward"]
+    whole = ndpool(tmp_path, "report", "merge", "r.json", "rest.json", "--report", "m.json")
+    assert whole.returncode == EXIT_NOT_CONFORMANT, _lines(whole)
+    assert "merged 2 report(s) (2 cells)" in whole.stdout, _lines(whole)
+    body = next(iter(json.loads((tmp_path / "m.json").read_text())["targets"].values()))
+    assert body["cells"] == {"max_pool": {"forward": "fail"}, "avg_pool": {"forward": "pass"}}
+    assert "hung" in body["failures"]["max_pool/forward"]
+    return body
+
+
 @pytest.mark.parametrize(
     ("sig", "group"),
     [(signal.SIGINT, True), (signal.SIGTERM, False)],
@@ -154,25 +199,10 @@ def test_loading_the_target_is_not_an_example_but_a_load_that_never_ends_is_a_ha
 def test_an_interrupted_run_reports_the_cells_that_finished(tmp_path, sig, group):
     """Ctrl-C (SIGINT to the whole process group) or SIGTERM (to the run) stops the run:
     no worker traceback, the finished cell in the summary and the report, the unfinished
-    one named, an exit status of its own, and a report that a merge refuses."""
-    run = cli_run.start_ndpool(
-        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
-        "--property", "forward", "--seed", "1", "-n", "2", "--timeout", "600",
-        "--report", "r.json",
-    )  # fmt: skip
-    try:
-        seen = []
-        for line in run.stdout:  # max_pool hangs in one worker; avg_pool passes in the other
-            seen.append(line)
-            if line.startswith("[1/2]"):
-                break
-        assert seen and seen[-1].startswith("[1/2]"), "".join(seen)
-        (os.killpg if group else os.kill)(run.pid, sig)
-        rest, err = run.communicate(timeout=60)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-    out = "".join(seen) + rest
+    one named, an exit status of its own, and a report that --resume goes on from."""
+    run, out, err = _stopped_after_one_cell(
+        tmp_path, lambda run: (os.killpg if group else os.kill)(run.pid, sig)
+    )
     assert run.returncode == EXIT_INTERRUPTED, out + err
     assert "Traceback" not in err, err
     assert "interrupted: 1 of 2 cells did not run (or did not finish), nothing is known of " \
@@ -187,25 +217,9 @@ def test_an_interrupted_run_reports_the_cells_that_finished(tmp_path, sig, group
     merged = ndpool(tmp_path, "report", "merge", "r.json")
     assert merged.returncode == EXIT_SETUP, _lines(merged)
     assert "1 cell(s) of the selection are in no report (e.g. max_pool/forward)" in merged.stdout
-    # the run goes on where it stopped (the seed is the report's): only max_pool/forward
-    # runs, and hangs (a failure, at --timeout 2); the two reports merge into the whole run
-    rest = ndpool(
-        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
-        "--property", "forward", "--timeout", "2", "--resume", "r.json", "--report", "rest.json",
-    )  # fmt: skip
-    assert rest.returncode == EXIT_NOT_CONFORMANT, _lines(rest)
-    assert "seed 1, resumed (1 cells finished in 1 report(s)), 1 cells" in rest.stdout
-    assert json.loads((tmp_path / "rest.json").read_text())["meta"]["cells"] == ["max_pool/forward"]
-    whole = ndpool(tmp_path, "report", "merge", "r.json", "rest.json", "--report", "m.json")
-    assert whole.returncode == EXIT_NOT_CONFORMANT, _lines(whole)
-    body = next(iter(json.loads((tmp_path / "m.json").read_text())["targets"].values()))
-    assert body["cells"] == {"max_pool": {"forward": "fail"}, "avg_pool": {"forward": "pass"}}
-    assert "hung" in body["failures"]["max_pool/forward"]
+    _resume_and_merge(tmp_path)  # the seed is the report's
     # a report of another run is refused, in one line
-    other = ndpool(
-        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
-        "--property", "forward", "--seed", "2", "--resume", "r.json",
-    )  # fmt: skip
+    other = ndpool(tmp_path, *HANGING, "--seed", "2", "--resume", "r.json")
     assert other.returncode == EXIT_SETUP, _lines(other)
     assert "--resume: the reports are of different runs: seed differs (this run: 2; r.json: 1)" in (
         other.stdout
@@ -216,33 +230,13 @@ def test_a_run_killed_outright_leaves_a_report_to_resume_from(tmp_path):
     """The JSON report is written after every finished cell, as an interrupted run's: a
     run killed with no chance to write it (SIGKILL, a machine taken away) leaves its
     finished cells, and --resume goes on from them."""
-    run = cli_run.start_ndpool(
-        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
-        "--property", "forward", "--seed", "1", "-n", "2", "--timeout", "600",
-        "--report", "r.json",
-    )  # fmt: skip
-    try:
-        for line in run.stdout:  # max_pool hangs in one worker; avg_pool passes in the other
-            if line.startswith("[1/2]"):
-                break
-        os.killpg(run.pid, signal.SIGKILL)
-        run.communicate(timeout=60)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
+    _stopped_after_one_cell(tmp_path, lambda run: os.killpg(run.pid, signal.SIGKILL))
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["meta"]["cells"] == ["avg_pool/forward"], report["meta"]
     assert report["meta"]["interrupted"] == ["max_pool/forward"]
     assert next(iter(report["targets"].values()))["cells"] == {"avg_pool": {"forward": "pass"}}
     assert not (tmp_path / "r.json.part").exists()
-    rest = ndpool(
-        tmp_path, "check", "--target", "broken_targets:hangs", "--op", "max_pool", "avg_pool",
-        "--property", "forward", "--timeout", "2", "--resume", "r.json", "--report", "rest.json",
-    )  # fmt: skip
-    assert rest.returncode == EXIT_NOT_CONFORMANT, _lines(rest)
-    merged = ndpool(tmp_path, "report", "merge", "r.json", "rest.json")
-    assert merged.returncode == EXIT_NOT_CONFORMANT, _lines(merged)
-    assert "merged 2 report(s) (2 cells)" in merged.stdout, _lines(merged)
+    _resume_and_merge(tmp_path)
 
 
 def test_a_crash_is_a_failure_of_its_cell_and_the_matrix_goes_on(tmp_path):
